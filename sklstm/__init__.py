@@ -1,0 +1,14 @@
+"""sklstm: a scikit-learn compatible LSTM for time-series forecasting.
+
+The LSTM, its gradients and its optimisers are written from the maths in
+NumPy (CuPy on a GPU); the estimators slot into scikit-learn pipelines and
+searches.
+"""
+
+from ._regressor import LSTMRegressor
+from ._supervised import make_supervised
+from ._windowing import SequenceWindower
+
+__version__ = "0.1.0.dev0"
+
+__all__ = ["LSTMRegressor", "SequenceWindower", "__version__", "make_supervised"]

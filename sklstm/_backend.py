@@ -1,0 +1,109 @@
+"""Array backends: NumPy on the CPU, CuPy on an NVIDIA GPU.
+
+This is the one module that imports CuPy, and it does so lazily, only when a
+user asks for the GPU. The rest of the package receives a :class:`Backend`
+and uses its array module ``xp`` and its fused gate kernels, so one code path
+serves both.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ._gates import NumpyGateKernels, make_cupy_gate_kernels
+
+GPU_INSTALL_HINT = 'pip install "sklstm[gpu]"'
+
+
+@dataclass(frozen=True)
+class Backend:
+    """An array module and the gate kernels that run on it.
+
+    Attributes
+    ----------
+    name : {"numpy", "cupy"}
+        The backend's name, as stored in ``LSTMRegressor.backend_``.
+    xp : module
+        ``numpy`` or ``cupy``.
+    gates : object
+        The elementwise gate kernels for this array module (see ``_gates``).
+    """
+
+    name: str
+    xp: Any
+    gates: Any
+
+    def asarray(self, array, dtype=None):
+        """Move ``array`` onto this backend's device (no copy if already there)."""
+        return self.xp.asarray(array, dtype=dtype)
+
+    def to_numpy(self, array):
+        """Return ``array`` as a NumPy array on the host."""
+        if self.name == "cupy":
+            return self.xp.asnumpy(array)
+        return np.asarray(array)
+
+
+NUMPY_BACKEND = Backend(name="numpy", xp=np, gates=NumpyGateKernels())
+
+
+def _import_cupy():
+    """Import CuPy, or raise an ImportError that says how to install it."""
+    try:
+        import cupy
+    except ImportError as exc:
+        raise ImportError(
+            "backend='cupy' needs CuPy, which is not installed. Install it with "
+            f"{GPU_INSTALL_HINT} (CUDA 12) or the cupy wheel matching your CUDA "
+            "version, or use backend='numpy'."
+        ) from exc
+    return cupy
+
+
+def _cuda_device_count(cupy):
+    try:
+        return cupy.cuda.runtime.getDeviceCount()
+    except Exception:  # CUDA driver missing or broken: no usable device
+        return 0
+
+
+def _cupy_backend():
+    cupy = _import_cupy()
+    if _cuda_device_count(cupy) == 0:
+        raise RuntimeError(
+            "backend='cupy' needs a CUDA GPU, but CuPy found no CUDA device "
+            "(check the NVIDIA driver and CUDA_VISIBLE_DEVICES), or use "
+            "backend='numpy'."
+        )
+    return Backend(name="cupy", xp=cupy, gates=make_cupy_gate_kernels(cupy))
+
+
+def resolve_backend(name):
+    """Return the :class:`Backend` for ``name``.
+
+    Parameters
+    ----------
+    name : {"auto", "numpy", "cupy"}
+        ``"auto"`` picks CuPy when it imports and sees a CUDA device, else
+        NumPy.
+
+    Returns
+    -------
+    backend : Backend
+
+    Raises
+    ------
+    ImportError
+        If ``name="cupy"`` and CuPy is not installed.
+    RuntimeError
+        If ``name="cupy"`` and no CUDA device is visible.
+    """
+    if name == "numpy":
+        return NUMPY_BACKEND
+    if name == "cupy":
+        return _cupy_backend()
+    try:
+        return _cupy_backend()
+    except (ImportError, RuntimeError):
+        return NUMPY_BACKEND

@@ -1,0 +1,250 @@
+"""The elementwise gate maths of one LSTM time step, per array backend.
+
+Gate layout, fixed here and used everywhere (it is PyTorch's ``nn.LSTM``
+order): the four gate blocks of a pre-activation array of shape
+``(batch, 4, hidden)`` are, in order,
+
+====  ==============  =========================================
+ k    name            activation
+====  ==============  =========================================
+ 0    input gate      ``i = sigmoid(z_i)``
+ 1    forget gate     ``f = sigmoid(z_f)``
+ 2    cell candidate  ``g = tanh(z_g)`` (the potential long-term memory)
+ 3    output gate     ``o = sigmoid(z_o)``
+====  ==============  =========================================
+
+and one step updates the cell state (long-term memory) ``c`` and the hidden
+state (short-term memory) ``h``::
+
+    c_t = f * c_{t-1} + i * g
+    h_t = o * tanh(c_t)
+
+Backpropagation through time needs, per step, ``dz`` from ``dh_t`` (the
+gradient reaching ``h_t``) and ``dc_next`` (reaching ``c_t`` from step t+1)::
+
+    dc    = dh_t * o * (1 - tanh(c_t)**2) + dc_next
+    dz_i  = dc * g * i * (1 - i)
+    dz_f  = dc * c_{t-1} * f * (1 - f)
+    dz_g  = dc * i * (1 - g**2)
+    dz_o  = dh_t * tanh(c_t) * o * (1 - o)
+    dc_{t-1} = dc * f
+
+Every factor that does not depend on ``dh`` or ``dc`` is computed for all
+steps at once after the forward pass (``backward_factors``), so the
+sequential part of the backward pass is a handful of multiplications.
+
+Two implementations share this contract: :class:`NumpyGateKernels` (in-place
+NumPy ufuncs, the reference) and the fused CuPy kernels built by
+:func:`make_cupy_gate_kernels`.
+"""
+
+import functools
+
+import numpy as np
+
+INPUT, FORGET, CELL, OUTPUT = range(4)
+GATE_NAMES = ("input", "forget", "cell", "output")
+N_GATES = len(GATE_NAMES)
+
+
+def _sigmoid_inplace(z):
+    # 1 / (1 + exp(-z)): no cancellation, and exp overflow to inf gives the
+    # exact limit 0, so the overflow warning is silenced by the caller.
+    np.negative(z, out=z)
+    np.exp(z, out=z)
+    z += 1
+    np.reciprocal(z, out=z)
+
+
+class NumpyGateKernels:
+    """Gate maths with in-place NumPy ufuncs (the reference implementation)."""
+
+    def forward_step(self, gates, recurrent, c_prev, c, tanh_c, h, scratch):
+        """Activate the gates of one step and update the memories.
+
+        Parameters
+        ----------
+        gates : ndarray of shape (batch, 4, hidden)
+            Input projections plus bias; replaced by the activated gates.
+        recurrent : ndarray of shape (batch, 4, hidden) or None
+            ``h_{t-1} @ weight_hh.T``, added to ``gates``; None at the first
+            step, where ``h_{-1} = 0``.
+        c_prev : ndarray of shape (batch, hidden)
+            Cell state of the previous step.
+        c, tanh_c, h : ndarray of shape (batch, hidden)
+            Written: new cell state, its tanh, new hidden state.
+        scratch : ndarray of shape (batch, hidden)
+            Work space.
+        """
+        if recurrent is not None:
+            gates += recurrent
+        with np.errstate(over="ignore"):
+            _sigmoid_inplace(gates[:, INPUT : FORGET + 1])
+            _sigmoid_inplace(gates[:, OUTPUT])
+        np.tanh(gates[:, CELL], out=gates[:, CELL])
+        np.multiply(gates[:, FORGET], c_prev, out=c)
+        np.multiply(gates[:, INPUT], gates[:, CELL], out=scratch)
+        c += scratch
+        np.tanh(c, out=tanh_c)
+        np.multiply(gates[:, OUTPUT], tanh_c, out=h)
+
+    def backward_factors(self, gates, c_prev, tanh_c, factors, cell_factor):
+        """Precompute the step-independent factors of the backward pass.
+
+        Parameters
+        ----------
+        gates : ndarray of shape (steps, batch, 4, hidden)
+            Activated gates of every step.
+        c_prev : ndarray of shape (steps, batch, hidden)
+            Cell state entering each step.
+        tanh_c : ndarray of shape (steps, batch, hidden)
+            tanh of the cell state leaving each step.
+        factors : ndarray of shape (steps, batch, 4, hidden)
+            Written: ``dz = factors * [dc, dc, dc, dh]`` per gate block.
+        cell_factor : ndarray of shape (steps, batch, hidden)
+            Written: ``o * (1 - tanh(c)**2)``, so ``dc = dh * cell_factor +
+            dc_next``.
+        """
+        i = gates[:, :, INPUT]
+        f = gates[:, :, FORGET]
+        g = gates[:, :, CELL]
+        o = gates[:, :, OUTPUT]
+        np.multiply(g, i * (1 - i), out=factors[:, :, INPUT])
+        np.multiply(c_prev, f * (1 - f), out=factors[:, :, FORGET])
+        np.multiply(i, 1 - g * g, out=factors[:, :, CELL])
+        np.multiply(tanh_c, o * (1 - o), out=factors[:, :, OUTPUT])
+        np.multiply(o, 1 - tanh_c * tanh_c, out=cell_factor)
+
+    def backward_step(self, dh, factors, cell_factor, forget, dc_next, dz, dc):
+        """Gate gradients of one step, walking back in time.
+
+        Parameters
+        ----------
+        dh : ndarray of shape (batch, hidden)
+            Gradient reaching ``h_t``.
+        factors : ndarray of shape (batch, 4, hidden)
+            This step's slice of ``backward_factors``' output.
+        cell_factor : ndarray of shape (batch, hidden)
+            This step's slice of ``backward_factors``' output.
+        forget : ndarray of shape (batch, hidden)
+            This step's forget gate.
+        dc_next : ndarray of shape (batch, hidden)
+            Gradient reaching ``c_t`` from step t+1; replaced by the gradient
+            reaching ``c_{t-1}``.
+        dz : ndarray of shape (batch, 4, hidden)
+            Written: gradient of the loss w.r.t. this step's pre-activations.
+        dc : ndarray of shape (batch, hidden)
+            Work space.
+        """
+        np.multiply(dh, factors[:, OUTPUT], out=dz[:, OUTPUT])
+        np.multiply(dh, cell_factor, out=dc)
+        dc += dc_next
+        np.multiply(dc[:, None, :], factors[:, :OUTPUT], out=dz[:, :OUTPUT])
+        np.multiply(dc, forget, out=dc_next)
+
+
+_CUPY_PREAMBLE = """
+template <typename T> __device__ T sigmoid(T z) { return T(1) / (T(1) + exp(-z)); }
+"""
+
+
+class _CupyGateKernels:
+    """The same contract as :class:`NumpyGateKernels`, as fused CUDA kernels.
+
+    Each method is one kernel launch over ``batch * hidden`` (or ``steps *
+    batch * hidden``) elements; the gate blocks are strided views, which
+    ``ElementwiseKernel`` indexes itself.
+    """
+
+    def __init__(self, cupy):
+        self._cupy = cupy
+        self._forward = cupy.ElementwiseKernel(
+            "T zi, T zf, T zg, T zo, T ri, T rf, T rg, T ro, T c_prev",
+            "T i, T f, T g, T o, T c, T tanh_c, T h",
+            """
+            i = sigmoid(zi + ri);
+            f = sigmoid(zf + rf);
+            g = tanh(zg + rg);
+            o = sigmoid(zo + ro);
+            c = f * c_prev + i * g;
+            tanh_c = tanh(c);
+            h = o * tanh_c;
+            """,
+            "sklstm_lstm_forward_step",
+            preamble=_CUPY_PREAMBLE,
+        )
+        self._factors = cupy.ElementwiseKernel(
+            "T i, T f, T g, T o, T c_prev, T tanh_c",
+            "T di, T df, T dg, T do_, T cell_factor",
+            """
+            di = g * i * (T(1) - i);
+            df = c_prev * f * (T(1) - f);
+            dg = i * (T(1) - g * g);
+            do_ = tanh_c * o * (T(1) - o);
+            cell_factor = o * (T(1) - tanh_c * tanh_c);
+            """,
+            "sklstm_lstm_backward_factors",
+        )
+        self._backward = cupy.ElementwiseKernel(
+            "T dh, T ki, T kf, T kg, T ko, T cell_factor, T forget",
+            "T dzi, T dzf, T dzg, T dzo, T dc_next",
+            """
+            T dc = dh * cell_factor + dc_next;
+            dzi = dc * ki;
+            dzf = dc * kf;
+            dzg = dc * kg;
+            dzo = dh * ko;
+            dc_next = dc * forget;
+            """,
+            "sklstm_lstm_backward_step",
+        )
+
+    def forward_step(self, gates, recurrent, c_prev, c, tanh_c, h, scratch):
+        if recurrent is None:
+            recurrent = self._cupy.zeros_like(gates)
+        self._forward(
+            *(gates[:, k] for k in range(N_GATES)),
+            *(recurrent[:, k] for k in range(N_GATES)),
+            c_prev,
+            *(gates[:, k] for k in range(N_GATES)),
+            c,
+            tanh_c,
+            h,
+        )
+
+    def backward_factors(self, gates, c_prev, tanh_c, factors, cell_factor):
+        self._factors(
+            *(gates[:, :, k] for k in range(N_GATES)),
+            c_prev,
+            tanh_c,
+            *(factors[:, :, k] for k in range(N_GATES)),
+            cell_factor,
+        )
+
+    def backward_step(self, dh, factors, cell_factor, forget, dc_next, dz, dc):
+        self._backward(
+            dh,
+            *(factors[:, k] for k in range(N_GATES)),
+            cell_factor,
+            forget,
+            *(dz[:, k] for k in range(N_GATES)),
+            dc_next,
+        )
+
+
+@functools.cache
+def make_cupy_gate_kernels(cupy):
+    """Build (once per process) the fused CuPy gate kernels.
+
+    Parameters
+    ----------
+    cupy : module
+        The imported ``cupy`` module, handed over by the backend helper so
+        that this module never imports CuPy itself.
+
+    Returns
+    -------
+    kernels : object
+        An object with the methods of :class:`NumpyGateKernels`.
+    """
+    return _CupyGateKernels(cupy)

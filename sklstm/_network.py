@@ -1,0 +1,168 @@
+"""A stack of LSTM layers with a linear head on the last hidden state.
+
+All parameters live in one flat vector; :class:`Parameters` holds views into
+it in PyTorch's ``nn.LSTM`` layout. The optimisers, weight decay and gradient
+clipping then work on one array, whatever the depth of the network.
+"""
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ._cell import LayerWeights, layer_backward, layer_forward
+from ._gates import N_GATES
+
+
+class NetworkShape(NamedTuple):
+    """Sizes that fix the parameter layout."""
+
+    n_features: int
+    hidden_sizes: tuple
+    n_outputs: int
+
+    def layer_inputs(self):
+        """Number of inputs of each layer."""
+        return (self.n_features, *self.hidden_sizes[:-1])
+
+    def parameter_shapes(self):
+        """``(name, shape, is_weight)`` of every parameter, in storage order."""
+        shapes = []
+        for layer, (n_in, hidden) in enumerate(
+            zip(self.layer_inputs(), self.hidden_sizes)
+        ):
+            shapes += [
+                (f"layer{layer}.weight_ih", (N_GATES * hidden, n_in), True),
+                (f"layer{layer}.weight_hh", (N_GATES * hidden, hidden), True),
+                (f"layer{layer}.bias", (N_GATES * hidden,), False),
+            ]
+        shapes += [
+            ("head_weight", (self.n_outputs, self.hidden_sizes[-1]), True),
+            ("head_bias", (self.n_outputs,), False),
+        ]
+        return shapes
+
+    def n_parameters(self):
+        """Length of the flat parameter vector."""
+        return sum(int(np.prod(shape)) for _, shape, _ in self.parameter_shapes())
+
+
+class Parameters(NamedTuple):
+    """Views into a flat parameter (or gradient) vector."""
+
+    flat: Any
+    layers: list
+    head_weight: Any
+    head_bias: Any
+
+
+def unflatten(flat, shape):
+    """Return :class:`Parameters` whose arrays are views into ``flat``."""
+    views, start = [], 0
+    for _, param_shape, _ in shape.parameter_shapes():
+        size = int(np.prod(param_shape))
+        views.append(flat[start : start + size].reshape(param_shape))
+        start += size
+    layers = [LayerWeights(*views[k : k + 3]) for k in range(0, len(views) - 2, 3)]
+    return Parameters(flat, layers, views[-2], views[-1])
+
+
+def weight_mask(shape, xp, dtype):
+    """Flat vector: 1 on weights (penalised by ``alpha``), 0 on biases."""
+    parts = [
+        np.full(int(np.prod(param_shape)), float(is_weight))
+        for _, param_shape, is_weight in shape.parameter_shapes()
+    ]
+    return xp.asarray(np.concatenate(parts), dtype=dtype)
+
+
+def init_parameters(shape, random_state, dtype):
+    """Draw initial parameters as a flat NumPy vector.
+
+    Every weight and bias is uniform on ``[-1/sqrt(H), 1/sqrt(H)]`` with ``H``
+    the layer's hidden size, as in PyTorch's ``nn.LSTM`` and ``nn.Linear``;
+    the forget-gate biases then get ``+1`` so that the cell state is kept by
+    default early in training (Jozefowicz et al., 2015).
+
+    Parameters
+    ----------
+    shape : NetworkShape
+    random_state : numpy.random.RandomState
+    dtype : numpy dtype
+
+    Returns
+    -------
+    flat : ndarray of shape (shape.n_parameters(),)
+    """
+    flat = np.empty(shape.n_parameters(), dtype=dtype)
+    params = unflatten(flat, shape)
+    for layer, hidden in zip(params.layers, shape.hidden_sizes):
+        bound = 1.0 / np.sqrt(hidden)
+        for array in layer:
+            array[...] = random_state.uniform(-bound, bound, size=array.shape)
+        layer.bias.reshape(N_GATES, hidden)[1] += 1.0
+    bound = 1.0 / np.sqrt(shape.hidden_sizes[-1])
+    for array in (params.head_weight, params.head_bias):
+        array[...] = random_state.uniform(-bound, bound, size=array.shape)
+    return flat
+
+
+def forward(params, inputs, workspace, gates_kernels):
+    """Predict from time-major inputs.
+
+    Parameters
+    ----------
+    params : Parameters
+    inputs : array of shape (steps, batch, n_features)
+    workspace : Workspace
+    gates_kernels : object
+
+    Returns
+    -------
+    predictions : array of shape (batch, n_outputs)
+    caches : list of LayerCache
+    """
+    caches = []
+    layer_inputs = inputs
+    for index, weights in enumerate(params.layers):
+        cache = layer_forward(
+            weights, layer_inputs, workspace, gates_kernels, name=f"l{index}."
+        )
+        caches.append(cache)
+        layer_inputs = cache.hidden[1:]
+    last_hidden = caches[-1].hidden[-1]
+    predictions = last_hidden @ params.head_weight.T
+    predictions += params.head_bias
+    return predictions, caches
+
+
+def backward(params, caches, d_predictions, grads, workspace, gates_kernels):
+    """Backpropagate ``d_predictions`` through the head and every layer.
+
+    Parameters
+    ----------
+    params : Parameters
+    caches : list of LayerCache
+        From :func:`forward` with the same parameters.
+    d_predictions : array of shape (batch, n_outputs)
+        Gradient of the loss w.r.t. the predictions.
+    grads : Parameters
+        Written: the gradient w.r.t. every parameter.
+    workspace : Workspace
+    gates_kernels : object
+    """
+    xp = workspace.xp
+    last_hidden = caches[-1].hidden[-1]
+    xp.matmul(d_predictions.T, last_hidden, out=grads.head_weight)
+    xp.sum(d_predictions, axis=0, out=grads.head_bias)
+    d_hidden = d_predictions @ params.head_weight
+    for index in range(len(caches) - 1, -1, -1):
+        d_hidden = layer_backward(
+            params.layers[index],
+            caches[index],
+            d_hidden,
+            grads.layers[index],
+            workspace,
+            gates_kernels,
+            name=f"l{index}.",
+            need_d_inputs=index > 0,
+        )

@@ -1,0 +1,79 @@
+"""Stochastic optimisers that update a flat parameter vector in place.
+
+As in scikit-learn's ``neural_network/_stochastic_optimizers.py``, each
+optimiser knows nothing of the network: ``update_params(params, grads)``
+takes the flat parameter and gradient vectors of one array module.
+"""
+
+
+class SGDOptimizer:
+    """Stochastic gradient descent with optional (Nesterov) momentum.
+
+    Parameters
+    ----------
+    params : array
+        The flat parameter vector (for the shape of the velocity).
+    learning_rate_init : float
+    momentum : float
+    nesterov : bool
+    """
+
+    def __init__(self, params, learning_rate_init=0.1, momentum=0.9, nesterov=True):
+        self.learning_rate = learning_rate_init
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.velocity = params * 0 if momentum else None
+
+    def update_params(self, params, grads):
+        """Take one step: ``params -= learning_rate * grads`` with momentum."""
+        if not self.momentum:
+            params -= self.learning_rate * grads
+            return
+        self.velocity *= self.momentum
+        self.velocity -= self.learning_rate * grads
+        if self.nesterov:
+            params += self.momentum * self.velocity - self.learning_rate * grads
+        else:
+            params += self.velocity
+
+
+class AdamOptimizer:
+    """Adam (Kingma & Ba, 2014), in scikit-learn's formulation.
+
+    Parameters
+    ----------
+    params : array
+        The flat parameter vector (for the shape of the moments).
+    learning_rate_init : float
+    beta_1, beta_2 : float
+        Decay rates of the first and second moment estimates.
+    epsilon : float
+        Numerical stability term.
+    """
+
+    def __init__(
+        self, params, learning_rate_init=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8
+    ):
+        self.learning_rate_init = learning_rate_init
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.t = 0
+        self.first_moment = params * 0
+        self.second_moment = params * 0
+
+    def update_params(self, params, grads):
+        """Take one Adam step on ``params`` in place."""
+        self.t += 1
+        self.first_moment *= self.beta_1
+        self.first_moment += (1 - self.beta_1) * grads
+        self.second_moment *= self.beta_2
+        self.second_moment += (1 - self.beta_2) * (grads * grads)
+        learning_rate = (
+            self.learning_rate_init
+            * (1 - self.beta_2**self.t) ** 0.5
+            / (1 - self.beta_1**self.t)
+        )
+        params -= (
+            learning_rate * self.first_moment / (self.second_moment**0.5 + self.epsilon)
+        )

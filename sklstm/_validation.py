@@ -1,0 +1,79 @@
+"""Input validation shared by the estimators."""
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._sklearn_compat import validate_data
+
+FLOAT_DTYPES = (np.float64, np.float32)
+
+
+def reject_sparse(estimator, X):
+    """Raise a ValueError that says how to densify a sparse ``X``."""
+    if sp.issparse(X):
+        raise ValueError(
+            f"{type(estimator).__name__} does not accept sparse input: its "
+            "windows and recurrences need dense arrays. Convert with "
+            "X.toarray() first."
+        )
+
+
+def validate_sequences(estimator, X, y="no_validation", *, reset):
+    """Validate sequence inputs (and targets) for an LSTM estimator.
+
+    ``X`` is ``(n_samples, n_timesteps, n_features)``, or
+    ``(n_samples, n_features)`` for sequences of one time step. Features are
+    counted on the last axis, so ``n_features_in_`` is the number of features
+    per time step and the number of steps may differ between ``fit`` and
+    ``predict``.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        Receives ``n_features_in_`` (and ``feature_names_in_``) when
+        ``reset=True``, and is checked against them otherwise.
+    X : array-like of shape (n_samples, n_timesteps, n_features) or \
+            (n_samples, n_features)
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs), optional
+    reset : bool
+        True in ``fit``, False in ``predict``.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_timesteps, n_features)
+        Float32 or float64, finite.
+    y : ndarray
+        Only when ``y`` is given.
+    """
+    reject_sparse(estimator, X)
+    check_params = dict(dtype=FLOAT_DTYPES, reset=reset)
+    if y is not None and not isinstance(y, str):
+        check_params.update(y_numeric=True, multi_output=True)
+    if not hasattr(X, "ndim"):  # lists and other array-likes
+        X = np.asarray(X)
+    ndim = X.ndim
+    if ndim == 3:
+        # validate_data counts features on axis 1: hand it a view whose axis 1
+        # is the feature axis, then swap back.
+        X = np.asarray(X)
+        if X.shape[1] == 0:
+            raise ValueError(
+                f"Found array with 0 time step(s) (shape={X.shape}) while a "
+                "minimum of 1 is required. Pass windows of at least one step."
+            )
+        checked = validate_data(
+            estimator, np.swapaxes(X, 1, 2), y, allow_nd=True, **check_params
+        )
+        if isinstance(checked, tuple):
+            return (np.swapaxes(checked[0], 1, 2), *checked[1:])
+        return np.swapaxes(checked, 1, 2)
+    if ndim > 3:
+        raise ValueError(
+            f"{type(estimator).__name__} expects X of shape (n_samples, "
+            f"n_timesteps, n_features) or (n_samples, n_features), got a "
+            f"{ndim}-D array. Reshape it to 3-D."
+        )
+    checked = validate_data(estimator, X, y, **check_params)
+    if isinstance(checked, tuple):
+        return (checked[0][:, None, :], *checked[1:])
+    return checked[:, None, :]

@@ -1,0 +1,164 @@
+"""SequenceWindower: rows of a time-ordered table to windows of past rows."""
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils._available_if import available_if
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
+
+from ._sklearn_compat import Interval, StrOptions, _fit_context, validate_data
+from ._validation import FLOAT_DTYPES, reject_sparse
+
+
+class SequenceWindower(TransformerMixin, BaseEstimator):
+    """Turn each row of a time-ordered table into the window of rows ending there.
+
+    Row ``t`` of the output holds input rows ``t - window + 1 … t``, oldest
+    first, so its last step is row ``t`` itself. The output keeps the number
+    of rows, so a target ``y`` stays aligned with ``X`` inside a
+    :class:`~sklearn.pipeline.Pipeline`. The first ``window - 1`` rows lack
+    part of their history; ``padding`` says how it is filled.
+
+    The windower has no state beyond the number (and names) of features: it
+    windows whatever rows it is given, so give ``transform`` the history that
+    the first rows need (for a test period, start ``window - 1`` rows early
+    and drop the first ``window - 1`` outputs).
+
+    Parameters
+    ----------
+    window : int, default=24
+        Number of rows (time steps) in each window.
+    flatten : bool, default=False
+        If False, output ``(n_rows, window, n_features)`` for
+        :class:`LSTMRegressor`. If True, output ``(n_rows, window *
+        n_features)`` lag features for non-sequence models (linear models,
+        gradient boosting), named by :meth:`get_feature_names_out`.
+    padding : {"edge", "zero"}, default="edge"
+        How the missing history of the first ``window - 1`` rows is filled:
+        ``"edge"`` repeats the first row (a flat past, no jump at the first
+        real row); ``"zero"`` fills zeros (the mean, after standard
+        scaling).
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Number of features (columns) per row.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when ``X`` was a DataFrame with string column names.
+
+    See Also
+    --------
+    LSTMRegressor : The sequence model that reads these windows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklstm import SequenceWindower
+    >>> X = np.arange(5.0).reshape(-1, 1)
+    >>> SequenceWindower(window=3).fit_transform(X)[:, :, 0]
+    array([[0., 0., 0.],
+           [0., 0., 1.],
+           [0., 1., 2.],
+           [1., 2., 3.],
+           [2., 3., 4.]])
+    >>> SequenceWindower(window=2, flatten=True).fit(X).get_feature_names_out()
+    array(['x0_lag1', 'x0_lag0'], dtype=object)
+    """
+
+    _parameter_constraints = {
+        "window": [Interval(Integral, 1, None, closed="left")],
+        "flatten": ["boolean"],
+        "padding": [StrOptions({"edge", "zero"})],
+    }
+
+    def __init__(self, window=24, *, flatten=False, padding="edge"):
+        self.window = window
+        self.flatten = flatten
+        self.padding = padding
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Record the number (and names) of features of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_rows, n_features)
+            Time-ordered rows, oldest first.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : SequenceWindower
+            The fitted transformer.
+        """
+        self._validate(X, reset=True)
+        return self
+
+    def transform(self, X):
+        """Window the rows of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_rows, n_features)
+            Time-ordered rows, oldest first; at least ``window`` of them.
+
+        Returns
+        -------
+        windows : ndarray of shape (n_rows, window, n_features) or \
+                (n_rows, window * n_features)
+            ``windows[t, -1]`` is row ``t``; 2-D when ``flatten=True``.
+        """
+        check_is_fitted(self)
+        X = self._validate(X, reset=False)
+        n_rows, n_features = X.shape
+        history = np.repeat(X[:1], self.window - 1, axis=0)
+        if self.padding == "zero":
+            history[...] = 0
+        padded = np.concatenate([history, X])
+        windows = np.lib.stride_tricks.sliding_window_view(padded, self.window, axis=0)
+        windows = np.ascontiguousarray(np.swapaxes(windows, 1, 2))
+        if self.flatten:
+            return windows.reshape(n_rows, self.window * n_features)
+        return windows
+
+    @available_if(lambda windower: windower.flatten)
+    def get_feature_names_out(self, input_features=None):
+        """Names of the lag features (only with ``flatten=True``).
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Input feature names; defaults to ``feature_names_in_`` or
+            ``x0, x1, …``.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            ``f"{name}_lag{k}"``, oldest lag first: ``k`` rows before row
+            ``t``, in the order of the flattened output.
+        """
+        check_is_fitted(self)
+        names = _check_feature_names_in(self, input_features)
+        return np.asarray(
+            [f"{name}_lag{lag}" for lag in range(self.window - 1, -1, -1) for name in names],
+            dtype=object,
+        )
+
+    def _validate(self, X, *, reset):
+        reject_sparse(self, X)
+        X = validate_data(self, X, reset=reset, dtype=FLOAT_DTYPES)
+        if X.shape[0] < self.window:
+            raise ValueError(
+                f"SequenceWindower(window={self.window}) needs at least "
+                f"{self.window} rows, got {X.shape[0]} sample(s) (too short a "
+                "series). Pass a longer series (for predictions, include the "
+                f"{self.window - 1} rows before the first one) or a smaller window."
+            )
+        return X

@@ -1,0 +1,152 @@
+"""The engine's maths: gradients against finite differences, outputs against a
+plain reference loop and against PyTorch."""
+
+import numpy as np
+import pytest
+
+from sklstm._backend import NUMPY_BACKEND
+from sklstm._cell import Workspace
+from sklstm._losses import loss_and_gradient
+from sklstm._network import NetworkShape, backward, forward, init_parameters, unflatten
+
+from ._reference import central_difference, reference_loss, reference_network_output
+
+SHAPE = NetworkShape(n_features=3, hidden_sizes=(5, 4), n_outputs=2)
+
+
+def _as_public(params):
+    layers = [layer._asdict() for layer in params.layers]
+    return layers, params.head_weight, params.head_bias
+
+
+def _problem(seed, shape=SHAPE, steps=6, batch=7):
+    random_state = np.random.RandomState(seed)
+    flat = init_parameters(shape, random_state, np.float64)
+    flat += random_state.uniform(-0.3, 0.3, size=flat.shape)
+    X = random_state.standard_normal((batch, steps, shape.n_features))
+    y = random_state.standard_normal((batch, shape.n_outputs)) * 2
+    sample_weight = random_state.uniform(0.5, 2.0, size=batch)
+    return flat, X, y, sample_weight
+
+
+def _engine_loss_and_gradient(flat, X, y, sample_weight, loss, shape=SHAPE):
+    params = unflatten(flat, shape)
+    predictions, caches = forward(
+        params, np.ascontiguousarray(np.swapaxes(X, 0, 1)), Workspace(np),
+        NUMPY_BACKEND.gates,
+    )
+    value, d_predictions = loss_and_gradient(loss, y, predictions, sample_weight, np)
+    grads = unflatten(np.zeros_like(flat), shape)
+    backward(params, caches, d_predictions, grads, Workspace(np), NUMPY_BACKEND.gates)
+    return float(value), grads.flat, predictions
+
+
+@pytest.mark.parametrize("loss", ["squared_error", "absolute_error", "huber"])
+def test_gradient_matches_finite_differences(loss):
+    flat, X, y, sample_weight = _problem(seed=1)
+    _, gradient, predictions = _engine_loss_and_gradient(flat, X, y, sample_weight, loss)
+    # Keep residuals away from the kinks of |r| and Huber, where finite
+    # differences are not defined.
+    residual = np.abs(predictions - y)
+    assert residual.min() > 2e-2 and np.abs(residual - 1).min() > 2e-2
+
+    def loss_of(point):
+        return _engine_loss_and_gradient(point, X, y, sample_weight, loss)[0]
+
+    numeric = central_difference(loss_of, flat)
+    relative = np.abs(gradient - numeric) / np.maximum(
+        np.abs(gradient) + np.abs(numeric), 1e-10
+    )
+    # Every parameter of both layers and of the head is checked.
+    assert gradient.size == SHAPE.n_parameters()
+    assert np.all(gradient != 0)
+    assert relative.max() < 1e-6, relative.max()
+
+
+def test_gradient_matches_reference_loss():
+    """The engine's gradient is that of the loss of the reference loop."""
+    flat, X, y, sample_weight = _problem(seed=2)
+    _, gradient, _ = _engine_loss_and_gradient(flat, X, y, sample_weight, "squared_error")
+
+    def reference(point):
+        predictions = reference_network_output(*_as_public(unflatten(point, SHAPE)), X)
+        return reference_loss("squared_error", y, predictions, sample_weight)
+
+    numeric = central_difference(reference, flat)
+    np.testing.assert_allclose(gradient, numeric, rtol=1e-6, atol=1e-10)
+
+
+def test_forward_matches_reference_loop():
+    flat, X, _, _ = _problem(seed=3, steps=9)
+    params = unflatten(flat, SHAPE)
+    _, _, predictions = _engine_loss_and_gradient(
+        flat, X, np.zeros((len(X), 2)), np.ones(len(X)), "squared_error"
+    )
+    expected = reference_network_output(*_as_public(params), X)
+    np.testing.assert_allclose(predictions, expected, rtol=0, atol=1e-12)
+
+
+def test_single_step_and_single_layer():
+    shape = NetworkShape(n_features=2, hidden_sizes=(3,), n_outputs=1)
+    flat, X, y, sample_weight = _problem(seed=4, shape=shape, steps=1, batch=3)
+    _, gradient, predictions = _engine_loss_and_gradient(
+        flat, X, y, sample_weight, "squared_error", shape=shape
+    )
+    expected = reference_network_output(*_as_public(unflatten(flat, shape)), X)
+    np.testing.assert_allclose(predictions, expected, atol=1e-12)
+    # With one step the recurrent weights never act: their gradient is zero.
+    assert np.all(unflatten(gradient, shape).layers[0].weight_hh == 0)
+
+
+def test_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    flat, X, y, _ = _problem(seed=5)
+    params = unflatten(flat, SHAPE)
+    lstm = torch.nn.LSTM(3, 5, num_layers=1, batch_first=True).double()
+    lstm2 = torch.nn.LSTM(5, 4, num_layers=1, batch_first=True).double()
+    head = torch.nn.Linear(4, 2).double()
+    with torch.no_grad():
+        for module, layer in zip((lstm, lstm2), params.layers):
+            module.weight_ih_l0.copy_(torch.from_numpy(layer.weight_ih))
+            module.weight_hh_l0.copy_(torch.from_numpy(layer.weight_hh))
+            module.bias_ih_l0.copy_(torch.from_numpy(layer.bias))
+            module.bias_hh_l0.zero_()
+        head.weight.copy_(torch.from_numpy(params.head_weight))
+        head.bias.copy_(torch.from_numpy(params.head_bias))
+    inputs = torch.from_numpy(X)
+    outputs = head(lstm2(lstm(inputs)[0])[0][:, -1])
+    torch_loss = 0.5 * torch.nn.functional.mse_loss(outputs, torch.from_numpy(y))
+    torch_loss.backward()
+
+    loss, gradient, predictions = _engine_loss_and_gradient(
+        flat, X, y, np.ones(len(X)), "squared_error"
+    )
+    np.testing.assert_allclose(predictions, outputs.detach().numpy(), atol=1e-12)
+    assert loss == pytest.approx(torch_loss.item(), rel=1e-12)
+    grads = unflatten(gradient, SHAPE)
+    for module, layer in zip((lstm, lstm2), grads.layers):
+        np.testing.assert_allclose(layer.weight_ih, module.weight_ih_l0.grad, atol=1e-12)
+        np.testing.assert_allclose(layer.weight_hh, module.weight_hh_l0.grad, atol=1e-12)
+        np.testing.assert_allclose(layer.bias, module.bias_ih_l0.grad, atol=1e-12)
+    np.testing.assert_allclose(grads.head_weight, head.weight.grad, atol=1e-12)
+    np.testing.assert_allclose(grads.head_bias, head.bias.grad, atol=1e-12)
+
+
+def test_workspace_reuses_buffers():
+    workspace = Workspace(np)
+    first = workspace.empty("a", (2, 3), np.float32)
+    assert workspace.empty("a", (2, 3), np.float32) is first
+    assert workspace.empty("a", (3, 3), np.float32) is not first
+    assert np.all(workspace.zeros("a", (2, 3), np.float32) == 0)
+
+
+def test_float32_forward_close_to_float64():
+    flat, X, _, _ = _problem(seed=6)
+    params32 = unflatten(flat.astype(np.float32), SHAPE)
+    predictions32, _ = forward(
+        params32, np.ascontiguousarray(np.swapaxes(X, 0, 1), dtype=np.float32),
+        Workspace(np), NUMPY_BACKEND.gates,
+    )
+    assert predictions32.dtype == np.float32
+    expected = reference_network_output(*_as_public(unflatten(flat, SHAPE)), X)
+    np.testing.assert_allclose(predictions32, expected, rtol=1e-5, atol=1e-5)
