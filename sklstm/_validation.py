@@ -56,16 +56,18 @@ def validate_sequences(estimator, X, y="no_validation", *, reset):
         # validate_data counts features on axis 1: hand it a view whose axis 1
         # is the feature axis, then swap back.
         X = np.asarray(X)
-        if X.shape[1] == 0:
-            raise ValueError(
-                f"Found array with 0 time step(s) (shape={X.shape}) while a "
-                "minimum of 1 is required. Pass windows of at least one step."
-            )
+        for axis, what in ((1, "time step"), (2, "feature")):
+            if X.shape[axis] == 0:
+                raise ValueError(
+                    f"Found array with 0 {what}(s) (shape={X.shape}) while a "
+                    f"minimum of 1 is required. Pass sequences with at least one "
+                    f"{what}."
+                )
         checked = validate_data(
             estimator, np.swapaxes(X, 1, 2), y, allow_nd=True, **check_params
         )
         if isinstance(checked, tuple):
-            return (np.swapaxes(checked[0], 1, 2), *checked[1:])
+            return np.swapaxes(checked[0], 1, 2), _numeric_target(estimator, checked[1])
         return np.swapaxes(checked, 1, 2)
     if ndim > 3:
         raise ValueError(
@@ -75,5 +77,17 @@ def validate_sequences(estimator, X, y="no_validation", *, reset):
         )
     checked = validate_data(estimator, X, y, **check_params)
     if isinstance(checked, tuple):
-        return (checked[0][:, None, :], *checked[1:])
+        return checked[0][:, None, :], _numeric_target(estimator, checked[1])
     return checked[:, None, :]
+
+
+def _numeric_target(estimator, y):
+    """``y`` as float64, or a ValueError that says how to fix it."""
+    try:
+        return y.astype(np.float64, copy=False)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{type(estimator).__name__} needs a numeric target y, got dtype "
+            f"{y.dtype} that could not be converted to float ({exc}). Encode the "
+            "target as numbers."
+        ) from exc

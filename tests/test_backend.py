@@ -1,0 +1,75 @@
+"""Backend selection, and that CuPy is named in one module only."""
+
+import re
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import sklstm
+from sklstm import LSTMRegressor
+from sklstm._backend import NUMPY_BACKEND, resolve_backend
+
+
+@pytest.fixture
+def no_cupy(monkeypatch):
+    """Make ``import cupy`` fail, as on a machine without it."""
+    monkeypatch.setitem(sys.modules, "cupy", None)
+
+
+@pytest.fixture
+def cupy_without_device(monkeypatch):
+    """A CuPy that imports but sees no CUDA device."""
+    fake = types.ModuleType("cupy")
+    runtime = types.SimpleNamespace(getDeviceCount=lambda: 0)
+    fake.cuda = types.SimpleNamespace(runtime=runtime)
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+
+
+def test_numpy_backend():
+    backend = resolve_backend("numpy")
+    assert backend is NUMPY_BACKEND and backend.xp is np
+    array = np.arange(3.0)
+    assert backend.to_numpy(array) is array
+
+
+def test_auto_falls_back_to_numpy_without_cupy(no_cupy):
+    assert resolve_backend("auto").name == "numpy"
+
+
+def test_auto_falls_back_to_numpy_without_a_device(cupy_without_device):
+    assert resolve_backend("auto").name == "numpy"
+
+
+def test_cupy_missing_says_how_to_install(no_cupy):
+    with pytest.raises(ImportError, match=re.escape('pip install "sklstm[gpu]"')):
+        resolve_backend("cupy")
+
+
+def test_cupy_without_device_says_so(cupy_without_device):
+    with pytest.raises(RuntimeError, match="no CUDA device"):
+        resolve_backend("cupy")
+
+
+def test_the_error_comes_at_fit_not_at_construction(no_cupy):
+    model = LSTMRegressor(backend="cupy", max_iter=1)  # no error here
+    with pytest.raises(ImportError, match="sklstm\\[gpu\\]"):
+        model.fit(np.ones((4, 2, 1)), np.arange(4.0))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_auto_records_the_backend_used(no_cupy):
+    model = LSTMRegressor(backend="auto", max_iter=1, hidden_layer_sizes=2)
+    assert model.fit(np.ones((4, 2, 1)), np.arange(4.0)).backend_ == "numpy"
+
+
+def test_only_the_backend_module_imports_cupy():
+    package = Path(sklstm.__file__).parent
+    importing = sorted(
+        path.relative_to(package).as_posix()
+        for path in package.rglob("*.py")
+        if re.search(r"^\s*(import cupy|from cupy)", path.read_text(), re.MULTILINE)
+    )
+    assert importing == ["_backend.py"]

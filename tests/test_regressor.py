@@ -1,0 +1,323 @@
+"""LSTMRegressor behaviour: the maths from outside, training control, errors."""
+
+import pickle
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import r2_score
+from sklearn.model_selection import GridSearchCV, TimeSeriesSplit
+from sklearn.pipeline import Pipeline
+
+from sklstm import LSTMRegressor, SequenceWindower
+
+from ._reference import central_difference, reference_loss, reference_network_output
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+def _sequences(n_samples=40, steps=5, n_features=3, n_outputs=None, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_samples, steps, n_features))
+    y = X[:, -1, 0] + 0.5 * X[:, 0, 1] + 0.1 * rng.standard_normal(n_samples)
+    if n_outputs is not None:
+        y = np.column_stack([y * (k + 1) for k in range(n_outputs)])
+    return X, y
+
+
+def _network_output(model, X):
+    return reference_network_output(model.layers_, model.head_weight_, model.head_bias_, X)
+
+
+def test_predict_matches_reference_loop():
+    X, y = _sequences(n_outputs=2)
+    model = LSTMRegressor(
+        hidden_layer_sizes=(6, 4), dtype="float64", max_iter=3, random_state=0
+    ).fit(X, y)
+    expected = _network_output(model, X) * model.target_scale_ + model.target_mean_
+    np.testing.assert_allclose(model.predict(X), expected, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.3])
+def test_one_fit_is_one_full_batch_gradient_step(alpha):
+    X, y = _sequences(n_samples=12, steps=4, n_features=2, n_outputs=2)
+    sample_weight = np.linspace(0.5, 2, len(X))
+    model = LSTMRegressor(
+        hidden_layer_sizes=(3,), solver="sgd", momentum=0.0, alpha=alpha,
+        batch_size=len(X), shuffle=False, max_iter=1, warm_start=True,
+        learning_rate_init=0.05, scale_target=False, dtype="float64", random_state=0,
+    )
+    model.fit(X, y, sample_weight=sample_weight)
+    before = model._flat_parameters(None)
+    layout = [(layer["weight_ih"].shape, layer["weight_hh"].shape) for layer in model.layers_]
+    weights_mask = np.concatenate(
+        [np.r_[np.ones(np.prod(a) + np.prod(b)), np.zeros(a[0])] for a, b in layout]
+        + [np.ones(model.head_weight_.size), np.zeros(model.head_bias_.size)]
+    )
+
+    def loss_of(flat):
+        trial = clone(model)
+        trial.n_outputs_ = model.n_outputs_
+        hidden = model.layers_[0]["weight_hh"].shape[1]
+        sizes = [4 * hidden * 2, 4 * hidden * hidden, 4 * hidden, 2 * hidden, 2]
+        parts = np.split(flat, np.cumsum(sizes)[:-1])
+        layers = [{
+            "weight_ih": parts[0].reshape(4 * hidden, 2),
+            "weight_hh": parts[1].reshape(4 * hidden, hidden),
+            "bias": parts[2],
+        }]
+        predictions = reference_network_output(
+            layers, parts[3].reshape(2, hidden), parts[4], X
+        )
+        data_loss = reference_loss("squared_error", y, predictions, sample_weight)
+        penalty = 0.5 * alpha * np.sum(weights_mask * flat**2) / sample_weight.sum()
+        return data_loss + penalty
+
+    gradient = central_difference(loss_of, before)
+    model.fit(X, y, sample_weight=sample_weight)
+    after = model._flat_parameters(None)
+    np.testing.assert_allclose(after, before - 0.05 * gradient, rtol=0, atol=1e-9)
+    assert model.loss_curve_[0] == pytest.approx(loss_of(before), rel=1e-12)
+
+
+@pytest.mark.parametrize("y_shape", [(40,), (40, 1), (40, 3)])
+def test_predict_has_the_shape_of_y(y_shape):
+    X, y = _sequences(n_outputs=None if len(y_shape) == 1 else y_shape[1])
+    model = LSTMRegressor(hidden_layer_sizes=4, max_iter=2, random_state=0).fit(X, y)
+    assert model.predict(X).shape == y_shape
+    assert model.n_outputs_ == (1 if len(y_shape) == 1 else y_shape[1])
+    assert model.head_weight_.shape == (model.n_outputs_, 4)
+
+
+def test_fitted_attributes_follow_pytorch_layout():
+    X, y = _sequences()
+    model = LSTMRegressor(hidden_layer_sizes=(5, 7), max_iter=2, random_state=0).fit(X, y)
+    shapes = [{key: value.shape for key, value in layer.items()} for layer in model.layers_]
+    assert shapes == [
+        {"weight_ih": (20, 3), "weight_hh": (20, 5), "bias": (20,)},
+        {"weight_ih": (28, 5), "weight_hh": (28, 7), "bias": (28,)},
+    ]
+    assert isinstance(model.layers_[0]["weight_ih"], np.ndarray)
+    assert model.n_features_in_ == 3
+    assert model.backend_ == "numpy"
+    assert model.n_iter_ == 2 and len(model.loss_curve_) == 2
+    assert model.t_ == 2 * len(X)
+
+
+def test_two_dimensional_X_is_one_time_step():
+    X, y = _sequences(steps=1)
+    params = dict(hidden_layer_sizes=4, max_iter=3, random_state=0)
+    three_d = LSTMRegressor(**params).fit(X, y)
+    two_d = LSTMRegressor(**params).fit(X[:, 0, :], y)
+    np.testing.assert_array_equal(three_d.predict(X), two_d.predict(X[:, 0, :]))
+
+
+def test_predict_accepts_other_window_lengths():
+    X, y = _sequences(steps=5)
+    model = LSTMRegressor(hidden_layer_sizes=4, max_iter=2, random_state=0).fit(X, y)
+    longer = np.concatenate([X, X], axis=1)
+    expected = _network_output(model, longer) * model.target_scale_ + model.target_mean_
+    np.testing.assert_allclose(model.predict(longer), expected.ravel(), rtol=1e-5)
+
+
+def test_prediction_does_not_depend_on_the_batch():
+    X, y = _sequences(n_samples=50)
+    model = LSTMRegressor(hidden_layer_sizes=8, max_iter=3, random_state=0).fit(X, y)
+    full = model.predict(X)
+    one_by_one = np.array([model.predict(X[k : k + 1])[0] for k in range(len(X))])
+    np.testing.assert_allclose(full, one_by_one, rtol=1e-12, atol=1e-12)
+
+
+def test_random_state_makes_fits_reproducible():
+    X, y = _sequences()
+    first = LSTMRegressor(hidden_layer_sizes=4, max_iter=3, random_state=7).fit(X, y)
+    second = LSTMRegressor(hidden_layer_sizes=4, max_iter=3, random_state=7).fit(X, y)
+    other = LSTMRegressor(hidden_layer_sizes=4, max_iter=3, random_state=8).fit(X, y)
+    np.testing.assert_array_equal(first.predict(X), second.predict(X))
+    assert not np.allclose(first.predict(X), other.predict(X))
+
+
+def test_scale_target_trains_an_unscaled_target():
+    X, y = _sequences(n_samples=200)
+    y_big = 300 + 150 * y  # like PM2.5 in µg/m³
+    model = LSTMRegressor(
+        hidden_layer_sizes=16, max_iter=100, learning_rate_init=0.01, random_state=0
+    )
+    model.fit(X, y_big)
+    assert model.target_mean_ == pytest.approx(y_big.mean())
+    assert model.target_scale_ == pytest.approx(y_big.std())
+    assert r2_score(y_big, model.predict(X)) > 0.9
+
+
+def test_early_stopping_validates_on_the_last_rows_and_restores_the_best():
+    X, y = _sequences(n_samples=100)
+    model = LSTMRegressor(
+        hidden_layer_sizes=8, early_stopping=True, validation_fraction=0.2,
+        max_iter=15, n_iter_no_change=3, random_state=0, dtype="float64",
+    ).fit(X, y)
+    assert model.best_loss_ is None
+    assert model.best_validation_score_ == max(model.validation_scores_)
+    assert len(model.validation_scores_) == model.n_iter_
+    # The restored weights score exactly the best validation R² on the last
+    # 20 rows (in the given order), and not on a shuffled hold-out.
+    assert r2_score(y[-20:], model.predict(X[-20:])) == pytest.approx(
+        model.best_validation_score_, abs=1e-9
+    )
+
+
+def test_early_stopping_stops_before_max_iter():
+    X, y = _sequences(n_samples=100)
+    model = LSTMRegressor(
+        hidden_layer_sizes=8, early_stopping=True, max_iter=500, n_iter_no_change=2,
+        tol=0.5, random_state=0,
+    ).fit(X, y)
+    # As in MLPRegressor: stop after n_iter_no_change + 1 epochs that do not
+    # improve on the best by tol (no epoch improves by 0.5 over the first).
+    assert model.n_iter_ == 4
+
+
+def test_training_stops_when_the_loss_stops_improving():
+    X, y = _sequences(n_samples=60)
+    model = LSTMRegressor(
+        hidden_layer_sizes=4, max_iter=500, n_iter_no_change=2, tol=10.0, random_state=0
+    ).fit(X, y)
+    assert model.n_iter_ == 4
+    assert model.best_loss_ == min(model.loss_curve_)
+
+
+def test_max_iter_without_convergence_warns():
+    X, y = _sequences()
+    with pytest.warns(ConvergenceWarning, match="Maximum iterations \\(2\\)"):
+        LSTMRegressor(hidden_layer_sizes=4, max_iter=2, tol=0.0).fit(X, y)
+
+
+def test_divergence_raises_and_keeps_no_nan_model():
+    X, y = _sequences()
+    model = LSTMRegressor(
+        hidden_layer_sizes=4, solver="sgd", learning_rate_init=1e30, max_iter=3,
+        random_state=0,
+    )
+    with pytest.raises(RuntimeError, match=r"diverged at epoch 2: the loss became .*learning_rate_init"):
+        model.fit(X, y)
+    assert not hasattr(model, "layers_")
+
+
+def test_gradient_clip_bounds_the_step():
+    X, y = _sequences(n_samples=12)
+    params = dict(
+        hidden_layer_sizes=3, solver="sgd", momentum=0.0, batch_size=12, shuffle=False,
+        max_iter=1, warm_start=True, alpha=0.0, learning_rate_init=1.0, random_state=0,
+    )
+    model = LSTMRegressor(**params).fit(X, y)
+    before = model._flat_parameters(None)
+    model.set_params(gradient_clip=1e-3).fit(X, y)
+    step = model._flat_parameters(None) - before
+    assert np.linalg.norm(step) == pytest.approx(1e-3, rel=1e-3)
+
+
+def test_sample_weight_changes_the_fit():
+    X, y = _sequences(n_samples=60)
+    weights = np.r_[np.full(30, 100.0), np.full(30, 0.01)]
+    params = dict(hidden_layer_sizes=4, max_iter=5, random_state=0, dtype="float64")
+    plain = LSTMRegressor(**params).fit(X, y)
+    weighted = LSTMRegressor(**params).fit(X, y, sample_weight=weights)
+    assert not np.allclose(plain.predict(X), weighted.predict(X))
+    assert weighted.target_mean_ == pytest.approx(np.average(y, weights=weights))
+
+
+def test_sample_weight_equivalence_holds_in_float64():
+    """The float32 default fails this check only by rounding."""
+    from sklearn.utils.estimator_checks import (
+        check_sample_weight_equivalence_on_dense_data,
+    )
+
+    check_sample_weight_equivalence_on_dense_data(
+        "LSTMRegressor", LSTMRegressor(dtype="float64")
+    )
+
+
+def test_warm_start_rejects_another_architecture():
+    X, y = _sequences()
+    model = LSTMRegressor(hidden_layer_sizes=4, max_iter=1, warm_start=True).fit(X, y)
+    with pytest.raises(ValueError, match="warm_start=True continues"):
+        model.set_params(hidden_layer_sizes=5).fit(X, y)
+
+
+def test_verbose_prints_progress(capsys):
+    X, y = _sequences()
+    LSTMRegressor(
+        hidden_layer_sizes=4, max_iter=2, verbose=True, early_stopping=True
+    ).fit(X, y)
+    out = capsys.readouterr().out
+    assert "Epoch 1/2: loss = " in out and "validation R² = " in out and "left" in out
+
+
+def test_pipeline_in_a_time_series_grid_search_learns(sine_series):
+    X, y = sine_series
+    pipeline = Pipeline([
+        ("win", SequenceWindower(window=12)),
+        ("lstm", LSTMRegressor(max_iter=40, learning_rate_init=0.01, random_state=0)),
+    ])
+    search = GridSearchCV(
+        pipeline,
+        {"win__window": [6, 12], "lstm__hidden_layer_sizes": [(8,), (16,)]},
+        cv=TimeSeriesSplit(n_splits=2),
+        n_jobs=2,
+    )
+    search.fit(X[:500], y[:500])
+    assert search.best_estimator_.score(X[500:], y[500:]) > 0.9
+
+
+def test_clone_pickle_and_set_params_round_trip():
+    X, y = _sequences()
+    model = LSTMRegressor(hidden_layer_sizes=(4, 3), max_iter=2, random_state=0)
+    assert clone(model).get_params() == model.get_params()
+    model.set_params(alpha=0.5, dtype="float64")
+    assert model.get_params()["alpha"] == 0.5
+    model.fit(X, y)
+    restored = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(restored.predict(X), model.predict(X))
+    assert not hasattr(clone(model), "layers_")
+
+
+@pytest.mark.parametrize(
+    "X, y, match",
+    [
+        (np.full((10, 3, 2), np.nan), np.ones(10), "NaN"),
+        (np.full((10, 3, 2), np.inf), np.ones(10), "infinity"),
+        (np.ones((10, 3, 2)), np.r_[np.ones(9), np.nan], "NaN"),
+        (np.ones((0, 3, 2)), np.ones(0), "0 sample"),
+        (np.ones((10, 0, 2)), np.ones(10), "0 time step"),
+        (np.ones((10, 3, 0)), np.ones(10), "0 feature"),
+        (np.ones(10), np.ones(10), "Expected 2D array"),
+        (np.ones((10, 3, 2, 1)), np.ones(10), "got a 4-D array"),
+        (np.full((10, 2), "a", dtype=object), np.ones(10), "could not convert|string"),
+        (sp.random(10, 3, density=0.5, format="csr"), np.ones(10), "sparse.*toarray"),
+        (np.ones((10, 3, 2)), np.ones(9), "inconsistent numbers of samples"),
+        (np.ones((10, 3, 2)), np.full(10, "a"), "could not convert|numeric"),
+    ],
+)
+def test_bad_input_raises_a_clear_value_error(X, y, match):
+    with pytest.raises(ValueError, match=match):
+        LSTMRegressor(max_iter=1).fit(X, y)
+
+
+def test_one_sample_with_early_stopping_says_what_to_do():
+    with pytest.raises(ValueError, match="Pass more samples"):
+        LSTMRegressor(early_stopping=True).fit(np.ones((1, 3, 2)), np.ones(1))
+
+
+def test_predict_checks_the_feature_count():
+    X, y = _sequences(n_features=3)
+    model = LSTMRegressor(hidden_layer_sizes=4, max_iter=1).fit(X, y)
+    with pytest.raises(ValueError, match="X has 2 features, but LSTMRegressor is expecting 3"):
+        model.predict(X[:, :, :2])
+
+
+@pytest.mark.parametrize("sizes", [(), (0,), (4, -1), "abc", (2.5,)])
+def test_bad_hidden_layer_sizes(sizes):
+    X, y = _sequences()
+    with pytest.raises(ValueError, match="hidden_layer_sizes"):
+        LSTMRegressor(hidden_layer_sizes=sizes, max_iter=1).fit(X, y)
