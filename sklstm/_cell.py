@@ -110,7 +110,9 @@ def layer_forward(weights, inputs, workspace, gates_kernels, *, name):
     for t in range(steps):
         if t:
             xp.matmul(
-                hidden[t], weight_hh_t, out=recurrent.reshape(batch, N_GATES * hidden_size)
+                hidden[t],
+                weight_hh_t,
+                out=recurrent.reshape(batch, N_GATES * hidden_size),
             )
         gates_kernels.forward_step(
             gates[t],
@@ -169,7 +171,13 @@ def layer_backward(
 
     for t in range(steps - 1, -1, -1):
         gates_kernels.backward_step(
-            dh, factors[t], cell_factor[t], cache.gates[t, :, FORGET], dc_next, d_gates[t], dc
+            dh,
+            factors[t],
+            cell_factor[t],
+            cache.gates[t, :, FORGET],
+            dc_next,
+            d_gates[t],
+            dc,
         )
         if t:
             xp.matmul(d_gates_2d[t], weights.weight_hh, out=dh)

@@ -28,7 +28,7 @@ class NetworkShape(NamedTuple):
         """``(name, shape, is_weight)`` of every parameter, in storage order."""
         shapes = []
         for layer, (n_in, hidden) in enumerate(
-            zip(self.layer_inputs(), self.hidden_sizes)
+            zip(self.layer_inputs(), self.hidden_sizes, strict=True)
         ):
             shapes += [
                 (f"layer{layer}.weight_ih", (N_GATES * hidden, n_in), True),
@@ -95,7 +95,7 @@ def init_parameters(shape, random_state, dtype):
     """
     flat = np.empty(shape.n_parameters(), dtype=dtype)
     params = unflatten(flat, shape)
-    for layer, hidden in zip(params.layers, shape.hidden_sizes):
+    for layer, hidden in zip(params.layers, shape.hidden_sizes, strict=True):
         bound = 1.0 / np.sqrt(hidden)
         for array in layer:
             array[...] = random_state.uniform(-bound, bound, size=array.shape)

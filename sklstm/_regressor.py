@@ -167,11 +167,17 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "loss": [StrOptions(set(LOSS_FUNCTIONS))],
         "solver": [StrOptions({"adam", "sgd"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "shuffle": ["boolean"],
@@ -351,7 +357,9 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         optimizer = self._make_optimizer(params.flat)
         workspace = Workspace(xp)
         batch_size = (
-            min(128, n_train) if self.batch_size == "auto" else min(self.batch_size, n_train)
+            min(128, n_train)
+            if self.batch_size == "auto"
+            else min(self.batch_size, n_train)
         )
 
         self.loss_curve_ = []
@@ -377,8 +385,15 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
                 for batch in gen_batches(n_train, batch_size):
                     index = batch if order is None else backend.asarray(order[batch])
                     epoch_loss += self._train_batch(
-                        params, grads, decay, optimizer, workspace, backend,
-                        X_train[:, index], y_train[index], sw_train[index],
+                        params,
+                        grads,
+                        decay,
+                        optimizer,
+                        workspace,
+                        backend,
+                        X_train[:, index],
+                        y_train[index],
+                        sw_train[index],
                     )
             epoch_loss = float(epoch_loss) / float(sw_train.sum())
             self._check_finite(epoch_loss, epoch)
@@ -409,12 +424,15 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
                 f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
                 "reached and the optimization hasn't converged yet.",
                 ConvergenceWarning,
+                stacklevel=3,
             )
         if self.early_stopping:
             return best_flat
         return backend.to_numpy(params.flat)
 
-    def _train_batch(self, params, grads, decay, optimizer, workspace, backend, X, y, sw):
+    def _train_batch(
+        self, params, grads, decay, optimizer, workspace, backend, X, y, sw
+    ):
         """One gradient step on a batch; return its weighted loss sum."""
         xp = backend.xp
         X = xp.ascontiguousarray(X)
@@ -498,7 +516,13 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
 
     def _hidden_sizes(self):
         sizes = np.atleast_1d(np.asarray(self.hidden_layer_sizes))
-        if sizes.ndim != 1 or sizes.size == 0 or not np.issubdtype(sizes.dtype, np.integer) or (sizes < 1).any():
+        valid = (
+            sizes.ndim == 1
+            and sizes.size > 0
+            and np.issubdtype(sizes.dtype, np.integer)
+            and (sizes >= 1).all()
+        )
+        if not valid:
             raise ValueError(
                 "hidden_layer_sizes must be a positive int or a non-empty "
                 f"sequence of positive ints, got {self.hidden_layer_sizes!r}."
@@ -513,7 +537,9 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
             return np.zeros(y.shape[1]), np.ones(y.shape[1])
         mean = np.average(y, axis=0, weights=sample_weight)
         scale = np.sqrt(np.average((y - mean) ** 2, axis=0, weights=sample_weight))
-        scale[scale < 10 * np.finfo(np.float64).eps * np.maximum(1.0, np.abs(mean))] = 1.0
+        # A constant target: nothing to scale.
+        tiny = 10 * np.finfo(np.float64).eps * np.maximum(1.0, np.abs(mean))
+        scale[scale < tiny] = 1.0
         return mean, scale
 
     def _n_train_for_early_stopping(self, n_samples):
@@ -552,7 +578,11 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         """Copy a flat NumPy vector into the public fitted attributes."""
         params = unflatten(np.array(flat, copy=True), shape)
         self.layers_ = [
-            {"weight_ih": layer.weight_ih, "weight_hh": layer.weight_hh, "bias": layer.bias}
+            {
+                "weight_ih": layer.weight_ih,
+                "weight_hh": layer.weight_hh,
+                "bias": layer.bias,
+            }
             for layer in params.layers
         ]
         self.head_weight_ = params.head_weight

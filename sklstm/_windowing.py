@@ -147,7 +147,11 @@ class SequenceWindower(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         names = _check_feature_names_in(self, input_features)
         return np.asarray(
-            [f"{name}_lag{lag}" for lag in range(self.window - 1, -1, -1) for name in names],
+            [
+                f"{name}_lag{lag}"
+                for lag in range(self.window - 1, -1, -1)
+                for name in names
+            ],
             dtype=object,
         )
 

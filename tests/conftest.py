@@ -7,8 +7,8 @@ from pathlib import Path
 # SciPy's array API support is on, which must be set before SciPy loads.
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import numpy as np
+import pytest
 
 DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

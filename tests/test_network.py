@@ -32,7 +32,9 @@ def _problem(seed, shape=SHAPE, steps=6, batch=7):
 def _engine_loss_and_gradient(flat, X, y, sample_weight, loss, shape=SHAPE):
     params = unflatten(flat, shape)
     predictions, caches = forward(
-        params, np.ascontiguousarray(np.swapaxes(X, 0, 1)), Workspace(np),
+        params,
+        np.ascontiguousarray(np.swapaxes(X, 0, 1)),
+        Workspace(np),
         NUMPY_BACKEND.gates,
     )
     value, d_predictions = loss_and_gradient(loss, y, predictions, sample_weight, np)
@@ -44,7 +46,9 @@ def _engine_loss_and_gradient(flat, X, y, sample_weight, loss, shape=SHAPE):
 @pytest.mark.parametrize("loss", ["squared_error", "absolute_error", "huber"])
 def test_gradient_matches_finite_differences(loss):
     flat, X, y, sample_weight = _problem(seed=1)
-    _, gradient, predictions = _engine_loss_and_gradient(flat, X, y, sample_weight, loss)
+    _, gradient, predictions = _engine_loss_and_gradient(
+        flat, X, y, sample_weight, loss
+    )
     # Keep residuals away from the kinks of |r| and Huber, where finite
     # differences are not defined.
     residual = np.abs(predictions - y)
@@ -66,7 +70,9 @@ def test_gradient_matches_finite_differences(loss):
 def test_gradient_matches_reference_loss():
     """The engine's gradient is that of the loss of the reference loop."""
     flat, X, y, sample_weight = _problem(seed=2)
-    _, gradient, _ = _engine_loss_and_gradient(flat, X, y, sample_weight, "squared_error")
+    _, gradient, _ = _engine_loss_and_gradient(
+        flat, X, y, sample_weight, "squared_error"
+    )
 
     def reference(point):
         predictions = reference_network_output(*_as_public(unflatten(point, SHAPE)), X)
@@ -106,7 +112,7 @@ def test_matches_pytorch():
     lstm2 = torch.nn.LSTM(5, 4, num_layers=1, batch_first=True).double()
     head = torch.nn.Linear(4, 2).double()
     with torch.no_grad():
-        for module, layer in zip((lstm, lstm2), params.layers):
+        for module, layer in zip((lstm, lstm2), params.layers, strict=True):
             module.weight_ih_l0.copy_(torch.from_numpy(layer.weight_ih))
             module.weight_hh_l0.copy_(torch.from_numpy(layer.weight_hh))
             module.bias_ih_l0.copy_(torch.from_numpy(layer.bias))
@@ -124,9 +130,13 @@ def test_matches_pytorch():
     np.testing.assert_allclose(predictions, outputs.detach().numpy(), atol=1e-12)
     assert loss == pytest.approx(torch_loss.item(), rel=1e-12)
     grads = unflatten(gradient, SHAPE)
-    for module, layer in zip((lstm, lstm2), grads.layers):
-        np.testing.assert_allclose(layer.weight_ih, module.weight_ih_l0.grad, atol=1e-12)
-        np.testing.assert_allclose(layer.weight_hh, module.weight_hh_l0.grad, atol=1e-12)
+    for module, layer in zip((lstm, lstm2), grads.layers, strict=True):
+        np.testing.assert_allclose(
+            layer.weight_ih, module.weight_ih_l0.grad, atol=1e-12
+        )
+        np.testing.assert_allclose(
+            layer.weight_hh, module.weight_hh_l0.grad, atol=1e-12
+        )
         np.testing.assert_allclose(layer.bias, module.bias_ih_l0.grad, atol=1e-12)
     np.testing.assert_allclose(grads.head_weight, head.weight.grad, atol=1e-12)
     np.testing.assert_allclose(grads.head_bias, head.bias.grad, atol=1e-12)
@@ -144,8 +154,10 @@ def test_float32_forward_close_to_float64():
     flat, X, _, _ = _problem(seed=6)
     params32 = unflatten(flat.astype(np.float32), SHAPE)
     predictions32, _ = forward(
-        params32, np.ascontiguousarray(np.swapaxes(X, 0, 1), dtype=np.float32),
-        Workspace(np), NUMPY_BACKEND.gates,
+        params32,
+        np.ascontiguousarray(np.swapaxes(X, 0, 1), dtype=np.float32),
+        Workspace(np),
+        NUMPY_BACKEND.gates,
     )
     assert predictions32.dtype == np.float32
     expected = reference_network_output(*_as_public(unflatten(flat, SHAPE)), X)

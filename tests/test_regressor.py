@@ -28,7 +28,9 @@ def _sequences(n_samples=40, steps=5, n_features=3, n_outputs=None, seed=0):
 
 
 def _network_output(model, X):
-    return reference_network_output(model.layers_, model.head_weight_, model.head_bias_, X)
+    return reference_network_output(
+        model.layers_, model.head_weight_, model.head_bias_, X
+    )
 
 
 def test_predict_matches_reference_loop():
@@ -45,13 +47,24 @@ def test_one_fit_is_one_full_batch_gradient_step(alpha):
     X, y = _sequences(n_samples=12, steps=4, n_features=2, n_outputs=2)
     sample_weight = np.linspace(0.5, 2, len(X))
     model = LSTMRegressor(
-        hidden_layer_sizes=(3,), solver="sgd", momentum=0.0, alpha=alpha,
-        batch_size=len(X), shuffle=False, max_iter=1, warm_start=True,
-        learning_rate_init=0.05, scale_target=False, dtype="float64", random_state=0,
+        hidden_layer_sizes=(3,),
+        solver="sgd",
+        momentum=0.0,
+        alpha=alpha,
+        batch_size=len(X),
+        shuffle=False,
+        max_iter=1,
+        warm_start=True,
+        learning_rate_init=0.05,
+        scale_target=False,
+        dtype="float64",
+        random_state=0,
     )
     model.fit(X, y, sample_weight=sample_weight)
     before = model._flat_parameters(None)
-    layout = [(layer["weight_ih"].shape, layer["weight_hh"].shape) for layer in model.layers_]
+    layout = [
+        (layer["weight_ih"].shape, layer["weight_hh"].shape) for layer in model.layers_
+    ]
     weights_mask = np.concatenate(
         [np.r_[np.ones(np.prod(a) + np.prod(b)), np.zeros(a[0])] for a, b in layout]
         + [np.ones(model.head_weight_.size), np.zeros(model.head_bias_.size)]
@@ -63,11 +76,13 @@ def test_one_fit_is_one_full_batch_gradient_step(alpha):
         hidden = model.layers_[0]["weight_hh"].shape[1]
         sizes = [4 * hidden * 2, 4 * hidden * hidden, 4 * hidden, 2 * hidden, 2]
         parts = np.split(flat, np.cumsum(sizes)[:-1])
-        layers = [{
-            "weight_ih": parts[0].reshape(4 * hidden, 2),
-            "weight_hh": parts[1].reshape(4 * hidden, hidden),
-            "bias": parts[2],
-        }]
+        layers = [
+            {
+                "weight_ih": parts[0].reshape(4 * hidden, 2),
+                "weight_hh": parts[1].reshape(4 * hidden, hidden),
+                "bias": parts[2],
+            }
+        ]
         predictions = reference_network_output(
             layers, parts[3].reshape(2, hidden), parts[4], X
         )
@@ -93,8 +108,12 @@ def test_predict_has_the_shape_of_y(y_shape):
 
 def test_fitted_attributes_follow_pytorch_layout():
     X, y = _sequences()
-    model = LSTMRegressor(hidden_layer_sizes=(5, 7), max_iter=2, random_state=0).fit(X, y)
-    shapes = [{key: value.shape for key, value in layer.items()} for layer in model.layers_]
+    model = LSTMRegressor(hidden_layer_sizes=(5, 7), max_iter=2, random_state=0).fit(
+        X, y
+    )
+    shapes = [
+        {key: value.shape for key, value in layer.items()} for layer in model.layers_
+    ]
     assert shapes == [
         {"weight_ih": (20, 3), "weight_hh": (20, 5), "bias": (20,)},
         {"weight_ih": (28, 5), "weight_hh": (28, 7), "bias": (28,)},
@@ -154,8 +173,13 @@ def test_scale_target_trains_an_unscaled_target():
 def test_early_stopping_validates_on_the_last_rows_and_restores_the_best():
     X, y = _sequences(n_samples=100)
     model = LSTMRegressor(
-        hidden_layer_sizes=8, early_stopping=True, validation_fraction=0.2,
-        max_iter=15, n_iter_no_change=3, random_state=0, dtype="float64",
+        hidden_layer_sizes=8,
+        early_stopping=True,
+        validation_fraction=0.2,
+        max_iter=15,
+        n_iter_no_change=3,
+        random_state=0,
+        dtype="float64",
     ).fit(X, y)
     assert model.best_loss_ is None
     assert model.best_validation_score_ == max(model.validation_scores_)
@@ -170,8 +194,12 @@ def test_early_stopping_validates_on_the_last_rows_and_restores_the_best():
 def test_early_stopping_stops_before_max_iter():
     X, y = _sequences(n_samples=100)
     model = LSTMRegressor(
-        hidden_layer_sizes=8, early_stopping=True, max_iter=500, n_iter_no_change=2,
-        tol=0.5, random_state=0,
+        hidden_layer_sizes=8,
+        early_stopping=True,
+        max_iter=500,
+        n_iter_no_change=2,
+        tol=0.5,
+        random_state=0,
     ).fit(X, y)
     # As in MLPRegressor: stop after n_iter_no_change + 1 epochs that do not
     # improve on the best by tol (no epoch improves by 0.5 over the first).
@@ -196,10 +224,15 @@ def test_max_iter_without_convergence_warns():
 def test_divergence_raises_and_keeps_no_nan_model():
     X, y = _sequences()
     model = LSTMRegressor(
-        hidden_layer_sizes=4, solver="sgd", learning_rate_init=1e30, max_iter=3,
+        hidden_layer_sizes=4,
+        solver="sgd",
+        learning_rate_init=1e30,
+        max_iter=3,
         random_state=0,
     )
-    with pytest.raises(RuntimeError, match=r"diverged at epoch 2: the loss became .*learning_rate_init"):
+    with pytest.raises(
+        RuntimeError, match=r"diverged at epoch 2: the loss became .*learning_rate_init"
+    ):
         model.fit(X, y)
     assert not hasattr(model, "layers_")
 
@@ -207,8 +240,16 @@ def test_divergence_raises_and_keeps_no_nan_model():
 def test_gradient_clip_bounds_the_step():
     X, y = _sequences(n_samples=12)
     params = dict(
-        hidden_layer_sizes=3, solver="sgd", momentum=0.0, batch_size=12, shuffle=False,
-        max_iter=1, warm_start=True, alpha=0.0, learning_rate_init=1.0, random_state=0,
+        hidden_layer_sizes=3,
+        solver="sgd",
+        momentum=0.0,
+        batch_size=12,
+        shuffle=False,
+        max_iter=1,
+        warm_start=True,
+        alpha=0.0,
+        learning_rate_init=1.0,
+        random_state=0,
     )
     model = LSTMRegressor(**params).fit(X, y)
     before = model._flat_parameters(None)
@@ -256,10 +297,15 @@ def test_verbose_prints_progress(capsys):
 
 def test_pipeline_in_a_time_series_grid_search_learns(sine_series):
     X, y = sine_series
-    pipeline = Pipeline([
-        ("win", SequenceWindower(window=12)),
-        ("lstm", LSTMRegressor(max_iter=40, learning_rate_init=0.01, random_state=0)),
-    ])
+    pipeline = Pipeline(
+        [
+            ("win", SequenceWindower(window=12)),
+            (
+                "lstm",
+                LSTMRegressor(max_iter=40, learning_rate_init=0.01, random_state=0),
+            ),
+        ]
+    )
     search = GridSearchCV(
         pipeline,
         {"win__window": [6, 12], "lstm__hidden_layer_sizes": [(8,), (16,)]},
@@ -312,7 +358,9 @@ def test_one_sample_with_early_stopping_says_what_to_do():
 def test_predict_checks_the_feature_count():
     X, y = _sequences(n_features=3)
     model = LSTMRegressor(hidden_layer_sizes=4, max_iter=1).fit(X, y)
-    with pytest.raises(ValueError, match="X has 2 features, but LSTMRegressor is expecting 3"):
+    with pytest.raises(
+        ValueError, match="X has 2 features, but LSTMRegressor is expecting 3"
+    ):
         model.predict(X[:, :, :2])
 
 

@@ -18,9 +18,7 @@ def series_and_window(draw):
     window = draw(st.integers(1, 8))
     n_rows = draw(st.integers(window, 30))
     n_features = draw(st.integers(1, 4))
-    X = draw(
-        arrays(np.float64, (n_rows, n_features), elements=st.floats(-1e6, 1e6))
-    )
+    X = draw(arrays(np.float64, (n_rows, n_features), elements=st.floats(-1e6, 1e6)))
     return X, window
 
 
@@ -55,8 +53,12 @@ def test_lag_names_match_the_flattened_columns():
     windower = SequenceWindower(window=3, flatten=True).fit(frame)
     names = list(windower.get_feature_names_out())
     assert names == [
-        "pollution_lag2", "temp_lag2", "pollution_lag1", "temp_lag1",
-        "pollution_lag0", "temp_lag0",
+        "pollution_lag2",
+        "temp_lag2",
+        "pollution_lag1",
+        "temp_lag1",
+        "pollution_lag0",
+        "temp_lag0",
     ]
     flat = windower.transform(frame)
     # Row 4's "pollution_lag2" is pollution two rows earlier.
@@ -110,7 +112,7 @@ def test_bad_input_raises_a_clear_value_error(X, match):
 
 def test_transform_checks_length_and_features():
     windower = SequenceWindower(window=4).fit(np.ones((10, 2)))
-    with pytest.raises(ValueError, match="needs at least 4 rows.*include the 3 rows"):
+    with pytest.raises(ValueError, match=r"needs at least 4 rows.*include the 3 rows"):
         windower.transform(np.ones((2, 2)))
     with pytest.raises(ValueError, match="X has 3 features"):
         windower.transform(np.ones((10, 3)))
