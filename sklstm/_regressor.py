@@ -24,6 +24,7 @@ from ._network import (
 )
 from ._optimizers import AdamOptimizer, SGDOptimizer
 from ._sklearn_compat import Interval, StrOptions, _check_sample_weight, _fit_context
+from ._threads import blas_threads
 from ._validation import validate_sequences
 
 # Rows per chunk in predict: bounds memory, large enough to amortise the
@@ -101,6 +102,12 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         Precision of training. Predictions are always computed in float64
         from the trained weights, so a row's prediction does not depend on
         the other rows in the same call.
+    n_threads : int or None, default=None
+        Maximum number of BLAS threads during ``fit`` and ``predict``. None
+        uses one BLAS thread when called from a thread other than the main
+        one (joblib's threading backend, Dask's threaded workers), where
+        concurrent fits would otherwise oversubscribe the cores, and leaves
+        BLAS alone otherwise (joblib's process workers are capped by joblib).
     backend : {"auto", "numpy", "cupy"}, default="auto"
         Array backend of training. ``"auto"`` uses CuPy when it is installed
         and sees a CUDA device, else NumPy.
@@ -196,6 +203,7 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         "gradient_clip": [Interval(Real, 0, None, closed="neither"), None],
         "scale_target": ["boolean"],
         "dtype": [StrOptions({"float32", "float64"})],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
         "backend": [StrOptions({"auto", "numpy", "cupy"})],
     }
 
@@ -224,6 +232,7 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         gradient_clip=None,
         scale_target=True,
         dtype="float32",
+        n_threads=None,
         backend="auto",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -249,6 +258,7 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         self.gradient_clip = gradient_clip
         self.scale_target = scale_target
         self.dtype = dtype
+        self.n_threads = n_threads
         self.backend = backend
 
     def __sklearn_tags__(self):
@@ -303,9 +313,10 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         self.backend_ = backend.name
         y_scaled = (y - self.target_mean_) / self.target_scale_
 
-        flat = self._fit_stochastic(
-            X, y_scaled, y, sample_weight, flat, shape, backend, random_state
-        )
+        with blas_threads(self.n_threads):
+            flat = self._fit_stochastic(
+                X, y_scaled, y, sample_weight, flat, shape, backend, random_state
+            )
         self._store_parameters(flat, shape)
         return self
 
@@ -326,13 +337,29 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_sequences(self, X, reset=False)
         shape = NetworkShape(X.shape[2], self._hidden_sizes_fitted(), self.n_outputs_)
-        # float64 on the host: exact enough that batch composition never
-        # shows in the result (float32 GEMMs round by block position).
-        params = unflatten(self._flat_parameters(shape, dtype=np.float64), shape)
-        backend = resolve_backend("numpy")
-        y_pred = self._predict_scaled(params, X, backend, Workspace(np))
+        # float64: exact enough that batch composition never shows in the
+        # result (float32 GEMMs round differently by block position).
+        backend = self._predict_backend()
+        params = unflatten(
+            backend.asarray(self._flat_parameters(shape, dtype=np.float64)), shape
+        )
+        with blas_threads(self.n_threads):
+            y_pred = self._predict_scaled(params, X, backend, Workspace(backend.xp))
         y_pred = y_pred * self.target_scale_ + self.target_mean_
         return y_pred.ravel() if self._y_was_1d else y_pred
+
+    def _predict_backend(self):
+        """The training backend if it is usable here, else NumPy.
+
+        A model fitted on a GPU predicts on the GPU where there is one, and
+        on the CPU elsewhere: its fitted weights are NumPy arrays.
+        """
+        if self.backend_ == "cupy":
+            try:
+                return resolve_backend("cupy")
+            except (ImportError, RuntimeError):
+                pass
+        return resolve_backend("numpy")
 
     # --- training ---------------------------------------------------------
 

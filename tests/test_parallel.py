@@ -1,0 +1,115 @@
+"""Parallel searches: BLAS thread control, joblib backends, a Dask cluster."""
+
+import threading
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.model_selection import GridSearchCV, TimeSeriesSplit
+from sklearn.pipeline import Pipeline
+from threadpoolctl import threadpool_info
+
+from sklstm import LSTMRegressor, SequenceWindower
+from sklstm._threads import blas_threads, resolve_n_threads
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+def _blas_threads_now():
+    return [
+        info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"
+    ]
+
+
+def _in_a_thread(function):
+    result = {}
+    worker = threading.Thread(target=lambda: result.update(value=function()))
+    worker.start()
+    worker.join()
+    return result["value"]
+
+
+def test_resolve_n_threads():
+    assert resolve_n_threads(3) == 3
+    assert resolve_n_threads(None) is None  # main thread: BLAS left alone
+    assert _in_a_thread(lambda: resolve_n_threads(None)) == 1
+    assert _in_a_thread(lambda: resolve_n_threads(2)) == 2
+
+
+def test_worker_threads_use_one_blas_thread():
+    def inside():
+        with blas_threads(None):
+            return _blas_threads_now()
+
+    assert set(_in_a_thread(inside)) == {1}
+
+
+def test_explicit_limit_is_applied_during_fit(monkeypatch):
+    seen = []
+    import sklstm._regressor as regressor_module
+
+    original = regressor_module.LSTMRegressor._fit_stochastic
+
+    def spy(self, *args, **kwargs):
+        seen.extend(_blas_threads_now())
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(regressor_module.LSTMRegressor, "_fit_stochastic", spy)
+    LSTMRegressor(hidden_layer_sizes=2, max_iter=1, n_threads=1).fit(
+        np.ones((6, 2, 1)), np.arange(6.0)
+    )
+    assert seen and set(seen) == {1}
+
+
+def _search(n_jobs):
+    rng = np.random.default_rng(0)
+    t = np.arange(300.0)
+    X = np.column_stack([np.sin(t / 7), rng.standard_normal(t.size) * 0.1])
+    y = np.roll(X[:, 0], -1)
+    pipeline = Pipeline(
+        [
+            ("win", SequenceWindower(window=6)),
+            ("lstm", LSTMRegressor(hidden_layer_sizes=4, max_iter=3, random_state=0)),
+        ]
+    )
+    search = GridSearchCV(
+        pipeline,
+        {"win__window": [4, 8], "lstm__learning_rate_init": [0.001, 0.01]},
+        cv=TimeSeriesSplit(n_splits=2),
+        n_jobs=n_jobs,
+    )
+    return search.fit(X[:-1], y[:-1])
+
+
+@pytest.fixture(scope="module")
+def sequential_search():
+    return _search(n_jobs=1)
+
+
+def _assert_same_results(search, reference):
+    # Each fit is seeded and deterministic, so where it runs does not matter.
+    np.testing.assert_array_equal(
+        search.cv_results_["mean_test_score"],
+        reference.cv_results_["mean_test_score"],
+    )
+    assert search.best_params_ == reference.best_params_
+
+
+@pytest.mark.parametrize("backend", ["loky", "threading"])
+def test_search_in_parallel_matches_sequential(backend, sequential_search):
+    with joblib.parallel_backend(backend):
+        search = _search(n_jobs=2)
+    _assert_same_results(search, sequential_search)
+
+
+def test_search_on_a_dask_cluster_matches_sequential(sequential_search):
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster),
+        joblib.parallel_backend("dask"),
+    ):
+        search = _search(n_jobs=-1)
+    _assert_same_results(search, sequential_search)
