@@ -1,0 +1,127 @@
+"""Wall time of a GridSearchCV over LSTM pipelines: sequential, loky, Dask.
+
+Times one search of 8 candidates (window x hidden size x learning rate) over
+a ``SequenceWindower -> LSTMRegressor`` pipeline with ``TimeSeriesSplit``,
+run with ``n_jobs=1``, with ``n_jobs=2`` on joblib's loky backend, and on a
+local Dask cluster (2 single-threaded worker processes) through joblib's
+``dask`` backend, and prints the speed-ups against ``n_jobs=1`` and how far
+each run's scores are from the sequential ones (float32 GEMMs may round
+differently with another number of BLAS threads). It never asserts a time.
+
+Run: ``python benchmarks/bench_search.py [--quick] [--out PATH]``.
+"""
+
+import argparse
+import os
+import platform
+import time
+import warnings
+from pathlib import Path
+
+import joblib
+import numpy as np
+import sklearn
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV, TimeSeriesSplit
+from sklearn.pipeline import Pipeline
+
+import sklstm
+from sklstm import LSTMRegressor, SequenceWindower
+
+
+def make_series(n_rows, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(n_rows + 1, dtype=float)
+    signal = np.sin(t / 9) + 0.5 * np.sin(t / 31) + 0.05 * rng.standard_normal(t.size)
+    X = np.column_stack([signal, np.cos(t / 24)])
+    return X[:-1], signal[1:]
+
+
+def make_search(n_jobs, epochs):
+    pipeline = Pipeline(
+        [
+            ("win", SequenceWindower(window=12)),
+            ("lstm", LSTMRegressor(max_iter=epochs, random_state=0)),
+        ]
+    )
+    grid = {
+        "win__window": [12, 24],
+        "lstm__hidden_layer_sizes": [(16,), (32,)],
+        "lstm__learning_rate_init": [0.001, 0.01],
+    }
+    return GridSearchCV(pipeline, grid, cv=TimeSeriesSplit(n_splits=3), n_jobs=n_jobs)
+
+
+def timed(function):
+    start = time.perf_counter()
+    result = function()
+    return time.perf_counter() - start, result
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a smaller search")
+    parser.add_argument("--out", type=Path, default=None, help="write the table here")
+    args = parser.parse_args(argv)
+    n_rows, epochs = (600, 3) if args.quick else (3000, 10)
+    X, y = make_series(n_rows)
+
+    def run(n_jobs, backend=None):
+        search = make_search(n_jobs, epochs)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            if backend is None:
+                return timed(lambda: search.fit(X, y))
+            with joblib.parallel_backend(backend):
+                return timed(lambda: search.fit(X, y))
+
+    rows = []
+    sequential_time, sequential = run(1)
+    rows.append(("n_jobs=1", sequential_time, sequential))
+    rows.append(("n_jobs=2, loky", *run(2, "loky")))
+    try:
+        import distributed
+    except ImportError:
+        distributed = None
+    if distributed is not None:
+        with (
+            distributed.LocalCluster(
+                n_workers=2,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+            ) as cluster,
+            distributed.Client(cluster),
+        ):
+            run(-1, "dask")  # warm-up: workers import sklstm once
+            rows.append(("Dask LocalCluster, 2 workers", *run(-1, "dask")))
+
+    reference = sequential.cv_results_["mean_test_score"]
+    header = [
+        f"# GridSearchCV speed-up ({time.strftime('%Y-%m-%d')})",
+        "",
+        f"Machine: {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} cores; Python {platform.python_version()}, "
+        f"scikit-learn {sklearn.__version__}, joblib {joblib.__version__}, "
+        f"sklstm {sklstm.__version__}.",
+        f"Search: 8 candidates x 3 TimeSeriesSplit folds = 24 fits of "
+        f"{epochs} epochs on {n_rows} rows (`python benchmarks/bench_search.py"
+        f"{' --quick' if args.quick else ''}`).",
+        "",
+        "| run | wall time (s) | speed-up vs n_jobs=1 | max abs score diff |",
+        "|---|---:|---:|---|",
+    ]
+    lines = [
+        f"| {name} | {seconds:.1f} | {sequential_time / seconds:.2f}x | "
+        f"{np.abs(search.cv_results_['mean_test_score'] - reference).max():.1e} |"
+        for name, seconds, search in rows
+    ]
+    table = "\n".join(header + lines) + "\n"
+    print(table)
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(table)
+
+
+if __name__ == "__main__":
+    main()
