@@ -73,3 +73,12 @@ def test_only_the_backend_module_imports_cupy():
         if re.search(r"^\s*(import cupy|from cupy)", path.read_text(), re.MULTILINE)
     )
     assert importing == ["_backend.py"]
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_gpu_fitted_model_predicts_on_a_machine_without_cupy(no_cupy):
+    X, y = np.random.default_rng(0).standard_normal((20, 3, 2)), np.arange(20.0)
+    model = LSTMRegressor(hidden_layer_sizes=3, max_iter=2, random_state=0).fit(X, y)
+    expected = model.predict(X)
+    model.backend_ = "cupy"  # as if fitted on a GPU: its weights are NumPy
+    np.testing.assert_array_equal(model.predict(X), expected)

@@ -1,0 +1,720 @@
+"""Training and prediction time of sklstm against PyTorch's ``nn.LSTM`` on CPU.
+
+Times, in one run and on one machine:
+
+* one training epoch and one ``predict`` over all windows, of
+  ``LSTMRegressor`` (NumPy backend) and of the same network in PyTorch (one
+  ``nn.LSTM`` layer and an ``nn.Linear`` head on the last hidden state, Adam,
+  MSE, float32, minibatches of 128), on two workloads: W64 and W256, 26,280
+  windows of 24 steps x 8 features with hidden size 64 and 256;
+* the rate numpy's matmul reaches on exactly the matrix products the LSTM
+  makes (its "GEMM peak" at those shapes), to say what fraction of it the
+  LSTM reaches;
+* the peak resident memory of one fit, each in a fresh subprocess;
+* how the epoch time scales with the number of steps and the hidden size.
+
+It prints a Markdown table of ratios against PyTorch, with the machine,
+versions and thread counts in the header, and writes it to
+``benchmarks/results/cpu_<date>.md``. It never asserts a time.
+
+Run: ``python benchmarks/bench_lstm.py [--quick] [--out PATH] [--repeats N]
+[--predict-repeats N] [--scaling-repeats N] [--threads N]``.
+"""
+
+import argparse
+import contextlib
+import datetime
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import sklearn
+from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import threadpool_info, threadpool_limits
+
+import sklstm
+from sklstm import LSTMRegressor
+
+N_FEATURES = 8
+BATCH_SIZE = 128
+LEARNING_RATE = 1e-3
+# sklstm's predict works through the windows in chunks of this many rows;
+# the PyTorch forward pass uses the same chunks.
+PREDICT_CHUNK = 4096
+# Warm-up: one epoch on this many batches before any timed run.
+WARMUP_BATCHES = 4
+N_GATES = 4
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+@dataclass(frozen=True)
+class Workload:
+    """An LSTM problem: data size and network width."""
+
+    name: str
+    n_windows: int
+    steps: int
+    hidden: int
+    n_features: int = N_FEATURES
+    batch_size: int = BATCH_SIZE
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How much to run: windows and repeats."""
+
+    n_windows: int
+    scaling_windows: int
+    train_repeats: int
+    predict_repeats: int
+    scaling_repeats: int
+    gemm_min_time: float
+
+
+FULL = Settings(
+    n_windows=26_280,
+    scaling_windows=4_096,
+    train_repeats=3,
+    predict_repeats=5,
+    scaling_repeats=1,
+    gemm_min_time=0.1,
+)
+QUICK = Settings(
+    n_windows=1_024,
+    scaling_windows=256,
+    train_repeats=1,
+    predict_repeats=1,
+    scaling_repeats=1,
+    gemm_min_time=0.01,
+)
+MAIN_HIDDEN = {"W64": 64, "W256": 256}
+SCALING_STEPS = (12, 24, 48, 96)
+SCALING_HIDDEN = (32, 64, 128, 256, 512)
+
+
+def main_workloads(settings):
+    return [Workload(name, settings.n_windows, 24, hidden) for name, hidden in MAIN_HIDDEN.items()]
+
+
+# --- data and FLOPs -----------------------------------------------------------
+
+
+def make_data(n_windows, steps, n_features=N_FEATURES, seed=0):
+    """Standard normal windows and a learnable target, both float32.
+
+    Drawn straight into float32 so that no float64 temporary raises the
+    peak memory before a fit is measured.
+    """
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_windows, steps, n_features), dtype=np.float32)
+    decay = (0.8 ** np.arange(steps)[::-1]).astype(np.float32)
+    y = X[:, :, 0] @ decay + np.tanh(X[:, -1, 1])
+    y += 0.1 * rng.standard_normal(n_windows, dtype=np.float32)
+    return X, y
+
+
+def forward_flops(n_windows, workload):
+    """FLOPs of the LSTM forward pass: 2·T·N·4H·(F+H) (GEMMs only)."""
+    w = workload
+    return 2 * w.steps * n_windows * N_GATES * w.hidden * (w.n_features + w.hidden)
+
+
+def epoch_flops(workload):
+    """FLOPs of a training epoch: forward plus a backward counted as 2x forward."""
+    return 3 * forward_flops(workload.n_windows, workload)
+
+
+# --- the two implementations ------------------------------------------------
+
+
+def _import_torch():
+    try:
+        import torch
+    except ImportError as error:
+        raise SystemExit(
+            "This benchmark compares against PyTorch, which is not installed. "
+            'Install the benchmark extras: pip install -e ".[bench]"'
+        ) from error
+    return torch
+
+
+class SklstmRunner:
+    """One ``LSTMRegressor``; each ``train_epoch`` is a ``fit`` of one epoch.
+
+    ``warm_start=True`` makes every ``fit`` continue from the previous
+    weights, so repeated fits time epochs without re-initialising.
+    """
+
+    name = "sklstm"
+
+    def __init__(self, workload):
+        self.model = LSTMRegressor(
+            hidden_layer_sizes=workload.hidden,
+            batch_size=workload.batch_size,
+            max_iter=1,
+            shuffle=True,
+            random_state=0,
+            alpha=0.0,
+            dtype="float32",
+            backend="numpy",
+            scale_target=False,
+            tol=0,
+            warm_start=True,
+        )
+
+    def prepare(self, X, y):
+        return X, y
+
+    def train_epoch(self, data):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            self.model.fit(*data)
+
+    def predict(self, data):
+        return self.model.predict(data[0])
+
+
+class TorchRunner:
+    """The same network in PyTorch, trained with a DataLoader-free loop."""
+
+    name = "torch"
+
+    def __init__(self, workload, seed=0):
+        torch = self.torch = _import_torch()
+        torch.manual_seed(seed)
+        self.batch_size = workload.batch_size
+        self.lstm = torch.nn.LSTM(workload.n_features, workload.hidden, batch_first=True)
+        self.head = torch.nn.Linear(workload.hidden, 1)
+        parameters = [*self.lstm.parameters(), *self.head.parameters()]
+        self.optimizer = torch.optim.Adam(parameters, lr=LEARNING_RATE)
+        self.loss = torch.nn.MSELoss()
+
+    def prepare(self, X, y):
+        return self.torch.from_numpy(X), self.torch.from_numpy(y).reshape(-1, 1)
+
+    def _forward(self, X):
+        outputs, _ = self.lstm(X)
+        return self.head(outputs[:, -1])
+
+    def train_epoch(self, data):
+        X, y = data
+        order = self.torch.randperm(len(X))
+        for start in range(0, len(X), self.batch_size):
+            index = order[start : start + self.batch_size]
+            self.optimizer.zero_grad(set_to_none=True)
+            loss = self.loss(self._forward(X[index]), y[index])
+            loss.backward()
+            self.optimizer.step()
+
+    def predict(self, data):
+        X = data[0]
+        with self.torch.inference_mode():
+            chunks = [
+                self._forward(X[start : start + PREDICT_CHUNK])
+                for start in range(0, len(X), PREDICT_CHUNK)
+            ]
+            return self.torch.cat(chunks).numpy().ravel()
+
+
+RUNNERS = {"sklstm": SklstmRunner, "torch": TorchRunner}
+
+
+def warmup_slice(data, batch_size):
+    n_rows = min(len(data[0]), WARMUP_BATCHES * batch_size)
+    return tuple(array[:n_rows] for array in data)
+
+
+def median_time(function, repeats):
+    """Median wall time of ``repeats`` calls, and every call's time."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), times
+
+
+# --- GEMM rate at the LSTM's shapes -----------------------------------------
+
+
+@dataclass(frozen=True)
+class Gemm:
+    """One matrix product ``(m x k) @ (k x n)`` made ``calls`` times."""
+
+    label: str
+    m: int
+    k: int
+    n: int
+    calls: int
+    transpose_a: bool = False
+    transpose_b: bool = False
+
+    @property
+    def flops(self):
+        return 2 * self.m * self.k * self.n
+
+
+def training_gemms(workload):
+    """The products of one training batch, as sklstm lays them out."""
+    batch, steps = workload.batch_size, workload.steps
+    features, hidden = workload.n_features, workload.hidden
+    gates = N_GATES * hidden
+    return [
+        Gemm("inputs @ W_ih.T", steps * batch, features, gates, 1, transpose_b=True),
+        Gemm("h @ W_hh.T (per step)", batch, hidden, gates, steps - 1, transpose_b=True),
+        Gemm("dz @ W_hh (per step)", batch, gates, hidden, steps - 1),
+        Gemm("dz.T @ inputs", gates, steps * batch, features, 1, transpose_a=True),
+        Gemm("dz.T @ h", gates, (steps - 1) * batch, hidden, 1, transpose_a=True),
+    ]
+
+
+def predict_gemms(workload):
+    """The products of one predict chunk."""
+    rows = min(PREDICT_CHUNK, workload.n_windows)
+    steps, hidden = workload.steps, workload.hidden
+    gates = N_GATES * hidden
+    return [
+        Gemm("inputs @ W_ih.T", steps * rows, workload.n_features, gates, 1, transpose_b=True),
+        Gemm("h @ W_hh.T (per step)", rows, hidden, gates, steps - 1, transpose_b=True),
+    ]
+
+
+def gemm_rate(gemm, dtype, min_time, n_blocks=5):
+    """Best GFLOP/s of numpy's matmul on this product (timeit's best-of rule)."""
+    rng = np.random.default_rng(0)
+
+    def operand(rows, columns, transposed):
+        if transposed:
+            return rng.standard_normal((columns, rows)).astype(dtype).T
+        return rng.standard_normal((rows, columns)).astype(dtype)
+
+    a = operand(gemm.m, gemm.k, gemm.transpose_a)
+    b = operand(gemm.k, gemm.n, gemm.transpose_b)
+    out = np.empty((gemm.m, gemm.n), dtype=dtype)
+    np.matmul(a, b, out=out)
+    number = 1
+    while True:
+        start = time.perf_counter()
+        for _ in range(number):
+            np.matmul(a, b, out=out)
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_time:
+            break
+        number *= 2
+    best = elapsed / number
+    for _ in range(n_blocks - 1):
+        start = time.perf_counter()
+        for _ in range(number):
+            np.matmul(a, b, out=out)
+        best = min(best, (time.perf_counter() - start) / number)
+    return gemm.flops / best / 1e9
+
+
+def combined_rate(gemms, rates):
+    """GFLOP/s of the whole set of products, each at its measured rate."""
+    flops = sum(gemm.calls * gemm.flops for gemm in gemms)
+    seconds = sum(gemm.calls * gemm.flops / (rate * 1e9) for gemm, rate in zip(gemms, rates))
+    return flops / seconds / 1e9
+
+
+# --- peak memory in a fresh process -----------------------------------------
+
+
+def max_rss_mib():
+    """Peak resident set size of this process so far, in MiB."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # Linux reports KiB, macOS bytes.
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
+
+
+def rss_child(library, workload):
+    """Measure one fit in this (fresh) process; print the result as JSON."""
+    X, y = make_data(workload.n_windows, workload.steps, workload.n_features)
+    if library == "torch":
+        _import_torch()
+    baseline = max_rss_mib()
+    runner = RUNNERS[library](workload)
+    runner.train_epoch(runner.prepare(X, y))
+    print(json.dumps({"baseline_mib": baseline, "peak_mib": max_rss_mib()}))
+
+
+def fit_rss(library, workload, threads):
+    """Peak RSS growth of one fit, measured in a fresh subprocess."""
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--_rss",
+        library,
+        workload.name,
+        str(workload.n_windows),
+    ]
+    if threads is not None:
+        command += ["--threads", str(threads)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"The memory subprocess for {library} {workload.name} failed:\n{result.stderr}"
+        )
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    return report["peak_mib"] - report["baseline_mib"]
+
+
+# --- the run ------------------------------------------------------------------
+
+
+class Progress:
+    """Timestamped progress lines on stderr, so stdout holds only the table."""
+
+    def __init__(self):
+        self.start = time.perf_counter()
+
+    def __call__(self, message):
+        elapsed = time.perf_counter() - self.start
+        print(f"[{elapsed:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+def time_training(library, workload, data, repeats):
+    """Warm up, then time ``repeats`` epochs; return the runner and timings."""
+    runner = RUNNERS[library](workload)
+    prepared = runner.prepare(*data)
+    runner.train_epoch(warmup_slice(prepared, workload.batch_size))
+    seconds, times = median_time(lambda: runner.train_epoch(prepared), repeats)
+    return runner, prepared, seconds, times
+
+
+def time_predict(runner, prepared, repeats):
+    runner.predict(tuple(array[:PREDICT_CHUNK] for array in prepared))
+    return median_time(lambda: runner.predict(prepared), repeats)
+
+
+def run_main_table(settings, progress):
+    rows, raw, gemm_rows = [], [], []
+    data_cache = {}
+    for workload in main_workloads(settings):
+        key = (workload.n_windows, workload.steps)
+        if key not in data_cache:
+            data_cache[key] = make_data(*key)
+        data = data_cache[key]
+
+        train_gemms = training_gemms(workload)
+        train_rates = [gemm_rate(g, np.float32, settings.gemm_min_time) for g in train_gemms]
+        pred_gemms = predict_gemms(workload)
+        pred_rates = [gemm_rate(g, np.float64, settings.gemm_min_time) for g in pred_gemms]
+        train_peak = combined_rate(train_gemms, train_rates)
+        pred_peak = combined_rate(pred_gemms, pred_rates)
+        for op, dtype, gemms, rates, peak in (
+            ("train", "float32", train_gemms, train_rates, train_peak),
+            ("predict", "float64", pred_gemms, pred_rates, pred_peak),
+        ):
+            for gemm, rate in zip(gemms, rates):
+                gemm_rows.append((workload.name, op, dtype, gemm, rate))
+            gemm_rows.append((workload.name, op, dtype, None, peak))
+        progress(
+            f"{workload.name}: GEMM rate at LSTM shapes {train_peak:.1f} GFLOP/s "
+            f"(float32, train), {pred_peak:.1f} GFLOP/s (float64, predict)"
+        )
+
+        train, predict = {}, {}
+        for library in RUNNERS:
+            runner, prepared, seconds, times = time_training(
+                library, workload, data, settings.train_repeats
+            )
+            train[library] = seconds
+            raw.append((workload.name, "train epoch", library, times))
+            progress(f"{workload.name} train epoch {library}: {seconds:.2f} s")
+            seconds, times = time_predict(runner, prepared, settings.predict_repeats)
+            predict[library] = seconds
+            raw.append((workload.name, "predict", library, times))
+            progress(f"{workload.name} predict {library}: {seconds:.2f} s")
+
+        for op, times, flops, peak in (
+            ("train epoch", train, epoch_flops(workload), train_peak),
+            ("predict", predict, forward_flops(workload.n_windows, workload), pred_peak),
+        ):
+            rate = flops / times["sklstm"] / 1e9
+            rows.append(
+                (workload.name, op, times["sklstm"], times["torch"], rate, rate / peak)
+            )
+    return rows, raw, gemm_rows
+
+
+def run_rss(settings, threads, progress):
+    rows = []
+    for workload in main_workloads(settings):
+        mib = {}
+        for library in RUNNERS:
+            mib[library] = fit_rss(library, workload, threads)
+            progress(f"{workload.name} fit peak RSS {library}: +{mib[library]:.0f} MiB")
+        rows.append((workload.name, mib["sklstm"], mib["torch"]))
+    return rows
+
+
+def run_scaling(settings, progress):
+    points = [("steps", steps, 64) for steps in SCALING_STEPS]
+    points += [("hidden", 24, hidden) for hidden in SCALING_HIDDEN]
+    rows = []
+    for sweep, steps, hidden in points:
+        workload = Workload(f"T{steps}-H{hidden}", settings.scaling_windows, steps, hidden)
+        data = make_data(workload.n_windows, steps)
+        seconds = {}
+        for library in RUNNERS:
+            seconds[library] = time_training(
+                library, workload, data, settings.scaling_repeats
+            )[2]
+        progress(
+            f"scaling T={steps} H={hidden}: sklstm {seconds['sklstm']:.2f} s, "
+            f"torch {seconds['torch']:.2f} s"
+        )
+        rows.append((sweep, workload, seconds["sklstm"], seconds["torch"]))
+    return rows
+
+
+# --- the report ---------------------------------------------------------------
+
+
+def cpu_model():
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def describe_pool(pool):
+    details = [
+        f"{pool.get('internal_api', pool.get('user_api'))} {pool.get('version') or ''}".strip(),
+        f"{pool['num_threads']} threads",
+    ]
+    for key in ("threading_layer", "architecture"):
+        if pool.get(key):
+            details.append(f"{key.replace('_', ' ')} {pool[key]}")
+    details.append(f"`{Path(pool['filepath']).name}`")
+    return f"{pool['user_api']}: " + ", ".join(details)
+
+
+def header_lines(args, settings, torch, load_start):
+    try:
+        affinity = len(os.sched_getaffinity(0))
+    except AttributeError:
+        affinity = os.cpu_count()
+    threads_source = f"set by --threads {args.threads}" if args.threads else "default"
+    lines = [
+        f"# sklstm vs PyTorch nn.LSTM on CPU ({datetime.date.today().isoformat()})",
+        "",
+        f"- Command: `{' '.join(['python benchmarks/bench_lstm.py', *args.argv])}`",
+        f"- Machine: {cpu_model()}, {os.cpu_count()} logical CPUs "
+        f"({affinity} usable by this process), {platform.system()} {platform.machine()}; "
+        f"load average {load_start:.2f} at start, {os.getloadavg()[0]:.2f} at end "
+        "(1 minute).",
+        f"- Versions: Python {platform.python_version()}, NumPy {np.__version__}, "
+        f"PyTorch {torch.__version__}, sklstm {sklstm.__version__}, "
+        f"scikit-learn {sklearn.__version__}.",
+        f"- Threads: PyTorch intra-op {torch.get_num_threads()} "
+        f"(`torch.get_num_threads()`, {threads_source}); thread pools "
+        "(`threadpoolctl.threadpool_info()`):",
+    ]
+    lines += [f"  - {describe_pool(pool)}" for pool in threadpool_info()]
+    lines.append(
+        f"- Workloads: {settings.n_windows:,} windows x 24 steps x {N_FEATURES} "
+        f"features (seeded standard normal), batch {BATCH_SIZE}, Adam lr "
+        f"{LEARNING_RATE:g}, MSE, float32, one LSTM layer + linear head on the "
+        "last hidden state; W64 has hidden size 64, W256 256."
+    )
+    return lines
+
+
+def format_report(args, settings, torch, load_start, main_rows, raw, gemm_rows,
+                  rss_rows, scaling_rows):
+    lines = header_lines(args, settings, torch, load_start)
+    lines += [
+        "",
+        "## Time",
+        "",
+        "| workload | op | sklstm s | torch s | ratio sklstm/torch "
+        "| sklstm GFLOP/s | % of GEMM rate at LSTM shapes |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, op, ours, theirs, rate, fraction in main_rows:
+        lines.append(
+            f"| {name} | {op} | {ours:.2f} | {theirs:.2f} | {ours / theirs:.2f} "
+            f"| {rate:.1f} | {100 * fraction:.0f}% |"
+        )
+    lines += [
+        "",
+        f"Median of {settings.train_repeats} epochs and {settings.predict_repeats} "
+        f"predicts, each after a warm-up ({WARMUP_BATCHES} batches of training, "
+        "one predict chunk).",
+        "",
+        "- **train epoch**: sklstm is one `LSTMRegressor.fit` with `max_iter=1`, "
+        "`warm_start=True`, `alpha=0`, `scale_target=False`, `backend=\"numpy\"` "
+        "(so it includes input validation and the copy to time-major order); "
+        "PyTorch is a loop over `torch.randperm` minibatches of "
+        f"{BATCH_SIZE} with `MSELoss` and `Adam`, no DataLoader.",
+        "- **predict**: `LSTMRegressor.predict` on every window, which computes "
+        f"in **float64** (by design, so a row's prediction does not depend on "
+        f"the other rows), in chunks of {PREDICT_CHUNK} windows; PyTorch runs its "
+        f"float32 forward pass under `torch.inference_mode()` in the same chunks "
+        f"of {PREDICT_CHUNK}.",
+        "- **FLOPs** count the LSTM's matrix products only: forward "
+        "= 2·T·N·4H·(F+H) for N windows of T steps, F features and hidden size "
+        "H; a training epoch = 3 x forward (backward ≈ 2 x forward). The head "
+        "and the elementwise gate maths are not counted.",
+        "- **% of GEMM rate at LSTM shapes**: sklstm's GFLOP/s over the rate "
+        "numpy's `matmul` reaches, in this run, on the same matrix products "
+        "(table below; float32 for training, float64 for predict), each weighted "
+        "by its FLOPs. 100% would mean the LSTM ran as fast as its GEMMs alone.",
+        "",
+        "### numpy matmul at the LSTM's shapes",
+        "",
+        "| workload | op | dtype | product | (m x k) @ (k x n) | calls per batch "
+        "| GFLOP/s |",
+        "|---|---|---|---|---|---:|---:|",
+    ]
+    for name, op, dtype, gemm, rate in gemm_rows:
+        if gemm is None:
+            lines.append(
+                f"| {name} | {op} | {dtype} | **all, FLOP-weighted** | | | "
+                f"**{rate:.1f}** |"
+            )
+        else:
+            lines.append(
+                f"| {name} | {op} | {dtype} | `{gemm.label}` | ({gemm.m} x {gemm.k}) "
+                f"@ ({gemm.k} x {gemm.n}) | {gemm.calls} | {rate:.1f} |"
+            )
+    lines += [
+        "",
+        "Best of 5 timing blocks per product; for predict a \"batch\" is one "
+        "chunk of windows.",
+    ]
+    if rss_rows is not None:
+        lines += [
+            "",
+            "## Peak memory of one fit",
+            "",
+            "| workload | sklstm MiB | torch MiB | ratio sklstm/torch |",
+            "|---|---:|---:|---:|",
+        ]
+        for name, ours, theirs in rss_rows:
+            lines.append(f"| {name} | {ours:.0f} | {theirs:.0f} | {ours / theirs:.2f} |")
+        lines += [
+            "",
+            "Growth of the peak resident set size (`ru_maxrss`) during one "
+            "one-epoch fit, each in a fresh subprocess, over its value after the "
+            "imports and the data (which both hold, as float32).",
+        ]
+    if scaling_rows is not None:
+        lines += [
+            "",
+            "## Scaling of a training epoch",
+            "",
+            "| sweep | steps T | hidden H | sklstm s | torch s | ratio sklstm/torch "
+            "| sklstm GFLOP/s | torch GFLOP/s |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for sweep, workload, ours, theirs in scaling_rows:
+            flops = epoch_flops(workload) / 1e9
+            lines.append(
+                f"| {sweep} | {workload.steps} | {workload.hidden} | {ours:.2f} "
+                f"| {theirs:.2f} | {ours / theirs:.2f} | {flops / ours:.1f} "
+                f"| {flops / theirs:.1f} |"
+            )
+        lines += [
+            "",
+            f"{settings.scaling_windows:,} windows (fewer than above, to keep the "
+            "run short), batch 128; the steps sweep has H=64, the hidden sweep "
+            f"T=24. Median of {settings.scaling_repeats} epoch(s) after a "
+            "warm-up.",
+        ]
+    lines += ["", "## Every timed run (s)", ""]
+    for name, op, library, times in raw:
+        lines.append(f"- {name} {op} {library}: " + ", ".join(f"{t:.2f}" for t in times))
+    return "\n".join(lines) + "\n"
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--quick", action="store_true",
+        help="a smoke run: fewer windows and one repeat (under a minute)",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=None,
+        help="write the table here (default: benchmarks/results/cpu_<date>.md, "
+        "or cpu_<date>_quick.md with --quick)",
+    )
+    parser.add_argument("--repeats", type=int, default=None, help="timed training epochs")
+    parser.add_argument("--predict-repeats", type=int, default=None, help="timed predicts")
+    parser.add_argument(
+        "--scaling-repeats", type=int, default=None, help="timed epochs per scaling point"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=None,
+        help="cap numpy's BLAS and PyTorch at this many threads "
+        "(default: leave both at their defaults)",
+    )
+    parser.add_argument("--no-memory", action="store_true", help="skip the memory table")
+    parser.add_argument("--no-scaling", action="store_true", help="skip the scaling table")
+    parser.add_argument("--_rss", nargs=3, metavar=("LIBRARY", "WORKLOAD", "WINDOWS"),
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
+    return args
+
+
+def settings_from(args):
+    settings = QUICK if args.quick else FULL
+    overrides = {
+        "train_repeats": args.repeats,
+        "predict_repeats": args.predict_repeats,
+        "scaling_repeats": args.scaling_repeats,
+    }
+    return replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def thread_limits(threads):
+    if threads is None:
+        return contextlib.nullcontext()
+    _import_torch().set_num_threads(threads)
+    return threadpool_limits(limits=threads)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args._rss:
+        library, name, n_windows = args._rss
+        workload = Workload(name, int(n_windows), 24, MAIN_HIDDEN[name])
+        with thread_limits(args.threads):
+            rss_child(library, workload)
+        return
+
+    settings = settings_from(args)
+    torch = _import_torch()
+    load_start = os.getloadavg()[0]
+    progress = Progress()
+    with thread_limits(args.threads):
+        main_rows, raw, gemm_rows = run_main_table(settings, progress)
+        rss_rows = None if args.no_memory else run_rss(settings, args.threads, progress)
+        scaling_rows = None if args.no_scaling else run_scaling(settings, progress)
+        report = format_report(
+            args, settings, torch, load_start, main_rows, raw, gemm_rows,
+            rss_rows, scaling_rows,
+        )
+    print(report)
+    today = datetime.date.today().isoformat()
+    out = args.out or RESULTS_DIR / f"cpu_{today}{'_quick' if args.quick else ''}.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(report)
+    progress(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

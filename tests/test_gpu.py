@@ -1,0 +1,120 @@
+"""The CuPy backend against the NumPy one (needs CuPy and a CUDA device).
+
+Marked ``gpu``; skipped where CuPy or a device is missing, as in CI.
+"""
+
+import pickle
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from sklstm import LSTMRegressor
+from sklstm._backend import NUMPY_BACKEND, resolve_backend
+from sklstm._cell import Workspace
+from sklstm._losses import loss_and_gradient
+from sklstm._network import NetworkShape, backward, forward, init_parameters, unflatten
+
+
+def _cupy_backend_or_none():
+    try:
+        return resolve_backend("cupy")
+    except (ImportError, RuntimeError):
+        return None
+
+
+CUPY = _cupy_backend_or_none()
+pytestmark = [
+    pytest.mark.gpu,
+    pytest.mark.skipif(CUPY is None, reason="needs CuPy and a CUDA device"),
+    pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
+]
+
+SHAPE = NetworkShape(n_features=3, hidden_sizes=(16, 8), n_outputs=2)
+
+
+def _loss_and_gradient(backend, dtype):
+    random_state = np.random.RandomState(0)
+    flat = init_parameters(SHAPE, random_state, np.float64)
+    X = random_state.standard_normal((12, 33, 3))  # steps, batch, features
+    y = random_state.standard_normal((33, 2))
+    xp = backend.xp
+    params = unflatten(backend.asarray(flat, dtype=dtype), SHAPE)
+    predictions, caches = forward(
+        params, backend.asarray(X, dtype=dtype), Workspace(xp), backend.gates
+    )
+    sample_weight = xp.ones(33, dtype=dtype)
+    loss, d_pred = loss_and_gradient(
+        "squared_error", backend.asarray(y, dtype=dtype), predictions, sample_weight, xp
+    )
+    grads = unflatten(xp.zeros_like(params.flat), SHAPE)
+    backward(params, caches, d_pred, grads, Workspace(xp), backend.gates)
+    return (
+        backend.to_numpy(predictions),
+        float(loss),
+        backend.to_numpy(grads.flat),
+    )
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-10), (np.float32, 1e-5)])
+def test_forward_and_gradients_match_numpy(dtype, rtol):
+    predictions, loss, gradient = _loss_and_gradient(CUPY, dtype)
+    expected_predictions, expected_loss, expected_gradient = _loss_and_gradient(
+        NUMPY_BACKEND, dtype
+    )
+    scale = np.abs(expected_gradient).max()
+    np.testing.assert_allclose(predictions, expected_predictions, rtol=rtol, atol=rtol)
+    assert loss == pytest.approx(expected_loss, rel=rtol)
+    np.testing.assert_allclose(
+        gradient, expected_gradient, rtol=rtol, atol=rtol * scale
+    )
+
+
+def test_short_fits_have_matching_loss_curves():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((256, 10, 4))
+    y = X[:, -1, 0] - X[:, 0, 1]
+    params = dict(hidden_layer_sizes=16, max_iter=5, random_state=0, shuffle=False)
+    gpu = LSTMRegressor(backend="cupy", **params).fit(X, y)
+    cpu = LSTMRegressor(backend="numpy", **params).fit(X, y)
+    assert gpu.backend_ == "cupy" and cpu.backend_ == "numpy"
+    np.testing.assert_allclose(gpu.loss_curve_, cpu.loss_curve_, rtol=1e-4)
+    assert isinstance(gpu.layers_[0]["weight_ih"], np.ndarray)
+    np.testing.assert_allclose(gpu.predict(X), cpu.predict(X), rtol=1e-3, atol=1e-3)
+
+
+def test_check_estimator_with_cupy():
+    from sklearn.utils.estimator_checks import check_estimator
+
+    check_estimator(
+        LSTMRegressor(backend="cupy"),
+        expected_failed_checks={
+            "check_sample_weight_equivalence_on_dense_data": "float32 rounding"
+        },
+    )
+
+
+def test_gpu_fitted_model_predicts_where_cupy_is_hidden(tmp_path):
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((64, 6, 2))
+    y = X[:, -1, 0]
+    model = LSTMRegressor(backend="cupy", hidden_layer_sizes=8, max_iter=3).fit(X, y)
+    path = tmp_path / "model.pkl"
+    path.write_bytes(pickle.dumps(model))
+    np.save(tmp_path / "X.npy", X)
+    script = textwrap.dedent(
+        f"""
+        import pickle, sys
+        import numpy as np
+        sys.modules["cupy"] = None  # as on a machine without CuPy
+        model = pickle.loads(open({str(path)!r}, "rb").read())
+        X = np.load({str(tmp_path / "X.npy")!r})
+        np.save({str(tmp_path / "cpu.npy")!r}, model.predict(X))
+        """
+    )
+    subprocess.run([sys.executable, "-c", script], check=True)
+    np.testing.assert_allclose(
+        np.load(tmp_path / "cpu.npy"), model.predict(X), rtol=1e-10
+    )
