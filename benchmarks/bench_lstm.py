@@ -102,7 +102,10 @@ SCALING_HIDDEN = (32, 64, 128, 256, 512)
 
 
 def main_workloads(settings):
-    return [Workload(name, settings.n_windows, 24, hidden) for name, hidden in MAIN_HIDDEN.items()]
+    return [
+        Workload(name, settings.n_windows, 24, hidden)
+        for name, hidden in MAIN_HIDDEN.items()
+    ]
 
 
 # --- data and FLOPs -----------------------------------------------------------
@@ -192,7 +195,9 @@ class TorchRunner:
         torch = self.torch = _import_torch()
         torch.manual_seed(seed)
         self.batch_size = workload.batch_size
-        self.lstm = torch.nn.LSTM(workload.n_features, workload.hidden, batch_first=True)
+        self.lstm = torch.nn.LSTM(
+            workload.n_features, workload.hidden, batch_first=True
+        )
         self.head = torch.nn.Linear(workload.hidden, 1)
         parameters = [*self.lstm.parameters(), *self.head.parameters()]
         self.optimizer = torch.optim.Adam(parameters, lr=LEARNING_RATE)
@@ -270,7 +275,9 @@ def training_gemms(workload):
     gates = N_GATES * hidden
     return [
         Gemm("inputs @ W_ih.T", steps * batch, features, gates, 1, transpose_b=True),
-        Gemm("h @ W_hh.T (per step)", batch, hidden, gates, steps - 1, transpose_b=True),
+        Gemm(
+            "h @ W_hh.T (per step)", batch, hidden, gates, steps - 1, transpose_b=True
+        ),
         Gemm("dz @ W_hh (per step)", batch, gates, hidden, steps - 1),
         Gemm("dz.T @ inputs", gates, steps * batch, features, 1, transpose_a=True),
         Gemm("dz.T @ h", gates, (steps - 1) * batch, hidden, 1, transpose_a=True),
@@ -283,7 +290,14 @@ def predict_gemms(workload):
     steps, hidden = workload.steps, workload.hidden
     gates = N_GATES * hidden
     return [
-        Gemm("inputs @ W_ih.T", steps * rows, workload.n_features, gates, 1, transpose_b=True),
+        Gemm(
+            "inputs @ W_ih.T",
+            steps * rows,
+            workload.n_features,
+            gates,
+            1,
+            transpose_b=True,
+        ),
         Gemm("h @ W_hh.T (per step)", rows, hidden, gates, steps - 1, transpose_b=True),
     ]
 
@@ -322,7 +336,10 @@ def gemm_rate(gemm, dtype, min_time, n_blocks=5):
 def combined_rate(gemms, rates):
     """GFLOP/s of the whole set of products, each at its measured rate."""
     flops = sum(gemm.calls * gemm.flops for gemm in gemms)
-    seconds = sum(gemm.calls * gemm.flops / (rate * 1e9) for gemm, rate in zip(gemms, rates))
+    seconds = sum(
+        gemm.calls * gemm.flops / (rate * 1e9)
+        for gemm, rate in zip(gemms, rates, strict=True)
+    )
     return flops / seconds / 1e9
 
 
@@ -362,7 +379,8 @@ def fit_rss(library, workload, threads):
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise RuntimeError(
-            f"The memory subprocess for {library} {workload.name} failed:\n{result.stderr}"
+            f"The memory subprocess for {library} {workload.name} failed:\n"
+            f"{result.stderr}"
         )
     report = json.loads(result.stdout.strip().splitlines()[-1])
     return report["peak_mib"] - report["baseline_mib"]
@@ -406,16 +424,20 @@ def run_main_table(settings, progress):
         data = data_cache[key]
 
         train_gemms = training_gemms(workload)
-        train_rates = [gemm_rate(g, np.float32, settings.gemm_min_time) for g in train_gemms]
+        train_rates = [
+            gemm_rate(g, np.float32, settings.gemm_min_time) for g in train_gemms
+        ]
         pred_gemms = predict_gemms(workload)
-        pred_rates = [gemm_rate(g, np.float64, settings.gemm_min_time) for g in pred_gemms]
+        pred_rates = [
+            gemm_rate(g, np.float64, settings.gemm_min_time) for g in pred_gemms
+        ]
         train_peak = combined_rate(train_gemms, train_rates)
         pred_peak = combined_rate(pred_gemms, pred_rates)
         for op, dtype, gemms, rates, peak in (
             ("train", "float32", train_gemms, train_rates, train_peak),
             ("predict", "float64", pred_gemms, pred_rates, pred_peak),
         ):
-            for gemm, rate in zip(gemms, rates):
+            for gemm, rate in zip(gemms, rates, strict=True):
                 gemm_rows.append((workload.name, op, dtype, gemm, rate))
             gemm_rows.append((workload.name, op, dtype, None, peak))
         progress(
@@ -438,7 +460,12 @@ def run_main_table(settings, progress):
 
         for op, times, flops, peak in (
             ("train epoch", train, epoch_flops(workload), train_peak),
-            ("predict", predict, forward_flops(workload.n_windows, workload), pred_peak),
+            (
+                "predict",
+                predict,
+                forward_flops(workload.n_windows, workload),
+                pred_peak,
+            ),
         ):
             rate = flops / times["sklstm"] / 1e9
             rows.append(
@@ -463,7 +490,9 @@ def run_scaling(settings, progress):
     points += [("hidden", 24, hidden) for hidden in SCALING_HIDDEN]
     rows = []
     for sweep, steps, hidden in points:
-        workload = Workload(f"T{steps}-H{hidden}", settings.scaling_windows, steps, hidden)
+        workload = Workload(
+            f"T{steps}-H{hidden}", settings.scaling_windows, steps, hidden
+        )
         data = make_data(workload.n_windows, steps)
         seconds = {}
         for library in RUNNERS:
@@ -490,8 +519,9 @@ def cpu_model():
 
 
 def describe_pool(pool):
+    name = pool.get("internal_api", pool["user_api"])
     details = [
-        f"{pool.get('internal_api', pool.get('user_api'))} {pool.get('version') or ''}".strip(),
+        f"{name} {pool.get('version') or ''}".strip(),
         f"{pool['num_threads']} threads",
     ]
     for key in ("threading_layer", "architecture"):
@@ -506,11 +536,12 @@ def header_lines(args, settings, torch, load_start):
         affinity = len(os.sched_getaffinity(0))
     except AttributeError:
         affinity = os.cpu_count()
+    command = " ".join(["python benchmarks/bench_lstm.py", *args.argv])
     threads_source = f"set by --threads {args.threads}" if args.threads else "default"
     lines = [
         f"# sklstm vs PyTorch nn.LSTM on CPU ({datetime.date.today().isoformat()})",
         "",
-        f"- Command: `{' '.join(['python benchmarks/bench_lstm.py', *args.argv])}`",
+        f"- Command: `{command}`",
         f"- Machine: {cpu_model()}, {os.cpu_count()} logical CPUs "
         f"({affinity} usable by this process), {platform.system()} {platform.machine()}; "
         f"load average {load_start:.2f} at start, {os.getloadavg()[0]:.2f} at end "
@@ -532,8 +563,9 @@ def header_lines(args, settings, torch, load_start):
     return lines
 
 
-def format_report(args, settings, torch, load_start, main_rows, raw, gemm_rows,
-                  rss_rows, scaling_rows):
+def format_report(
+    args, settings, torch, load_start, main_rows, raw, gemm_rows, rss_rows, scaling_rows
+):
     lines = header_lines(args, settings, torch, load_start)
     lines += [
         "",
@@ -555,7 +587,7 @@ def format_report(args, settings, torch, load_start, main_rows, raw, gemm_rows,
         "one predict chunk).",
         "",
         "- **train epoch**: sklstm is one `LSTMRegressor.fit` with `max_iter=1`, "
-        "`warm_start=True`, `alpha=0`, `scale_target=False`, `backend=\"numpy\"` "
+        '`warm_start=True`, `alpha=0`, `scale_target=False`, `backend="numpy"` '
         "(so it includes input validation and the copy to time-major order); "
         "PyTorch is a loop over `torch.randperm` minibatches of "
         f"{BATCH_SIZE} with `MSELoss` and `Adam`, no DataLoader.",
@@ -592,7 +624,7 @@ def format_report(args, settings, torch, load_start, main_rows, raw, gemm_rows,
             )
     lines += [
         "",
-        "Best of 5 timing blocks per product; for predict a \"batch\" is one "
+        'Best of 5 timing blocks per product; for predict a "batch" is one '
         "chunk of windows.",
     ]
     if rss_rows is not None:
@@ -604,7 +636,9 @@ def format_report(args, settings, torch, load_start, main_rows, raw, gemm_rows,
             "|---|---:|---:|---:|",
         ]
         for name, ours, theirs in rss_rows:
-            lines.append(f"| {name} | {ours:.0f} | {theirs:.0f} | {ours / theirs:.2f} |")
+            lines.append(
+                f"| {name} | {ours:.0f} | {theirs:.0f} | {ours / theirs:.2f} |"
+            )
         lines += [
             "",
             "Growth of the peak resident set size (`ru_maxrss`) during one "
@@ -636,35 +670,57 @@ def format_report(args, settings, torch, load_start, main_rows, raw, gemm_rows,
         ]
     lines += ["", "## Every timed run (s)", ""]
     for name, op, library, times in raw:
-        lines.append(f"- {name} {op} {library}: " + ", ".join(f"{t:.2f}" for t in times))
+        lines.append(
+            f"- {name} {op} {library}: " + ", ".join(f"{t:.2f}" for t in times)
+        )
     return "\n".join(lines) + "\n"
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--quick", action="store_true",
+        "--quick",
+        action="store_true",
         help="a smoke run: fewer windows and one repeat (under a minute)",
     )
     parser.add_argument(
-        "--out", type=Path, default=None,
+        "--out",
+        type=Path,
+        default=None,
         help="write the table here (default: benchmarks/results/cpu_<date>.md, "
         "or cpu_<date>_quick.md with --quick)",
     )
-    parser.add_argument("--repeats", type=int, default=None, help="timed training epochs")
-    parser.add_argument("--predict-repeats", type=int, default=None, help="timed predicts")
     parser.add_argument(
-        "--scaling-repeats", type=int, default=None, help="timed epochs per scaling point"
+        "--repeats", type=int, default=None, help="timed training epochs"
     )
     parser.add_argument(
-        "--threads", type=int, default=None,
+        "--predict-repeats", type=int, default=None, help="timed predicts"
+    )
+    parser.add_argument(
+        "--scaling-repeats",
+        type=int,
+        default=None,
+        help="timed epochs per scaling point",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
         help="cap numpy's BLAS and PyTorch at this many threads "
         "(default: leave both at their defaults)",
     )
-    parser.add_argument("--no-memory", action="store_true", help="skip the memory table")
-    parser.add_argument("--no-scaling", action="store_true", help="skip the scaling table")
-    parser.add_argument("--_rss", nargs=3, metavar=("LIBRARY", "WORKLOAD", "WINDOWS"),
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--no-memory", action="store_true", help="skip the memory table"
+    )
+    parser.add_argument(
+        "--no-scaling", action="store_true", help="skip the scaling table"
+    )
+    parser.add_argument(
+        "--_rss",
+        nargs=3,
+        metavar=("LIBRARY", "WORKLOAD", "WINDOWS"),
+        help=argparse.SUPPRESS,
+    )
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
     return args
@@ -705,8 +761,15 @@ def main(argv=None):
         rss_rows = None if args.no_memory else run_rss(settings, args.threads, progress)
         scaling_rows = None if args.no_scaling else run_scaling(settings, progress)
         report = format_report(
-            args, settings, torch, load_start, main_rows, raw, gemm_rows,
-            rss_rows, scaling_rows,
+            args,
+            settings,
+            torch,
+            load_start,
+            main_rows,
+            raw,
+            gemm_rows,
+            rss_rows,
+            scaling_rows,
         )
     print(report)
     today = datetime.date.today().isoformat()

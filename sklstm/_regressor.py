@@ -103,11 +103,11 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         from the trained weights, so a row's prediction does not depend on
         the other rows in the same call.
     n_threads : int or None, default=None
-        Maximum number of BLAS threads during ``fit`` and ``predict``. None
-        uses one BLAS thread when called from a thread other than the main
-        one (joblib's threading backend, Dask's threaded workers), where
-        concurrent fits would otherwise oversubscribe the cores, and leaves
-        BLAS alone otherwise (joblib's process workers are capped by joblib).
+        Number of BLAS threads during ``fit`` and ``predict``; None means 1.
+        An LSTM multiplies small matrices step after step, where BLAS threads
+        cost more than they save and oversubscribe the cores when fits run
+        side by side (``n_jobs`` in a search); use ``n_jobs`` for parallelism
+        and raise this only for large hidden sizes, after measuring.
     backend : {"auto", "numpy", "cupy"}, default="auto"
         Array backend of training. ``"auto"`` uses CuPy when it is installed
         and sees a CUDA device, else NumPy.

@@ -1,42 +1,28 @@
 """How many BLAS threads a fit or predict may use.
 
-A search with ``n_jobs=k`` runs ``k`` fits at once; if each fit's BLAS also
-starts a thread per core, the machine is oversubscribed and the search gets
-slower. joblib's process workers (loky) already cap BLAS threads at
-``cores // n_jobs`` through environment variables. Worker *threads* (joblib's
-threading backend, Dask's threaded workers) share one BLAS, which nothing
-caps, so a fit in a thread other than the main one uses one BLAS thread.
+An LSTM step multiplies small matrices (a batch of hidden states by the
+recurrent weights), one step after another. BLAS threads do not pay off on
+products that small: their start-up and synchronisation cost more than they
+save, and when other work shares the cores (a search with ``n_jobs=k``
+running ``k`` fits at once, each with a BLAS thread per core) spinning BLAS
+threads slow a fit down by an order of magnitude. So sklstm runs its maths on
+one BLAS thread unless told otherwise, and parallelism comes from running
+fits side by side (``n_jobs``), which scales.
 """
-
-import contextlib
-import threading
 
 from threadpoolctl import threadpool_limits
 
 
-def resolve_n_threads(n_threads):
-    """The BLAS thread limit to apply: an int, or None for no limit.
+def blas_threads(n_threads):
+    """Context manager limiting BLAS to ``n_threads`` threads (None: 1).
 
     Parameters
     ----------
     n_threads : int or None
-        The estimator's parameter; None means 1 in a thread other than the
-        main one, no limit in the main thread.
+        The estimator's ``n_threads`` parameter.
 
     Returns
     -------
-    limit : int or None
+    context : threadpoolctl.threadpool_limits
     """
-    if n_threads is not None:
-        return n_threads
-    if threading.current_thread() is not threading.main_thread():
-        return 1
-    return None
-
-
-def blas_threads(n_threads):
-    """Context manager limiting BLAS threads as :func:`resolve_n_threads` says."""
-    limit = resolve_n_threads(n_threads)
-    if limit is None:
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=limit, user_api="blas")
+    return threadpool_limits(limits=n_threads or 1, user_api="blas")

@@ -10,7 +10,7 @@ from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_info
 
 from sklstm import LSTMRegressor, SequenceWindower
-from sklstm._threads import blas_threads, resolve_n_threads
+from sklstm._threads import blas_threads
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -29,19 +29,15 @@ def _in_a_thread(function):
     return result["value"]
 
 
-def test_resolve_n_threads():
-    assert resolve_n_threads(3) == 3
-    assert resolve_n_threads(None) is None  # main thread: BLAS left alone
-    assert _in_a_thread(lambda: resolve_n_threads(None)) == 1
-    assert _in_a_thread(lambda: resolve_n_threads(2)) == 2
-
-
-def test_worker_threads_use_one_blas_thread():
+def test_one_blas_thread_by_default_in_any_thread():
     def inside():
         with blas_threads(None):
             return _blas_threads_now()
 
+    assert set(inside()) == {1}
     assert set(_in_a_thread(inside)) == {1}
+    with blas_threads(2):
+        assert set(_blas_threads_now()) == {2}
 
 
 def test_explicit_limit_is_applied_during_fit(monkeypatch):
@@ -55,10 +51,10 @@ def test_explicit_limit_is_applied_during_fit(monkeypatch):
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(regressor_module.LSTMRegressor, "_fit_stochastic", spy)
-    LSTMRegressor(hidden_layer_sizes=2, max_iter=1, n_threads=1).fit(
+    LSTMRegressor(hidden_layer_sizes=2, max_iter=1, n_threads=2).fit(
         np.ones((6, 2, 1)), np.arange(6.0)
     )
-    assert seen and set(seen) == {1}
+    assert seen and set(seen) == {2}
 
 
 def _search(n_jobs):
