@@ -78,6 +78,7 @@ class Settings:
     predict_repeats: int
     scaling_repeats: int
     gemm_min_time: float
+    memory_workloads: int | None = None  # measure only the first k workloads
 
 
 FULL = Settings(
@@ -89,12 +90,13 @@ FULL = Settings(
     gemm_min_time=0.1,
 )
 QUICK = Settings(
-    n_windows=1_024,
-    scaling_windows=256,
+    n_windows=512,
+    scaling_windows=128,
     train_repeats=1,
     predict_repeats=1,
     scaling_repeats=1,
     gemm_min_time=0.01,
+    memory_workloads=1,
 )
 MAIN_HIDDEN = {"W64": 64, "W256": 256}
 SCALING_STEPS = (12, 24, 48, 96)
@@ -346,8 +348,38 @@ def combined_rate(gemms, rates):
 # --- peak memory in a fresh process -----------------------------------------
 
 
-def max_rss_mib():
-    """Peak resident set size of this process so far, in MiB."""
+def _proc_status_mib(field):
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 2**10  # the kernel writes kB
+    raise OSError(f"no {field} in /proc/self/status")
+
+
+def reset_peak_rss():
+    """Start a new peak-RSS measurement; return the current RSS in MiB.
+
+    On Linux the peak is the process's ``VmHWM``, reset through
+    ``/proc/self/clear_refs``. ``ru_maxrss`` cannot serve: a child started by
+    ``subprocess`` inherits its parent's high-water mark at ``exec``. Where
+    ``/proc`` is missing (macOS), fall back on ``ru_maxrss``.
+    """
+    try:
+        with contextlib.suppress(OSError):
+            Path("/proc/self/clear_refs").write_text("5")
+        return _proc_status_mib("VmHWM")
+    except OSError:
+        return _ru_maxrss_mib()
+
+
+def peak_rss():
+    """Peak RSS in MiB since :func:`reset_peak_rss` (or since the start)."""
+    try:
+        return _proc_status_mib("VmHWM")
+    except OSError:
+        return _ru_maxrss_mib()
+
+
+def _ru_maxrss_mib():
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     # Linux reports KiB, macOS bytes.
     return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
@@ -358,10 +390,10 @@ def rss_child(library, workload):
     X, y = make_data(workload.n_windows, workload.steps, workload.n_features)
     if library == "torch":
         _import_torch()
-    baseline = max_rss_mib()
+    baseline = reset_peak_rss()
     runner = RUNNERS[library](workload)
     runner.train_epoch(runner.prepare(X, y))
-    print(json.dumps({"baseline_mib": baseline, "peak_mib": max_rss_mib()}))
+    print(json.dumps({"baseline_mib": baseline, "peak_mib": peak_rss()}))
 
 
 def fit_rss(library, workload, threads):
@@ -475,8 +507,11 @@ def run_main_table(settings, progress):
 
 
 def run_rss(settings, threads, progress):
+    workloads = main_workloads(settings)
+    if settings.memory_workloads is not None:
+        workloads = workloads[: settings.memory_workloads]
     rows = []
-    for workload in main_workloads(settings):
+    for workload in workloads:
         mib = {}
         for library in RUNNERS:
             mib[library] = fit_rss(library, workload, threads)
@@ -507,6 +542,19 @@ def run_scaling(settings, progress):
     return rows
 
 
+@dataclass
+class Results:
+    """Everything one run measured, as rows for the report's tables."""
+
+    main_rows: list
+    raw: list
+    gemm_rows: list
+    rss_rows: list | None
+    scaling_rows: list | None
+    load_start: float
+    wall_time: float
+
+
 # --- the report ---------------------------------------------------------------
 
 
@@ -519,15 +567,16 @@ def cpu_model():
 
 
 def describe_pool(pool):
-    name = pool.get("internal_api", pool["user_api"])
-    details = [
-        f"{name} {pool.get('version') or ''}".strip(),
-        f"{pool['num_threads']} threads",
-    ]
+    """One line per thread pool: library, version, threads, where it lives."""
+    details = [f"num_threads {pool['num_threads']}"]
+    if pool.get("version"):
+        details.insert(0, f"{pool['internal_api']} {pool['version']}")
     for key in ("threading_layer", "architecture"):
         if pool.get(key):
             details.append(f"{key.replace('_', ' ')} {pool[key]}")
-    details.append(f"`{Path(pool['filepath']).name}`")
+    parts = Path(pool["filepath"]).parts
+    start = parts.index("site-packages") + 1 if "site-packages" in parts else -2
+    details.append(f"`{'/'.join(parts[start:])}`")
     return f"{pool['user_api']}: " + ", ".join(details)
 
 
@@ -543,7 +592,8 @@ def header_lines(args, settings, torch, load_start):
         "",
         f"- Command: `{command}`",
         f"- Machine: {cpu_model()}, {os.cpu_count()} logical CPUs "
-        f"({affinity} usable by this process), {platform.system()} {platform.machine()}; "
+        f"({affinity} usable by this process), "
+        f"{platform.system()} {platform.machine()}; "
         f"load average {load_start:.2f} at start, {os.getloadavg()[0]:.2f} at end "
         "(1 minute).",
         f"- Versions: Python {platform.python_version()}, NumPy {np.__version__}, "
@@ -563,10 +613,8 @@ def header_lines(args, settings, torch, load_start):
     return lines
 
 
-def format_report(
-    args, settings, torch, load_start, main_rows, raw, gemm_rows, rss_rows, scaling_rows
-):
-    lines = header_lines(args, settings, torch, load_start)
+def format_report(args, settings, torch, results):
+    lines = header_lines(args, settings, torch, results.load_start)
     lines += [
         "",
         "## Time",
@@ -575,7 +623,7 @@ def format_report(
         "| sklstm GFLOP/s | % of GEMM rate at LSTM shapes |",
         "|---|---|---:|---:|---:|---:|---:|",
     ]
-    for name, op, ours, theirs, rate, fraction in main_rows:
+    for name, op, ours, theirs, rate, fraction in results.main_rows:
         lines.append(
             f"| {name} | {op} | {ours:.2f} | {theirs:.2f} | {ours / theirs:.2f} "
             f"| {rate:.1f} | {100 * fraction:.0f}% |"
@@ -611,7 +659,7 @@ def format_report(
         "| GFLOP/s |",
         "|---|---|---|---|---|---:|---:|",
     ]
-    for name, op, dtype, gemm, rate in gemm_rows:
+    for name, op, dtype, gemm, rate in results.gemm_rows:
         if gemm is None:
             lines.append(
                 f"| {name} | {op} | {dtype} | **all, FLOP-weighted** | | | "
@@ -627,7 +675,7 @@ def format_report(
         'Best of 5 timing blocks per product; for predict a "batch" is one '
         "chunk of windows.",
     ]
-    if rss_rows is not None:
+    if results.rss_rows is not None:
         lines += [
             "",
             "## Peak memory of one fit",
@@ -635,17 +683,20 @@ def format_report(
             "| workload | sklstm MiB | torch MiB | ratio sklstm/torch |",
             "|---|---:|---:|---:|",
         ]
-        for name, ours, theirs in rss_rows:
+        for name, ours, theirs in results.rss_rows:
             lines.append(
                 f"| {name} | {ours:.0f} | {theirs:.0f} | {ours / theirs:.2f} |"
             )
         lines += [
             "",
-            "Growth of the peak resident set size (`ru_maxrss`) during one "
-            "one-epoch fit, each in a fresh subprocess, over its value after the "
-            "imports and the data (which both hold, as float32).",
+            "Growth of the peak resident set size during one one-epoch fit, "
+            "each in a fresh subprocess, over the resident set size after the "
+            "imports and the data (which both hold, as float32). The peak is "
+            "the process's `VmHWM`, reset after the data through "
+            "`/proc/self/clear_refs`, rather than `ru_maxrss`, which a "
+            "subprocess inherits from its parent at `exec`.",
         ]
-    if scaling_rows is not None:
+    if results.scaling_rows is not None:
         lines += [
             "",
             "## Scaling of a training epoch",
@@ -654,7 +705,7 @@ def format_report(
             "| sklstm GFLOP/s | torch GFLOP/s |",
             "|---|---:|---:|---:|---:|---:|---:|---:|",
         ]
-        for sweep, workload, ours, theirs in scaling_rows:
+        for sweep, workload, ours, theirs in results.scaling_rows:
             flops = epoch_flops(workload) / 1e9
             lines.append(
                 f"| {sweep} | {workload.steps} | {workload.hidden} | {ours:.2f} "
@@ -669,10 +720,11 @@ def format_report(
             "warm-up.",
         ]
     lines += ["", "## Every timed run (s)", ""]
-    for name, op, library, times in raw:
+    for name, op, library, times in results.raw:
         lines.append(
             f"- {name} {op} {library}: " + ", ".join(f"{t:.2f}" for t in times)
         )
+    lines += ["", f"The whole run took {results.wall_time / 60:.1f} minutes."]
     return "\n".join(lines) + "\n"
 
 
@@ -760,17 +812,16 @@ def main(argv=None):
         main_rows, raw, gemm_rows = run_main_table(settings, progress)
         rss_rows = None if args.no_memory else run_rss(settings, args.threads, progress)
         scaling_rows = None if args.no_scaling else run_scaling(settings, progress)
-        report = format_report(
-            args,
-            settings,
-            torch,
-            load_start,
-            main_rows,
-            raw,
-            gemm_rows,
-            rss_rows,
-            scaling_rows,
+        results = Results(
+            main_rows=main_rows,
+            raw=raw,
+            gemm_rows=gemm_rows,
+            rss_rows=rss_rows,
+            scaling_rows=scaling_rows,
+            load_start=load_start,
+            wall_time=time.perf_counter() - progress.start,
         )
+        report = format_report(args, settings, torch, results)
     print(report)
     today = datetime.date.today().isoformat()
     out = args.out or RESULTS_DIR / f"cpu_{today}{'_quick' if args.quick else ''}.md"

@@ -13,6 +13,8 @@ per batch shape instead of once per batch.
 
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from ._gates import FORGET, N_GATES
 
 
@@ -67,6 +69,19 @@ class Workspace:
         return buffer
 
 
+def _scaled_weights(weights, scale, xp):
+    """The forward weights, gate blocks scaled as the gate kernels expect."""
+    if scale is None:
+        return weights
+    hidden_size = weights.weight_hh.shape[1]
+    rows = xp.asarray(np.repeat(scale, hidden_size), dtype=weights.bias.dtype)
+    return LayerWeights(
+        weights.weight_ih * rows[:, None],
+        weights.weight_hh * rows[:, None],
+        weights.bias * rows,
+    )
+
+
 def layer_forward(weights, inputs, workspace, gates_kernels, *, name):
     """Run one LSTM layer over a batch of sequences.
 
@@ -91,13 +106,14 @@ def layer_forward(weights, inputs, workspace, gates_kernels, *, name):
     dtype = inputs.dtype
     state_shape = (steps + 1, batch, hidden_size)
 
+    scaled = _scaled_weights(weights, gates_kernels.preactivation_scale, xp)
     gates = workspace.empty(f"{name}gates", (steps, batch, N_GATES, hidden_size), dtype)
     xp.matmul(
         inputs.reshape(steps * batch, n_inputs),
-        weights.weight_ih.T,
+        scaled.weight_ih.T,
         out=gates.reshape(steps * batch, N_GATES * hidden_size),
     )
-    gates += weights.bias.reshape(N_GATES, hidden_size)
+    gates += scaled.bias.reshape(N_GATES, hidden_size)
     cell = workspace.empty(f"{name}cell", state_shape, dtype)
     hidden = workspace.empty(f"{name}hidden", state_shape, dtype)
     cell[0] = 0
@@ -105,24 +121,26 @@ def layer_forward(weights, inputs, workspace, gates_kernels, *, name):
     tanh_cell = workspace.empty(f"{name}tanh_cell", (steps, batch, hidden_size), dtype)
     recurrent = workspace.empty(f"{name}recurrent", gates.shape[1:], dtype)
     scratch = workspace.empty(f"{name}scratch", state_shape[1:], dtype)
-    weight_hh_t = weights.weight_hh.T
+    weight_hh_t = scaled.weight_hh.T
 
-    for t in range(steps):
-        if t:
-            xp.matmul(
-                hidden[t],
-                weight_hh_t,
-                out=recurrent.reshape(batch, N_GATES * hidden_size),
+    # exp overflowing to inf in the gate kernels gives the exact limit.
+    with np.errstate(over="ignore"):
+        for t in range(steps):
+            if t:
+                xp.matmul(
+                    hidden[t],
+                    weight_hh_t,
+                    out=recurrent.reshape(batch, N_GATES * hidden_size),
+                )
+            gates_kernels.forward_step(
+                gates[t],
+                recurrent if t else None,
+                cell[t],
+                cell[t + 1],
+                tanh_cell[t],
+                hidden[t + 1],
+                scratch,
             )
-        gates_kernels.forward_step(
-            gates[t],
-            recurrent if t else None,
-            cell[t],
-            cell[t + 1],
-            tanh_cell[t],
-            hidden[t + 1],
-            scratch,
-        )
     return LayerCache(inputs, gates, cell, tanh_cell, hidden)
 
 

@@ -47,17 +47,21 @@ GATE_NAMES = ("input", "forget", "cell", "output")
 N_GATES = len(GATE_NAMES)
 
 
-def _sigmoid_inplace(z):
-    # 1 / (1 + exp(-z)): no cancellation, and exp overflow to inf gives the
-    # exact limit 0, so the overflow warning is silenced by the caller.
-    np.negative(z, out=z)
-    np.exp(z, out=z)
-    z += 1
-    np.reciprocal(z, out=z)
-
-
 class NumpyGateKernels:
-    """Gate maths with in-place NumPy ufuncs (the reference implementation)."""
+    """Gate maths with in-place NumPy ufuncs (the reference implementation).
+
+    NumPy's ``exp`` is about twice as fast as its ``tanh``, and one ufunc
+    call over a whole contiguous ``(batch, 4, hidden)`` array is much cheaper
+    than one per gate block. So the forward weights are pre-scaled (see
+    :attr:`preactivation_scale`) for the GEMMs to deliver ``-z`` for the
+    sigmoid gates and ``-2 z`` for the candidate, and one ``exp``,
+    ``+ 1``, ``1 / …`` pass gives ``sigmoid(z)`` for the gates and
+    ``sigmoid(2 z)`` for the candidate, turned into
+    ``tanh(z) = 2 sigmoid(2 z) - 1``. ``exp`` overflowing to ``inf`` gives
+    the exact limit 0, so callers silence overflow warnings.
+    """
+
+    preactivation_scale = np.array([-1.0, -1.0, -2.0, -1.0])
 
     def forward_step(self, gates, recurrent, c_prev, c, tanh_c, h, scratch):
         """Activate the gates of one step and update the memories.
@@ -65,10 +69,11 @@ class NumpyGateKernels:
         Parameters
         ----------
         gates : ndarray of shape (batch, 4, hidden)
-            Input projections plus bias; replaced by the activated gates.
+            Input projections plus bias, scaled by ``preactivation_scale``;
+            replaced by the activated gates.
         recurrent : ndarray of shape (batch, 4, hidden) or None
-            ``h_{t-1} @ weight_hh.T``, added to ``gates``; None at the first
-            step, where ``h_{-1} = 0``.
+            ``h_{t-1} @ weight_hh.T``, scaled likewise, added to ``gates``;
+            None at the first step, where ``h_{-1} = 0``.
         c_prev : ndarray of shape (batch, hidden)
             Cell state of the previous step.
         c, tanh_c, h : ndarray of shape (batch, hidden)
@@ -78,12 +83,14 @@ class NumpyGateKernels:
         """
         if recurrent is not None:
             gates += recurrent
-        with np.errstate(over="ignore"):
-            _sigmoid_inplace(gates[:, INPUT : FORGET + 1])
-            _sigmoid_inplace(gates[:, OUTPUT])
-        np.tanh(gates[:, CELL], out=gates[:, CELL])
+        np.exp(gates, out=gates)
+        gates += 1
+        np.reciprocal(gates, out=gates)
+        candidate = gates[:, CELL]
+        candidate *= 2
+        candidate -= 1
         np.multiply(gates[:, FORGET], c_prev, out=c)
-        np.multiply(gates[:, INPUT], gates[:, CELL], out=scratch)
+        np.multiply(gates[:, INPUT], candidate, out=scratch)
         c += scratch
         np.tanh(c, out=tanh_c)
         np.multiply(gates[:, OUTPUT], tanh_c, out=h)
@@ -106,14 +113,21 @@ class NumpyGateKernels:
             dc_next``.
         """
         i = gates[:, :, INPUT]
-        f = gates[:, :, FORGET]
         g = gates[:, :, CELL]
         o = gates[:, :, OUTPUT]
-        np.multiply(g, i * (1 - i), out=factors[:, :, INPUT])
-        np.multiply(c_prev, f * (1 - f), out=factors[:, :, FORGET])
-        np.multiply(i, 1 - g * g, out=factors[:, :, CELL])
-        np.multiply(tanh_c, o * (1 - o), out=factors[:, :, OUTPUT])
-        np.multiply(o, 1 - tanh_c * tanh_c, out=cell_factor)
+        # s * (1 - s) for every block at once, then each block's own factor.
+        np.subtract(1, gates, out=factors)
+        factors *= gates
+        factors[:, :, INPUT] *= g
+        factors[:, :, FORGET] *= c_prev
+        factors[:, :, OUTPUT] *= tanh_c
+        candidate = factors[:, :, CELL]
+        np.multiply(g, g, out=candidate)
+        np.subtract(1, candidate, out=candidate)
+        candidate *= i
+        np.multiply(tanh_c, tanh_c, out=cell_factor)
+        np.subtract(1, cell_factor, out=cell_factor)
+        cell_factor *= o
 
     def backward_step(self, dh, factors, cell_factor, forget, dc_next, dz, dc):
         """Gate gradients of one step, walking back in time.
@@ -155,6 +169,9 @@ class _CupyGateKernels:
     batch * hidden``) elements; the gate blocks are strided views, which
     ``ElementwiseKernel`` indexes itself.
     """
+
+    # The kernels evaluate sigmoid and tanh themselves: no pre-scaling.
+    preactivation_scale = None
 
     def __init__(self, cupy):
         self._cupy = cupy
