@@ -11,10 +11,10 @@ alabaster, and cross-references to other projects are left as plain text
 
 import os
 import re
-import tomllib
 from pathlib import Path
 
 from docutils import nodes
+from docutils.parsers.rst import Directive
 
 import sklstm
 
@@ -58,16 +58,18 @@ autosummary_generate = True
 autodoc_default_options = {"members": True, "inherited-members": True}
 autodoc_typehints = "none"
 
-# Each class page lists its methods in full (see _templates/class.rst), so
-# numpydoc's own summary table of members is switched off.
+# Each class page lists its methods in full (_templates/autosummary/class.rst),
+# so numpydoc's own summary table of members is switched off.
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 
 # Members that scikit-learn generates or inherits for every estimator, whose
 # docstrings point into scikit-learn's own user guide (":ref:`User Guide
-# <metadata_routing>`"), a target this site does not have. The API page says
-# where to read about them.
-_SKIPPED_MEMBERS = re.compile(r"^(set_\w+_request|get_metadata_routing|set_output)$")
+# <metadata_routing>`", ":ref:`r2_score`"), targets this site does not have.
+# The API page says what they do.
+_SKIPPED_MEMBERS = re.compile(
+    r"^(set_\w+_request|get_metadata_routing|set_output|score|__init__)$"
+)
 
 
 def _skip_sklearn_plumbing(app, what, name, obj, skip, options):
@@ -98,15 +100,24 @@ sphinx_gallery_conf = {
 
 # -- Links to the source tree ----------------------------------------------
 
-# The repository's address, when pyproject.toml names one under
-# [project.urls] ("Repository", "Source" or "Homepage"). The :source: role
-# then links a path to its file there; without one it shows the path.
-with open(ROOT / "pyproject.toml", "rb") as _file:
-    _urls = tomllib.load(_file)["project"].get("urls", {})
-REPOSITORY_URL = next(
-    (_urls[key] for key in ("Repository", "Source", "Homepage") if key in _urls),
-    None,
-)
+
+def _repository_url():
+    """The repository's address, if pyproject.toml's [project.urls] has one.
+
+    With it, the :source: role links a path to its file there ("Repository",
+    "Source" or "Homepage"); without it, the role shows the path.
+    """
+    try:
+        import tomllib  # Python >= 3.11
+    except ImportError:
+        return None
+    with open(ROOT / "pyproject.toml", "rb") as file:
+        urls = tomllib.load(file)["project"].get("urls", {})
+    keys = ("Repository", "Source", "Homepage")
+    return next((urls[key] for key in keys if key in urls), None)
+
+
+REPOSITORY_URL = _repository_url()
 
 
 def _source_role(name, rawtext, text, lineno, inliner, options=None, content=None):
@@ -117,12 +128,30 @@ def _source_role(name, rawtext, text, lineno, inliner, options=None, content=Non
     return [nodes.reference(rawtext, "", nodes.literal(path, path), refuri=url)], []
 
 
-# -- Optional pages ----------------------------------------------------------
+# -- Pages that mention examples written elsewhere ------------------------
 
-# Examples written by others may not exist yet when a page mentions them;
-# ".. only:: example_<name>" blocks appear only when the file does.
-for _example in EXAMPLES.glob("plot_*.py"):
-    tags.add(f"example_{_example.stem}")  # noqa: F821 (Sphinx injects tags)
+
+class IfExampleDirective(Directive):
+    """Parse the content only when ``examples/<argument>.py`` exists.
+
+    Pages may point to gallery examples that are written separately and may
+    not exist yet; a reference to a missing one would break the build::
+
+        .. if-example:: plot_beijing_forecast
+
+           :ref:`sphx_glr_auto_examples_plot_beijing_forecast.py` ...
+    """
+
+    required_arguments = 1
+    has_content = True
+
+    def run(self):
+        if not (EXAMPLES / f"{self.arguments[0]}.py").exists():
+            return []
+        container = nodes.container()
+        self.state.nested_parse(self.content, self.content_offset, container)
+        return container.children
+
 
 # -- HTML ------------------------------------------------------------------
 
@@ -144,3 +173,4 @@ html_sidebars = {
 def setup(app):
     app.connect("autodoc-skip-member", _skip_sklearn_plumbing)
     app.add_role("source", _source_role)
+    app.add_directive("if-example", IfExampleDirective)

@@ -109,14 +109,14 @@ print("best:", search.best_params_)
 
 scores = results.pivot_table(
     index="param_win__window",
-    columns=results["param_lstm__hidden_layer_sizes"].astype(str),
+    columns=results["param_lstm__hidden_layer_sizes"].map(lambda sizes: sizes[0]),
     values="mean_test_score",
 )
 fig, ax = plt.subplots(figsize=(5, 3.5))
 image = ax.imshow(scores.to_numpy(), cmap="viridis")
 ax.set_xticks(range(scores.shape[1]), scores.columns)
 ax.set_yticks(range(scores.shape[0]), scores.index)
-ax.set_xlabel("lstm__hidden_layer_sizes")
+ax.set_xlabel("lstm__hidden_layer_sizes (one layer)")
 ax.set_ylabel("win__window")
 for (i, j), value in np.ndenumerate(scores.to_numpy()):
     ax.text(j, i, f"{value:.2f}", ha="center", va="center", color="w")

@@ -40,7 +40,7 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
     zero long-term memory (cell state) and zero short-term memory (hidden
     state); a linear head maps the last hidden state to the outputs. The
     gate maths and its gradients are written here in NumPy (or CuPy, on a
-    GPU); see the user guide for the equations.
+    GPU); :doc:`/maths` gives the equations.
 
     Build the sequences with :class:`SequenceWindower` in a
     :class:`~sklearn.pipeline.Pipeline`.
@@ -145,7 +145,7 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         The backend that trained the model, ``"numpy"`` or ``"cupy"``.
     n_features_in_ : int
         Number of features per time step.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Feature names, when ``X`` was a DataFrame with string column names.
 
     See Also

@@ -44,7 +44,7 @@ class SequenceWindower(TransformerMixin, BaseEstimator):
     ----------
     n_features_in_ : int
         Number of features (columns) per row.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names, when ``X`` was a DataFrame with string column names.
 
     See Also
@@ -130,7 +130,7 @@ class SequenceWindower(TransformerMixin, BaseEstimator):
 
     @available_if(lambda windower: windower.flatten)
     def get_feature_names_out(self, input_features=None):
-        """Names of the lag features (only with ``flatten=True``).
+        """Get the output feature names: the lag features (``flatten=True`` only).
 
         Parameters
         ----------
