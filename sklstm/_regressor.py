@@ -287,7 +287,22 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         -------
         self : LSTMRegressor
             The fitted estimator.
+
+        Raises
+        ------
+        RuntimeError
+            If training diverges (the loss becomes NaN or infinite). A fit
+            that raises leaves the estimator as it was before the call.
         """
+        previous_state = dict(self.__dict__)
+        try:
+            return self._fit(X, y, sample_weight)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(previous_state)
+            raise
+
+    def _fit(self, X, y, sample_weight):
         hidden_sizes = self._hidden_sizes()
         warm = self.warm_start and hasattr(self, "layers_")
         X, y = validate_sequences(self, X, y, reset=not warm)

@@ -237,6 +237,19 @@ def test_divergence_raises_and_keeps_no_nan_model():
     assert not hasattr(model, "layers_")
 
 
+def test_a_failed_refit_leaves_the_fitted_model_as_it_was():
+    X, y = _sequences()
+    model = LSTMRegressor(hidden_layer_sizes=4, max_iter=2, random_state=0).fit(X, y)
+    before = model.predict(X)
+    attributes = set(vars(model))
+    model.set_params(solver="sgd", learning_rate_init=1e30, max_iter=3)
+    with pytest.raises(RuntimeError, match="diverged"):
+        model.fit(X, 1000 * y)
+    assert set(vars(model)) == attributes
+    assert model.learning_rate_init == 1e30  # parameters are the user's
+    np.testing.assert_array_equal(model.predict(X), before)
+
+
 def test_gradient_clip_bounds_the_step():
     X, y = _sequences(n_samples=12)
     params = dict(
