@@ -47,6 +47,21 @@ GATE_NAMES = ("input", "forget", "cell", "output")
 N_GATES = len(GATE_NAMES)
 
 
+def _tanh_from_exp(x, out):
+    """``tanh(x) = 2 / (1 + exp(-2 x)) - 1``, written into ``out``.
+
+    NumPy's ``exp`` is about twice (float32) to three times (float64) as fast
+    as its ``tanh``; the result differs from ``np.tanh`` by a few units in the
+    last place of 1.
+    """
+    np.multiply(x, -2, out=out)
+    np.exp(out, out=out)
+    out += 1
+    np.reciprocal(out, out=out)
+    out *= 2
+    out -= 1
+
+
 class NumpyGateKernels:
     """Gate maths with in-place NumPy ufuncs (the reference implementation).
 
@@ -92,7 +107,7 @@ class NumpyGateKernels:
         np.multiply(gates[:, FORGET], c_prev, out=c)
         np.multiply(gates[:, INPUT], candidate, out=scratch)
         c += scratch
-        np.tanh(c, out=tanh_c)
+        _tanh_from_exp(c, out=tanh_c)
         np.multiply(gates[:, OUTPUT], tanh_c, out=h)
 
     def backward_factors(self, gates, c_prev, tanh_c, factors, cell_factor):
