@@ -580,6 +580,20 @@ def describe_pool(pool):
     return f"{pool['user_api']}: " + ", ".join(details)
 
 
+def git_revision():
+    """The checkout's commit, with ``-dirty`` for uncommitted changes."""
+    with contextlib.suppress(OSError, subprocess.CalledProcessError):
+        result = subprocess.run(
+            ["git", "describe", "--always", "--dirty"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return result.stdout.strip()
+    return "unknown"
+
+
 def header_lines(args, settings, torch, load_start):
     try:
         affinity = len(os.sched_getaffinity(0))
@@ -597,7 +611,8 @@ def header_lines(args, settings, torch, load_start):
         f"load average {load_start:.2f} at start, {os.getloadavg()[0]:.2f} at end "
         "(1 minute).",
         f"- Versions: Python {platform.python_version()}, NumPy {np.__version__}, "
-        f"PyTorch {torch.__version__}, sklstm {sklstm.__version__}, "
+        f"PyTorch {torch.__version__}, sklstm {sklstm.__version__} "
+        f"(git {git_revision()}), "
         f"scikit-learn {sklearn.__version__}.",
         f"- Threads: PyTorch intra-op {torch.get_num_threads()} "
         f"(`torch.get_num_threads()`, {threads_source}); thread pools "
