@@ -18,7 +18,9 @@ versions and thread counts in the header, and writes it to
 ``benchmarks/results/cpu_<date>.md``. It never asserts a time.
 
 Run: ``python benchmarks/bench_lstm.py [--quick] [--out PATH] [--repeats N]
-[--predict-repeats N] [--scaling-repeats N] [--threads N]``.
+[--predict-repeats N] [--scaling-repeats N] [--threads N] [--no-memory]
+[--no-scaling]``. On a machine shared with other work, ``--threads 1`` avoids
+the stalls of thread pools that wait for busy cores.
 """
 
 import argparse
@@ -114,11 +116,7 @@ def main_workloads(settings):
 
 
 def make_data(n_windows, steps, n_features=N_FEATURES, seed=0):
-    """Standard normal windows and a learnable target, both float32.
-
-    Drawn straight into float32 so that no float64 temporary raises the
-    peak memory before a fit is measured.
-    """
+    """Standard normal windows and a learnable target, both float32."""
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n_windows, steps, n_features), dtype=np.float32)
     decay = (0.8 ** np.arange(steps)[::-1]).astype(np.float32)
@@ -127,15 +125,15 @@ def make_data(n_windows, steps, n_features=N_FEATURES, seed=0):
     return X, y
 
 
-def forward_flops(n_windows, workload):
+def forward_flops(workload):
     """FLOPs of the LSTM forward pass: 2·T·N·4H·(F+H) (GEMMs only)."""
     w = workload
-    return 2 * w.steps * n_windows * N_GATES * w.hidden * (w.n_features + w.hidden)
+    return 2 * w.steps * w.n_windows * N_GATES * w.hidden * (w.n_features + w.hidden)
 
 
 def epoch_flops(workload):
     """FLOPs of a training epoch: forward plus a backward counted as 2x forward."""
-    return 3 * forward_flops(workload.n_windows, workload)
+    return 3 * forward_flops(workload)
 
 
 # --- the two implementations ------------------------------------------------
@@ -158,8 +156,6 @@ class SklstmRunner:
     ``warm_start=True`` makes every ``fit`` continue from the previous
     weights, so repeated fits time epochs without re-initialising.
     """
-
-    name = "sklstm"
 
     def __init__(self, workload):
         self.model = LSTMRegressor(
@@ -190,8 +186,6 @@ class SklstmRunner:
 
 class TorchRunner:
     """The same network in PyTorch, trained with a DataLoader-free loop."""
-
-    name = "torch"
 
     def __init__(self, workload, seed=0):
         torch = self.torch = _import_torch()
@@ -356,12 +350,13 @@ def _proc_status_mib(field):
 
 
 def reset_peak_rss():
-    """Start a new peak-RSS measurement; return the current RSS in MiB.
+    """Start a new peak-RSS measurement; return the RSS it starts from, in MiB.
 
     On Linux the peak is the process's ``VmHWM``, reset through
     ``/proc/self/clear_refs``. ``ru_maxrss`` cannot serve: a child started by
     ``subprocess`` inherits its parent's high-water mark at ``exec``. Where
-    ``/proc`` is missing (macOS), fall back on ``ru_maxrss``.
+    ``/proc`` is missing (macOS), fall back on ``ru_maxrss``; where the reset
+    is refused, on the peak since the process started.
     """
     try:
         with contextlib.suppress(OSError):
@@ -495,7 +490,7 @@ def run_main_table(settings, progress):
             (
                 "predict",
                 predict,
-                forward_flops(workload.n_windows, workload),
+                forward_flops(workload),
                 pred_peak,
             ),
         ):
