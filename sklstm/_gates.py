@@ -190,30 +190,34 @@ class _CupyGateKernels:
 
     def __init__(self, cupy):
         self._cupy = cupy
+        # ``i`` and ``n`` are reserved names in CuPy kernels: the gate
+        # outputs are spelled out.
         self._forward = cupy.ElementwiseKernel(
             "T zi, T zf, T zg, T zo, T ri, T rf, T rg, T ro, T c_prev",
-            "T i, T f, T g, T o, T c, T tanh_c, T h",
+            "T input_gate, T forget_gate, T candidate, T output_gate, "
+            "T c, T tanh_c, T h",
             """
-            i = sigmoid(zi + ri);
-            f = sigmoid(zf + rf);
-            g = tanh(zg + rg);
-            o = sigmoid(zo + ro);
-            c = f * c_prev + i * g;
+            input_gate = sigmoid(zi + ri);
+            forget_gate = sigmoid(zf + rf);
+            candidate = tanh(zg + rg);
+            output_gate = sigmoid(zo + ro);
+            c = forget_gate * c_prev + input_gate * candidate;
             tanh_c = tanh(c);
-            h = o * tanh_c;
+            h = output_gate * tanh_c;
             """,
             "sklstm_lstm_forward_step",
             preamble=_CUPY_PREAMBLE,
         )
         self._factors = cupy.ElementwiseKernel(
-            "T i, T f, T g, T o, T c_prev, T tanh_c",
+            "T input_gate, T forget_gate, T candidate, T output_gate, "
+            "T c_prev, T tanh_c",
             "T di, T df, T dg, T do_, T cell_factor",
             """
-            di = g * i * (T(1) - i);
-            df = c_prev * f * (T(1) - f);
-            dg = i * (T(1) - g * g);
-            do_ = tanh_c * o * (T(1) - o);
-            cell_factor = o * (T(1) - tanh_c * tanh_c);
+            di = candidate * input_gate * (T(1) - input_gate);
+            df = c_prev * forget_gate * (T(1) - forget_gate);
+            dg = input_gate * (T(1) - candidate * candidate);
+            do_ = tanh_c * output_gate * (T(1) - output_gate);
+            cell_factor = output_gate * (T(1) - tanh_c * tanh_c);
             """,
             "sklstm_lstm_backward_factors",
         )
