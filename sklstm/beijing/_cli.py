@@ -1,0 +1,252 @@
+"""The ``sklstm-beijing`` command: parse the options, run, write the outputs."""
+
+import argparse
+import os
+import platform
+import shlex
+import sys
+from pathlib import Path
+
+import numpy as np
+import sklearn
+
+from .. import __version__
+from ._protocol import HORIZONS, INPUT_SETS
+from ._report import plot_forecasts, to_markdown, to_text, wide_table
+from ._study import StudySettings, run_study
+
+#: Names of the files written in ``--out``.
+TABLE_CSV = "beijing_pm25.csv"
+TABLE_MD = "beijing_pm25.md"
+PLOT_PNG = "beijing_pm25_forecast.png"
+
+
+def main(argv=None):
+    """Run the Beijing PM2.5 study from the command line.
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        The options; None reads ``sys.argv[1:]``.
+
+    Returns
+    -------
+    status : int
+        0 on success (the exit status of the command).
+    """
+    parser = _parser()
+    options = parser.parse_args(argv)
+    settings = _settings(options, parser)
+    out = Path(options.out)
+    out.mkdir(parents=True, exist_ok=True)
+    log = (lambda line: None) if options.quiet else _log
+
+    data_home = getattr(options, "data_home", None)
+    result = run_study(settings, data_home=data_home, log=log)
+
+    table = wide_table(result.results)
+    result.results.to_csv(out / TABLE_CSV, index=False, float_format="%.4f")
+    command = shlex.join(["sklstm-beijing", *(sys.argv[1:] if argv is None else argv)])
+    (out / TABLE_MD).write_text(_markdown(result, table, command), encoding="utf-8")
+    protocol = settings.protocol
+    plot_forecasts(
+        out / PLOT_PNG,
+        result.truth,
+        result.forecasts,
+        max(protocol.plot_start, protocol.test.first),
+        title="Beijing PM2.5, test period: observed and forecast",
+    )
+    print()
+    print(f"Test RMSE and MAE (µg/m³), {_period_text(protocol.test)}:")
+    print(to_text(table))
+    print(f"\nWall time {result.wall_time_s:.0f} s. Wrote {out / TABLE_MD}, "
+          f"{out / TABLE_CSV} and {out / PLOT_PNG}.")  # fmt: skip
+    return 0
+
+
+def _log(line):
+    print(line, flush=True)
+
+
+def _parser():
+    parser = argparse.ArgumentParser(
+        prog="sklstm-beijing",
+        description=(
+            "Forecast Beijing PM2.5 1, 6 and 24 hours ahead with an LSTM "
+            "pipeline and baselines (protocol P: train 2010-2012, validation "
+            "2013, test 2014); write a results table and a plot."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    defaults = StudySettings()
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a smoke test on a slice of the data (train Sep-Dec "
+        "2012, validation Jan 2013, test Jan 2014), few epochs",
+    )
+    parser.add_argument("--out", default="results", help="folder for the outputs")
+    parser.add_argument(
+        "--horizons",
+        type=_horizon_list,
+        default=",".join(map(str, HORIZONS)),
+        help="hours ahead, comma-separated",
+    )
+    parser.add_argument(
+        "--inputs",
+        type=_input_list,
+        default=",".join(INPUT_SETS),
+        help=f"input sets, comma-separated, among {list(INPUT_SETS)}",
+    )
+    parser.add_argument(
+        "--backend",
+        choices=["auto", "numpy", "cupy"],
+        default=defaults.backend,
+        help="LSTM array backend",
+    )
+    quick = StudySettings.quick()
+    for option, kind, name, what in [
+        ("--epochs", int, "epochs", "most LSTM epochs"),
+        (
+            "--patience",
+            int,
+            "patience",
+            "LSTM epochs without a better validation score before stopping",
+        ),
+        ("--hidden", int, "hidden", "LSTM hidden units"),
+        ("--batch-size", int, "batch_size", "LSTM minibatch size"),
+        ("--learning-rate", float, "learning_rate", "LSTM Adam step size"),
+    ]:
+        parser.add_argument(
+            option,
+            type=kind,
+            default=argparse.SUPPRESS,
+            help=f"{what} [{getattr(defaults, name)}; --quick: {getattr(quick, name)}]",
+        )
+    parser.add_argument(
+        "--seeds",
+        type=_int_list,
+        default="0",
+        help="LSTM seeds, comma-separated; several are averaged",
+    )
+    parser.add_argument(
+        "--data-home",
+        default=argparse.SUPPRESS,
+        help="folder of the Beijing CSV [$SKLSTM_DATA_HOME or ~/sklstm_data]",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=defaults.threads,
+        help="threads of BLAS and OpenMP; 0 keeps the libraries' defaults "
+        "(more threads than free cores slow the study down)",
+    )
+    parser.add_argument(
+        "--quiet", action="store_true", help="print only the final table"
+    )
+    return parser  # fmt: skip
+
+
+def _settings(options, parser):
+    for name in ("epochs", "patience", "hidden", "batch_size"):
+        value = getattr(options, name, None)
+        if value is not None and value < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+    if options.threads < 0:
+        parser.error(f"--threads must be 0 or more, got {options.threads}")
+    learning_rate = getattr(options, "learning_rate", None)
+    if learning_rate is not None and learning_rate <= 0:
+        parser.error(f"--learning-rate must be positive, got {learning_rate}")
+    changes = dict(
+        horizons=options.horizons,
+        inputs=options.inputs,
+        seeds=options.seeds,
+        backend=options.backend,
+        threads=options.threads or None,
+        verbose=not options.quiet,
+    )
+    for name in ("epochs", "patience", "hidden", "batch_size", "learning_rate"):
+        if hasattr(options, name):
+            changes[name] = getattr(options, name)
+    return StudySettings.quick(**changes) if options.quick else StudySettings(**changes)
+
+
+def _int_list(text, *, least=0):
+    try:
+        values = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers such as 1,6,24, got {text!r}"
+        ) from None
+    if any(value < least for value in values):
+        raise argparse.ArgumentTypeError(
+            f"expected integers of at least {least}, got {text!r}"
+        )
+    return values
+
+
+def _horizon_list(text):
+    return _int_list(text, least=1)
+
+
+def _input_list(text):
+    names = tuple(part.strip() for part in text.split(","))
+    unknown = [name for name in names if name not in INPUT_SETS]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown input set(s) {unknown}; choose among {list(INPUT_SETS)}"
+        )
+    return names
+
+
+def _period_text(period):
+    return f"{period.first:%Y-%m-%d %H:%M} to {period.last:%Y-%m-%d %H:%M}"
+
+
+def _markdown(result, table, command):
+    settings, protocol = result.settings, result.settings.protocol
+    quick = settings.protocol is not StudySettings().protocol
+    backends = {
+        model[-1].backend_
+        for (_, name, _), models in result.models.items()
+        if name == "lstm"
+        for model in models
+    }
+    lines = [
+        "# Beijing PM2.5 forecasts: test RMSE and MAE (µg/m³)",
+        "",
+        f"Command: `{command}`"
+        + (" (a smoke-test slice: not protocol P's numbers)" if quick else ""),
+        "",
+        "Protocol P: PM2.5 gaps filled by time interpolation; rows assigned to "
+        "the period of their target: train "
+        f"{_period_text(protocol.train)}, validation "
+        f"{_period_text(protocol.validation)} (LSTM early stopping), test "
+        f"{_period_text(protocol.test)}; 24-hour input windows; scalers fitted "
+        "on the train period. Univariate: PM2.5 only; multivariate: PM2.5, dew "
+        "point, temperature, pressure, wind direction, wind speed, snow, rain.",
+        "",
+        f"LSTM: one per horizon, {settings.hidden} hidden units, Adam "
+        f"learning rate {settings.learning_rate}, batch {settings.batch_size}, "
+        f"at most {settings.epochs} epochs, early stopping after "
+        f"{settings.patience} epochs without a better 2013 score (best weights "
+        f"kept), seeds {', '.join(map(str, settings.seeds))}, backend "
+        f"{settings.backend} ({', '.join(sorted(backends)) or 'none run'}). "
+        "Baselines: persistence (value at t), seasonal "
+        "naive (value at t+h-24), Ridge(alpha=1) and "
+        f"HistGradientBoostingRegressor(max_iter={settings.hgb_max_iter}, no "
+        "early stopping) on standardised 24-hour lags, wind direction "
+        "label-encoded.",
+        "",
+        to_markdown(table),
+        "",
+        "Fit time: seconds spent fitting, all horizons together (the LSTM's "
+        "includes the per-epoch validation on 2013).",
+        "",
+        f"Run: sklstm {__version__}, scikit-learn {sklearn.__version__}, NumPy "
+        f"{np.__version__}, Python {platform.python_version()}, "
+        f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs; "
+        f"wall time {result.wall_time_s:.0f} s.",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,206 @@
+"""Protocol P: the data, its split in time, the targets and the inputs.
+
+Everything that fixes *which numbers are compared* lives here, so that every
+model of the study (LSTM and baselines alike) is fitted and scored on the
+same rows:
+
+- PM2.5 gaps are filled by time interpolation, the leading gap back-filled;
+- a row ``t`` is an *issue time*: its inputs are the 24 hours ending at
+  ``t`` and its target at horizon ``h`` is PM2.5 at ``t + h``;
+- a row belongs to a period (train 2010-2012, validation 2013, test 2014)
+  by the time of its *target*, so no target crosses a period boundary; its
+  input window may reach into the period before (the first test windows
+  read the end of 2013, as a real forecast would);
+- scalers and encoders are fitted on the rows of the train period only.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .._supervised import make_supervised
+from ..datasets import load_beijing_pm25
+
+TARGET = "pollution"
+FEATURES = ("pollution", "dew", "temp", "press", "wnd_dir", "wnd_spd", "snow", "rain")
+INPUT_SETS = {"univariate": (TARGET,), "multivariate": FEATURES}
+WINDOW = 24
+HORIZONS = (1, 6, 24)
+
+
+@dataclass(frozen=True)
+class Period:
+    """A closed interval of hours, ``first`` to ``last`` inclusive."""
+
+    first: pd.Timestamp
+    last: pd.Timestamp
+
+    @classmethod
+    def between(cls, first, last):
+        """Build a period from two date strings or timestamps."""
+        return cls(pd.Timestamp(first), pd.Timestamp(last))
+
+    def contains(self, times):
+        """Boolean mask of ``times`` inside the period (NaT is outside)."""
+        times = pd.DatetimeIndex(times)
+        return np.asarray((times >= self.first) & (times <= self.last))
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """The three periods of a study, in time order, and the plotted fortnight.
+
+    Attributes
+    ----------
+    train, validation, test : Period
+        Fit, early stopping, and scoring periods, by target time.
+    plot_start : pandas.Timestamp
+        First hour of the two test weeks drawn in the forecast plot.
+    """
+
+    train: Period
+    validation: Period
+    test: Period
+    plot_start: pd.Timestamp
+
+
+#: Protocol P: train 2010-2012, validation 2013, test 2014.
+FULL = Protocol(
+    train=Period.between("2010-01-01 00:00", "2012-12-31 23:00"),
+    validation=Period.between("2013-01-01 00:00", "2013-12-31 23:00"),
+    test=Period.between("2014-01-01 00:00", "2014-12-31 23:00"),
+    plot_start=pd.Timestamp("2014-02-12 00:00"),
+)
+
+#: A slice of protocol P for smoke tests: the same boundaries (the end of
+#: 2012, the start of 2013 and of 2014), with four months of training, one of
+#: validation and one of test.
+QUICK = Protocol(
+    train=Period.between("2012-09-01 00:00", "2012-12-31 23:00"),
+    validation=Period.between("2013-01-01 00:00", "2013-01-31 23:00"),
+    test=Period.between("2014-01-01 00:00", "2014-01-31 23:00"),
+    plot_start=pd.Timestamp("2014-01-12 00:00"),
+)
+
+
+def load_frame(data_home=None):
+    """Load the Beijing data with PM2.5 gaps filled as protocol P says.
+
+    Parameters
+    ----------
+    data_home : str or os.PathLike, default=None
+        Passed to :func:`sklstm.datasets.load_beijing_pm25`.
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        One row per hour, the eight columns of :data:`FEATURES`, no NaN.
+    """
+    return fill_gaps(load_beijing_pm25(data_home))
+
+
+def fill_gaps(frame):
+    """Fill PM2.5 gaps by time interpolation, back-filling the leading gap.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Indexed by time, with a ``pollution`` column.
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        A copy without NaN in ``pollution``.
+    """
+    frame = frame.copy()
+    frame[TARGET] = frame[TARGET].interpolate(method="time").bfill()
+    return frame
+
+
+def targets(frame, horizons):
+    """PM2.5 ``h`` hours after each row, one column per horizon.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Time-ordered hourly rows with a ``pollution`` column.
+    horizons : sequence of int
+
+    Returns
+    -------
+    y : pandas.DataFrame of shape (len(frame), len(horizons))
+        Column ``f"pollution_h{h}"``, on ``frame``'s index; NaN where
+        ``t + h`` is past the last row.
+    """
+    # One call per horizon: a joint call would drop the last max(horizons)
+    # rows for every horizon.
+    columns = [
+        make_supervised(frame, TARGET, horizon=int(h), features=[TARGET])[1]
+        for h in horizons
+    ]
+    return pd.concat(columns, axis=1).reindex(frame.index)
+
+
+def target_times(index, horizon):
+    """Time of the target ``horizon`` rows after each row (NaT past the end)."""
+    index = pd.DatetimeIndex(index)
+    times = np.full(len(index), np.datetime64("NaT"), dtype="datetime64[ns]")
+    times[: max(len(index) - horizon, 0)] = index[horizon:].to_numpy()
+    return pd.DatetimeIndex(times)
+
+
+def rows_in(period, index, horizons):
+    """Rows whose targets, at every horizon, lie in ``period``.
+
+    Parameters
+    ----------
+    period : Period
+    index : pandas.DatetimeIndex
+        Hourly, time-ordered issue times.
+    horizons : int or sequence of int
+
+    Returns
+    -------
+    mask : ndarray of bool, shape (len(index),)
+    """
+    horizons = np.atleast_1d(horizons)
+    mask = np.ones(len(index), dtype=bool)
+    for horizon in horizons:
+        mask &= period.contains(target_times(index, int(horizon)))
+    return mask
+
+
+def history_start(mask):
+    """First row position that a windowed model needs to predict ``mask``.
+
+    That is ``WINDOW - 1`` rows before the first selected row (or the first
+    row of the data), so its window holds true history, not padding.
+    """
+    first = int(np.flatnonzero(mask)[0])
+    return max(first - (WINDOW - 1), 0)
+
+
+def predict_rows(model, frame, mask):
+    """Predict the rows of ``mask`` from their true past.
+
+    The model (a pipeline that starts from raw rows and windows them) is given
+    the selected rows and the ``WINDOW - 1`` rows before the first one, and
+    the predictions of those history rows are dropped.
+
+    Parameters
+    ----------
+    model : fitted estimator
+    frame : pandas.DataFrame
+        All rows, time-ordered.
+    mask : ndarray of bool
+        Rows to predict.
+
+    Returns
+    -------
+    y_pred : ndarray of shape (mask.sum(),) or (mask.sum(), n_outputs)
+    """
+    positions = np.flatnonzero(mask)
+    start, stop = history_start(mask), positions[-1] + 1
+    y_pred = model.predict(frame.iloc[start:stop])
+    return y_pred[positions - start]

@@ -1,0 +1,284 @@
+"""Tests for sklstm.beijing: protocol P, the baselines and the study command."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.pipeline import Pipeline
+
+from sklstm import LSTMRegressor
+from sklstm.beijing import StudySettings, main, run_study
+from sklstm.beijing._cli import PLOT_PNG, TABLE_CSV, TABLE_MD
+from sklstm.beijing._models import (
+    fit_columns,
+    fit_lstm,
+    lstm_columns,
+    lstm_pipeline,
+    persistence,
+    seasonal_naive,
+)
+from sklstm.beijing._protocol import (
+    FEATURES,
+    FULL,
+    QUICK,
+    WINDOW,
+    fill_gaps,
+    history_start,
+    load_frame,
+    predict_rows,
+    rows_in,
+    target_times,
+    targets,
+)
+from sklstm.beijing._report import RESULT_COLUMNS
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+CSV_NAME = "PRSA_data_2010.1.1-2014.12.31.csv"
+MODELS = ["persistence", "seasonal naive", "ridge", "hist gradient boosting", "lstm"]
+
+
+def _require_data():
+    if not (SHARED_DATA / CSV_NAME).is_file():
+        pytest.skip(f"the Beijing PM2.5 CSV is not in {SHARED_DATA}")
+
+
+@pytest.fixture
+def data_home(monkeypatch):
+    """Point SKLSTM_DATA_HOME at the shared copy of the data set."""
+    _require_data()
+    monkeypatch.setenv("SKLSTM_DATA_HOME", str(SHARED_DATA))
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="module")
+def frame():
+    """The gap-filled data set, loaded once."""
+    _require_data()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SKLSTM_DATA_HOME", str(SHARED_DATA))
+        return load_frame()
+
+
+# --- the command, end to end ------------------------------------------------
+
+
+def test_quick_run_writes_table_and_plot(data_home, tmp_path, capsys):
+    assert main(["--quick", "--epochs", "2", "--out", str(tmp_path)]) == 0
+
+    results = pd.read_csv(tmp_path / TABLE_CSV)
+    assert list(results.columns) == RESULT_COLUMNS
+    # Naive forecasts once (they read PM2.5 only), fitted models per input set.
+    expected = {("univariate", model) for model in MODELS} | {
+        ("multivariate", model) for model in MODELS[2:]
+    }
+    assert set(zip(results["inputs"], results["model"], strict=True)) == expected
+    assert len(results) == len(expected) * 3
+    assert set(results["horizon"]) == {1, 6, 24}
+    # Every model is scored on the same rows: all of January 2014.
+    assert (results["n_test"] == 31 * 24).all()
+    assert (results["rmse"] > 0).all()
+    assert (results["mae"] <= results["rmse"]).all()
+    fitted = ~results["model"].isin(MODELS[:2])
+    assert (results.loc[fitted, "fit_time_s"] > 0).all()
+
+    markdown = (tmp_path / TABLE_MD).read_text(encoding="utf-8")
+    header = "| inputs | model | RMSE h=1 | RMSE h=6 | RMSE h=24 | MAE h=1 |"
+    assert header in markdown
+    assert markdown.count("| multivariate | ") == 3
+    assert markdown.count("| univariate | ") == 5
+    png = (tmp_path / PLOT_PNG).read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000
+
+    out = capsys.readouterr().out
+    assert "Epoch 1/2" in out  # the LSTM's progress
+    assert "RMSE h=24" in out  # the final table
+
+
+def test_cli_rejects_unknown_inputs(capsys):
+    with pytest.raises(SystemExit):
+        main(["--inputs", "univariate,weather"])
+    assert "unknown input set" in capsys.readouterr().err
+
+
+def test_study_models_are_pipelines_on_the_same_rows(frame):
+    settings = StudySettings.quick(
+        horizons=(1, 6), inputs=("multivariate",), epochs=1, hidden=8,
+        hgb_max_iter=5, verbose=False,
+    )  # fmt: skip
+    result = run_study(settings, frame=frame, log=lambda line: None)
+    (lstm,) = result.models["multivariate", "lstm", 6]
+    assert isinstance(lstm, Pipeline)
+    assert [name for name, _ in lstm.steps] == ["columns", "windows", "lstm"]
+    assert isinstance(lstm[-1], LSTMRegressor) and lstm[-1].early_stopping
+    # The pipeline predicts from raw rows.
+    rows = rows_in(QUICK.test, frame.index, 6)
+    y_pred = predict_rows(lstm, frame, rows)
+    assert y_pred.shape == (rows.sum(),) and np.isfinite(y_pred).all()
+    forecast = result.forecasts[6]["LSTM (multivariate)"]
+    np.testing.assert_allclose(forecast.to_numpy(), y_pred)
+    assert forecast.index[0] == QUICK.test.first
+    assert forecast.index[-1] == QUICK.test.last
+    assert result.results["n_test"].nunique() == 1
+    # One fitted pipeline per model and horizon, not one refitted in turn.
+    first, second = (result.models["multivariate", "ridge", h][0] for h in (1, 6))
+    assert first[-1] is not second[-1]
+    assert not np.allclose(first[-1].coef_, second[-1].coef_)
+
+
+# --- protocol P ---------------------------------------------------------------
+
+
+def test_protocol_boundaries():
+    assert FULL.train.first == pd.Timestamp("2010-01-01 00:00")
+    assert FULL.train.last == pd.Timestamp("2012-12-31 23:00")
+    assert FULL.validation.first == pd.Timestamp("2013-01-01 00:00")
+    assert FULL.validation.last == pd.Timestamp("2013-12-31 23:00")
+    assert FULL.test.first == pd.Timestamp("2014-01-01 00:00")
+    assert FULL.test.last == pd.Timestamp("2014-12-31 23:00")
+    for protocol in (FULL, QUICK):
+        assert protocol.train.last < protocol.validation.first
+        assert protocol.validation.last < protocol.test.first
+
+
+def test_fill_gaps_interpolates_in_time_and_backfills_the_start():
+    index = pd.date_range("2014-01-01", periods=6, freq="h")
+    data = pd.DataFrame(
+        {"pollution": [np.nan, np.nan, 10.0, np.nan, 30.0, 40.0]}, index=index
+    )
+    filled = fill_gaps(data)
+    np.testing.assert_allclose(filled["pollution"], [10, 10, 10, 20, 30, 40])
+    assert data["pollution"].isna().sum() == 3  # the input is left alone
+
+
+def test_fill_gaps_on_the_data_set(frame):
+    assert not frame.isna().any().any()
+    assert list(frame.columns) == list(FEATURES)
+    assert len(frame) == 43_824
+
+
+@pytest.mark.parametrize("horizon", [1, 6, 24])
+def test_rows_belong_to_the_period_of_their_target(frame, horizon):
+    times = target_times(frame.index, horizon)
+    for period, n_hours in [(FULL.train, 26_304), (FULL.validation, 8_760),
+                            (FULL.test, 8_760)]:  # fmt: skip
+        rows = rows_in(period, frame.index, horizon)
+        # No target from outside its period, and every hour of it targeted.
+        # (The data start on the train period's first hour: nothing targets it.)
+        gap = horizon if period is FULL.train else 0
+        assert times[rows].min() == period.first + pd.Timedelta(hours=gap)
+        assert times[rows].max() == period.last
+        assert rows.sum() == n_hours - gap
+    test = rows_in(FULL.test, frame.index, horizon)
+    first = frame.index[test][0]
+    assert first == FULL.test.first - pd.Timedelta(hours=horizon)
+    # The test windows reach back into 2013 for their past.
+    start = history_start(test)
+    assert frame.index[start] == first - pd.Timedelta(hours=WINDOW - 1)
+    assert frame.index[start].year == 2013
+
+
+def test_targets_are_pollution_h_hours_later(frame):
+    y = targets(frame, (1, 24))
+    assert list(y.columns) == ["pollution_h1", "pollution_h24"]
+    pollution = frame["pollution"].to_numpy()
+    np.testing.assert_array_equal(y["pollution_h1"].to_numpy()[:-1], pollution[1:])
+    np.testing.assert_array_equal(y["pollution_h24"].to_numpy()[:-24], pollution[24:])
+    assert y["pollution_h1"].isna().sum() == 1
+    assert y["pollution_h24"].isna().sum() == 24
+
+
+class _RecordingLSTM(LSTMRegressor):
+    """An LSTMRegressor that keeps what its ``fit`` was given."""
+
+    def fit(self, X, y, sample_weight=None):
+        self.fit_X_, self.fit_y_ = np.asarray(X), np.asarray(y)
+        self.fit_sample_weight_ = np.asarray(sample_weight)
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_lstm_fit_scales_on_train_and_validates_on_the_next_period(frame):
+    features = FEATURES
+    columns = fit_columns(lstm_columns(features), frame, QUICK, features)
+    model = lstm_pipeline(columns, hidden_layer_sizes=4, max_iter=1,
+                          early_stopping=True, random_state=0)  # fmt: skip
+    model.steps[-1] = ("lstm", _RecordingLSTM(**model[-1].get_params()))
+    horizons = (1, 24)
+    y = targets(frame, horizons)
+    fit_lstm(model, frame, y, QUICK, features, horizons)
+
+    # Scalers: fitted on the rows of the train period, and only those.
+    scaler = model["columns"].named_transformers_["scale"]
+    in_train = QUICK.train.contains(frame.index)
+    assert scaler.n_samples_seen_ == in_train.sum()
+    numeric = [name for name in features if name != "wnd_dir"]
+    np.testing.assert_allclose(scaler.mean_, frame.loc[in_train, numeric].mean())
+
+    lstm = model[-1]
+    weight = lstm.fit_sample_weight_
+    n_rows = len(weight)
+    n_validation = int(np.ceil(lstm.validation_fraction * n_rows))
+    # The rows given: from 23 hours of history before the first train row to
+    # the last validation row, in time order.
+    trained = rows_in(QUICK.train, frame.index, horizons)
+    validated = rows_in(QUICK.validation, frame.index, horizons)
+    start = history_start(trained)
+    rows = np.arange(start, start + n_rows)
+    # (The first train row is the first whose targets all fall in the period.)
+    first_trained = QUICK.train.first - pd.Timedelta(hours=min(horizons))
+    assert frame.index[start] == first_trained - pd.Timedelta(hours=WINDOW - 1)
+    assert rows[-1] == np.flatnonzero(validated)[-1]
+    # Early stopping holds out exactly the rows from the first validation row.
+    assert rows[n_rows - n_validation] == np.flatnonzero(validated)[0]
+    # Weighted rows have all their targets inside their own period.
+    split = n_rows - n_validation
+    for part, period in [(slice(None, split), QUICK.train),
+                         (slice(split, None), QUICK.validation)]:  # fmt: skip
+        used = rows[part][weight[part] > 0]
+        for horizon in horizons:
+            assert period.contains(target_times(frame.index, horizon)[used]).all()
+    np.testing.assert_array_equal(weight > 0, (trained | validated)[rows])
+    # History rows only lend their past.
+    assert (weight[: WINDOW - 1] == 0).all()
+    # The windows are the transformed rows, with their true past.
+    np.testing.assert_allclose(
+        lstm.fit_X_[WINDOW - 1, :, :],
+        columns.transform(frame.iloc[start : start + WINDOW][list(features)]),
+    )
+
+
+# --- baselines ----------------------------------------------------------------
+
+
+def test_persistence_is_the_value_at_t():
+    series = np.arange(50.0)
+    for horizon in (1, 6, 24):
+        np.testing.assert_array_equal(persistence(series, horizon), series)
+
+
+@pytest.mark.parametrize("horizon, lag", [(1, 23), (6, 18), (24, 0), (30, 18)])
+def test_seasonal_naive_is_the_value_at_t_plus_h_minus_24(horizon, lag):
+    series = np.arange(100.0) ** 2
+    forecast = seasonal_naive(series, horizon)
+    assert np.isnan(forecast[:lag]).all()
+    np.testing.assert_array_equal(forecast[lag:], series[: len(series) - lag])
+    # The forecast issued at t for t + h is the value 24 hours before t + h
+    # (48 hours before, for horizons past a day).
+    t = 60
+    assert forecast[t] == series[t + horizon - 24 * (1 + (horizon > 24))]
+
+
+def test_naive_baselines_on_a_toy_frame_score_as_by_hand():
+    index = pd.date_range("2014-01-01", periods=96, freq="h")
+    toy = pd.DataFrame({"pollution": 100 + 10 * np.sin(np.arange(96) / 3.0)},
+                       index=index)  # fmt: skip
+    value = toy["pollution"].to_numpy()
+    horizon = 6
+    y = targets(toy, [horizon])[f"pollution_h{horizon}"].to_numpy()
+    rows = np.arange(30, 80)
+    np.testing.assert_array_equal(persistence(value, horizon)[rows], value[rows])
+    np.testing.assert_array_equal(
+        seasonal_naive(value, horizon)[rows], value[rows + horizon - 24]
+    )
+    np.testing.assert_array_equal(y[rows], value[rows + horizon])
