@@ -419,17 +419,17 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
 
         start = time.perf_counter()
         for epoch in range(1, self.max_iter + 1):
+            host_order = random_state.permutation(n_train) if self.shuffle else None
             # One host-to-device copy of the epoch's order, not one per batch.
-            order = (
-                backend.asarray(random_state.permutation(n_train))
-                if self.shuffle
-                else None
-            )
+            order = None if host_order is None else backend.asarray(host_order)
             epoch_loss = 0.0
             # A diverging run is stopped below with a clear message; the
             # overflow warnings on its way there are noise.
             with np.errstate(over="ignore", invalid="ignore"):
                 for batch in gen_batches(n_train, batch_size):
+                    host_index = batch if host_order is None else host_order[batch]
+                    if not sample_weight[host_index].any():
+                        continue  # all weights zero: no loss, no gradient
                     index = batch if order is None else order[batch]
                     epoch_loss += self._train_batch(
                         params,

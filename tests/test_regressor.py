@@ -281,6 +281,20 @@ def test_sample_weight_changes_the_fit():
     assert weighted.target_mean_ == pytest.approx(np.average(y, weights=weights))
 
 
+def test_a_batch_of_zero_weights_is_skipped():
+    X, y = _sequences()
+    weights = np.r_[np.zeros(10), np.ones(30)]
+    params = dict(
+        hidden_layer_sizes=3, batch_size=10, shuffle=False, max_iter=2, random_state=0
+    )
+    model = LSTMRegressor(**params).fit(X, y, sample_weight=weights)
+    assert np.all(np.isfinite(model.loss_curve_))
+    # The zero-weight batch changes nothing: same as fitting without it,
+    # up to the target scaling, which ignores zero weights too.
+    dropped = LSTMRegressor(**params).fit(X[10:], y[10:])
+    np.testing.assert_allclose(model.predict(X), dropped.predict(X), rtol=1e-6)
+
+
 def test_sample_weight_equivalence_holds_in_float64():
     """The float32 default fails this check only by rounding."""
     from sklearn.utils.estimator_checks import (
