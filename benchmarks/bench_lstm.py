@@ -44,14 +44,15 @@ from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_info, threadpool_limits
 
 import sklstm
-from sklstm import LSTMRegressor
+from sklstm import LSTMRegressor, _regressor
 
 N_FEATURES = 8
 BATCH_SIZE = 128
 LEARNING_RATE = 1e-3
-# sklstm's predict works through the windows in chunks of this many rows;
-# the PyTorch forward pass uses the same chunks.
+# PyTorch's forward pass runs over chunks of this many windows (its best of
+# the sizes tried); sklstm's predict chunks internally, by SKLSTM_CHUNK rows.
 PREDICT_CHUNK = 4096
+SKLSTM_CHUNK = _regressor._PREDICT_CHUNK
 # Warm-up: one epoch on this many batches before any timed run.
 WARMUP_BATCHES = 4
 N_GATES = 4
@@ -282,7 +283,7 @@ def training_gemms(workload):
 
 def predict_gemms(workload):
     """The products of one predict chunk."""
-    rows = min(PREDICT_CHUNK, workload.n_windows)
+    rows = min(SKLSTM_CHUNK, workload.n_windows)
     steps, hidden = workload.steps, workload.hidden
     gates = N_GATES * hidden
     return [
@@ -651,8 +652,8 @@ def format_report(args, settings, torch, results):
         f"{BATCH_SIZE} with `MSELoss` and `Adam`, no DataLoader.",
         "- **predict**: `LSTMRegressor.predict` on every window, which computes "
         f"in **float64** (by design, so a row's prediction does not depend on "
-        f"the other rows), in chunks of {PREDICT_CHUNK} windows; PyTorch runs its "
-        f"float32 forward pass under `torch.inference_mode()` in the same chunks "
+        f"the other rows), in its own chunks of {SKLSTM_CHUNK} windows; PyTorch "
+        f"runs its float32 forward pass under `torch.inference_mode()` in chunks "
         f"of {PREDICT_CHUNK}.",
         "- **FLOPs** count the LSTM's matrix products only: forward "
         "= 2·T·N·4H·(F+H) for N windows of T steps, F features and hidden size "
