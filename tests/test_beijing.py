@@ -1,7 +1,5 @@
 """Tests for sklstm.beijing: protocol P, the baselines and the study command."""
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -33,37 +31,22 @@ from sklstm.beijing._protocol import (
 )
 from sklstm.beijing._report import RESULT_COLUMNS
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-CSV_NAME = "PRSA_data_2010.1.1-2014.12.31.csv"
+from .conftest import shared_data_env
+
 MODELS = ["persistence", "seasonal naive", "ridge", "hist gradient boosting", "lstm"]
-
-
-def _require_data():
-    if not (SHARED_DATA / CSV_NAME).is_file():
-        pytest.skip(f"the Beijing PM2.5 CSV is not in {SHARED_DATA}")
-
-
-@pytest.fixture
-def data_home(monkeypatch):
-    """Point SKLSTM_DATA_HOME at the shared copy of the data set."""
-    _require_data()
-    monkeypatch.setenv("SKLSTM_DATA_HOME", str(SHARED_DATA))
-    return SHARED_DATA
 
 
 @pytest.fixture(scope="module")
 def frame():
     """The gap-filled data set, loaded once."""
-    _require_data()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SKLSTM_DATA_HOME", str(SHARED_DATA))
+    with shared_data_env():
         return load_frame()
 
 
 # --- the command, end to end ------------------------------------------------
 
 
-def test_quick_run_writes_table_and_plot(data_home, tmp_path, capsys):
+def test_quick_run_writes_table_and_plot(shared_data_home, tmp_path, capsys):
     assert main(["--quick", "--epochs", "2", "--out", str(tmp_path)]) == 0
 
     results = pd.read_csv(tmp_path / TABLE_CSV)

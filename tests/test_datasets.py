@@ -1,7 +1,6 @@
 """Tests for sklstm.datasets: the Beijing PM2.5 loader and the data folder."""
 
 import zipfile
-from pathlib import Path
 from urllib.error import URLError
 
 import numpy as np
@@ -10,41 +9,28 @@ import pytest
 
 from sklstm.datasets import _beijing, get_data_home, load_beijing_pm25
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-CSV_NAME = "PRSA_data_2010.1.1-2014.12.31.csv"
+from .conftest import (
+    CSV_NAME,
+    SHARED_CSV,
+    SHARED_DATA,
+    require_shared_csv,
+    shared_data_env,
+)
+
 N_HOURS = 43_824
 COLUMNS = ["pollution", "dew", "temp", "press", "wnd_dir", "wnd_spd", "snow", "rain"]
-SHARED_CSV = SHARED_DATA / CSV_NAME
-
-
-def _require_shared_csv():
-    if not SHARED_CSV.is_file():
-        pytest.skip(
-            f"the Beijing PM2.5 CSV is not at {SHARED_CSV}; the tests and CI "
-            "read it from ../shared/data next to the project root"
-        )
-
-
-@pytest.fixture
-def shared_data_home(monkeypatch):
-    """Point SKLSTM_DATA_HOME at the shared copy of the data set."""
-    _require_shared_csv()
-    monkeypatch.setenv("SKLSTM_DATA_HOME", str(SHARED_DATA))
-    return SHARED_DATA
 
 
 @pytest.fixture(scope="module")
 def beijing():
     """The data set loaded once through SKLSTM_DATA_HOME."""
-    _require_shared_csv()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SKLSTM_DATA_HOME", str(SHARED_DATA))
+    with shared_data_env():
         return load_beijing_pm25(download_if_missing=False)
 
 
 @pytest.fixture(scope="module")
 def csv_lines():
-    _require_shared_csv()
+    require_shared_csv()
     return SHARED_CSV.read_text().splitlines()
 
 
@@ -205,7 +191,7 @@ def test_http_error_is_reported_as_oserror(monkeypatch, tmp_path):
 @pytest.fixture(scope="module")
 def served_zip(tmp_path_factory):
     """A zip like UCI's, built from the shared CSV."""
-    _require_shared_csv()
+    require_shared_csv()
     folder = tmp_path_factory.mktemp("served")
     return _zip_holding(folder / "beijing.zip", {CSV_NAME: SHARED_CSV.read_bytes()})
 
