@@ -404,6 +404,7 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
             else min(self.batch_size, n_train)
         )
 
+        best_flat = None
         self.loss_curve_ = []
         self.t_ = 0
         self._no_improvement_count = 0
@@ -411,7 +412,6 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
             self.validation_scores_ = []
             self.best_validation_score_ = -np.inf
             self.best_loss_ = None
-            best_flat = None
         else:
             self.validation_scores_ = None
             self.best_validation_score_ = None
@@ -473,8 +473,9 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=3,
             )
-        if self.early_stopping:
+        if best_flat is not None:
             return best_flat
+        # No early stopping, or no epoch with a comparable validation score.
         return backend.to_numpy(params.flat)
 
     def _train_batch(
