@@ -355,13 +355,27 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         # float64: exact enough that batch composition never shows in the
         # result (float32 GEMMs round differently by block position).
         backend = self._predict_backend()
-        params = unflatten(
-            backend.asarray(self._flat_parameters(shape, dtype=np.float64)), shape
-        )
+        params = unflatten(self._predict_weights(backend, shape), shape)
         with blas_threads(self.n_threads):
             y_pred = self._predict_scaled(params, X, backend, Workspace(backend.xp))
         y_pred = y_pred * self.target_scale_ + self.target_mean_
         return y_pred.ravel() if self._y_was_1d else y_pred
+
+    def _predict_weights(self, backend, shape):
+        """The fitted weights as a float64 vector on ``backend``'s device.
+
+        On a GPU they are copied to the device once, at the end of ``fit``,
+        and reused by every ``predict``; pickles leave that copy behind.
+        """
+        device_weights = getattr(self, "_device_weights", None)
+        if backend.name == "cupy" and device_weights is not None:
+            return device_weights
+        return backend.asarray(self._flat_parameters(shape, dtype=np.float64))
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_device_weights", None)  # device memory does not pickle
+        return state
 
     def _predict_backend(self):
         """The training backend if it is usable here, else NumPy.
@@ -635,3 +649,7 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         ]
         self.head_weight_ = params.head_weight
         self.head_bias_ = params.head_bias
+        self._device_weights = None
+        if self.backend_ == "cupy":
+            backend = resolve_backend("cupy")
+            self._device_weights = backend.asarray(params.flat, dtype=np.float64)

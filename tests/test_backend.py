@@ -82,3 +82,13 @@ def test_a_gpu_fitted_model_predicts_on_a_machine_without_cupy(no_cupy):
     expected = model.predict(X)
     model.backend_ = "cupy"  # as if fitted on a GPU: its weights are NumPy
     np.testing.assert_array_equal(model.predict(X), expected)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_device_weights_are_not_pickled():
+    X, y = np.random.default_rng(0).standard_normal((20, 3, 2)), np.arange(20.0)
+    model = LSTMRegressor(hidden_layer_sizes=3, max_iter=1, random_state=0).fit(X, y)
+    assert model._device_weights is None  # NumPy backend: nothing to cache
+    model._device_weights = object()  # stands for a CuPy array
+    assert "_device_weights" not in model.__getstate__()
+    assert "layers_" in model.__getstate__()

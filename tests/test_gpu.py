@@ -80,6 +80,7 @@ def test_short_fits_have_matching_loss_curves():
     gpu = LSTMRegressor(backend="cupy", **params).fit(X, y)
     cpu = LSTMRegressor(backend="numpy", **params).fit(X, y)
     assert gpu.backend_ == "cupy" and cpu.backend_ == "numpy"
+    assert gpu._device_weights is not None  # copied once, reused by predict
     np.testing.assert_allclose(gpu.loss_curve_, cpu.loss_curve_, rtol=1e-4)
     assert isinstance(gpu.layers_[0]["weight_ih"], np.ndarray)
     np.testing.assert_allclose(gpu.predict(X), cpu.predict(X), rtol=1e-3, atol=1e-3)
