@@ -10,7 +10,17 @@ one BLAS thread unless told otherwise, and parallelism comes from running
 fits side by side (``n_jobs``), which scales.
 """
 
-from threadpoolctl import threadpool_limits
+import functools
+
+from threadpoolctl import ThreadpoolController
+
+
+@functools.cache
+def _controller():
+    # Finding the loaded BLAS libraries scans the process's memory map (about
+    # 5 ms); do it once per process instead of on every fit and predict. The
+    # BLAS that NumPy uses is loaded before sklstm is imported.
+    return ThreadpoolController()
 
 
 def blas_threads(n_threads):
@@ -23,6 +33,7 @@ def blas_threads(n_threads):
 
     Returns
     -------
-    context : threadpoolctl.threadpool_limits
+    context : context manager
+        Restores the previous limits on exit.
     """
-    return threadpool_limits(limits=n_threads or 1, user_api="blas")
+    return _controller().limit(limits=n_threads or 1, user_api="blas")
