@@ -463,7 +463,9 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
             self.n_iter_ = epoch
 
             if self.early_stopping:
-                score = self._validation_score(params, X_val, y_val, sw_val, backend)
+                score = self._validation_score(
+                    params, X_val, y_val, sw_val, backend, workspace
+                )
                 self.validation_scores_.append(score)
                 improved = score > self.best_validation_score_
                 if improved:
@@ -538,8 +540,10 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
                 self._no_improvement_count = 0
             self.best_loss_ = min(self.best_loss_, value)
 
-    def _validation_score(self, params, X_val, y_val, sw_val, backend):
-        y_pred = self._predict_scaled(params, X_val, backend, Workspace(backend.xp))
+    def _validation_score(self, params, X_val, y_val, sw_val, backend, workspace):
+        # The training workspace: validation buffers are allocated once per
+        # fit, not once per epoch.
+        y_pred = self._predict_scaled(params, X_val, backend, workspace)
         y_pred = y_pred * self.target_scale_ + self.target_mean_
         return float(r2_score(y_val, y_pred, sample_weight=sw_val))
 
