@@ -51,10 +51,13 @@ def validate_sequences(estimator, X, y="no_validation", *, reset):
         check_params.update(y_numeric=True, multi_output=True)
     if not hasattr(X, "ndim"):  # lists and other array-likes
         X = np.asarray(X)
-    ndim = X.ndim
-    if ndim == 3:
-        # validate_data counts features on axis 1: hand it a view whose axis 1
-        # is the feature axis, then swap back.
+    if X.ndim > 3:
+        raise ValueError(
+            f"{type(estimator).__name__} expects X of shape (n_samples, "
+            f"n_timesteps, n_features) or (n_samples, n_features), got a "
+            f"{X.ndim}-D array. Reshape it to 3-D."
+        )
+    if X.ndim == 3:
         X = np.asarray(X)
         for axis, what in ((1, "time step"), (2, "feature")):
             if X.shape[axis] == 0:
@@ -63,22 +66,22 @@ def validate_sequences(estimator, X, y="no_validation", *, reset):
                     f"minimum of 1 is required. Pass sequences with at least one "
                     f"{what}."
                 )
-        checked = validate_data(
-            estimator, np.swapaxes(X, 1, 2), y, allow_nd=True, **check_params
-        )
-        if isinstance(checked, tuple):
-            return np.swapaxes(checked[0], 1, 2), _numeric_target(estimator, checked[1])
-        return np.swapaxes(checked, 1, 2)
-    if ndim > 3:
-        raise ValueError(
-            f"{type(estimator).__name__} expects X of shape (n_samples, "
-            f"n_timesteps, n_features) or (n_samples, n_features), got a "
-            f"{ndim}-D array. Reshape it to 3-D."
-        )
-    checked = validate_data(estimator, X, y, **check_params)
+        # validate_data counts features on axis 1: hand it a view whose axis 1
+        # is the feature axis, and swap back.
+        X = np.swapaxes(X, 1, 2)
+
+        def as_sequences(checked):
+            return np.swapaxes(checked, 1, 2)
+
+    else:
+
+        def as_sequences(checked):
+            return checked[:, None, :]  # one time step
+
+    checked = validate_data(estimator, X, y, allow_nd=True, **check_params)
     if isinstance(checked, tuple):
-        return checked[0][:, None, :], _numeric_target(estimator, checked[1])
-    return checked[:, None, :]
+        return as_sequences(checked[0]), _numeric_target(estimator, checked[1])
+    return as_sequences(checked)
 
 
 def _numeric_target(estimator, y):
