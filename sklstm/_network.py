@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ._cell import LayerWeights, layer_backward, layer_forward
+from ._cell import LayerWeights
 from ._gates import N_GATES
 
 
@@ -106,7 +106,7 @@ def init_parameters(shape, random_state, dtype):
     return flat
 
 
-def forward(params, inputs, workspace, gates_kernels):
+def forward(params, inputs, workspace, engine):
     """Predict from time-major inputs.
 
     Parameters
@@ -114,7 +114,8 @@ def forward(params, inputs, workspace, gates_kernels):
     params : Parameters
     inputs : array of shape (steps, batch, n_features)
     workspace : Workspace
-    gates_kernels : object
+    engine : ArrayEngine or CompiledEngine
+        Runs each layer (see ``_engines``).
 
     Returns
     -------
@@ -124,8 +125,8 @@ def forward(params, inputs, workspace, gates_kernels):
     caches = []
     layer_inputs = inputs
     for index, weights in enumerate(params.layers):
-        cache = layer_forward(
-            weights, layer_inputs, workspace, gates_kernels, name=f"l{index}."
+        cache = engine.layer_forward(
+            weights, layer_inputs, workspace, name=f"l{index}."
         )
         caches.append(cache)
         layer_inputs = cache.hidden[1:]
@@ -135,7 +136,7 @@ def forward(params, inputs, workspace, gates_kernels):
     return predictions, caches
 
 
-def backward(params, caches, d_predictions, grads, workspace, gates_kernels):
+def backward(params, caches, d_predictions, grads, workspace, engine):
     """Backpropagate ``d_predictions`` through the head and every layer.
 
     Parameters
@@ -148,7 +149,8 @@ def backward(params, caches, d_predictions, grads, workspace, gates_kernels):
     grads : Parameters
         Written: the gradient w.r.t. every parameter.
     workspace : Workspace
-    gates_kernels : object
+    engine : ArrayEngine or CompiledEngine
+        Runs each layer (see ``_engines``).
     """
     xp = workspace.xp
     last_hidden = caches[-1].hidden[-1]
@@ -156,13 +158,12 @@ def backward(params, caches, d_predictions, grads, workspace, gates_kernels):
     xp.sum(d_predictions, axis=0, out=grads.head_bias)
     d_hidden = d_predictions @ params.head_weight
     for index in range(len(caches) - 1, -1, -1):
-        d_hidden = layer_backward(
+        d_hidden = engine.layer_backward(
             params.layers[index],
             caches[index],
             d_hidden,
             grads.layers[index],
             workspace,
-            gates_kernels,
             name=f"l{index}.",
             need_d_inputs=index > 0,
         )

@@ -24,12 +24,7 @@ from ._network import (
 )
 from ._optimizers import AdamOptimizer, SGDOptimizer
 from ._sklearn_compat import Interval, StrOptions, _check_sample_weight, _fit_context
-from ._threads import blas_threads
 from ._validation import validate_sequences
-
-# Rows per chunk in predict: large enough to amortise the per-step Python
-# overhead, small enough for a step's float64 arrays to stay in cache.
-_PREDICT_CHUNK = 512
 
 
 class LSTMRegressor(RegressorMixin, BaseEstimator):
@@ -328,9 +323,11 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         self.backend_ = backend.name
         y_scaled = (y - self.target_mean_) / self.target_scale_
 
-        with blas_threads(self.n_threads):
+        engine = backend.engine(self.n_threads)
+        with engine.thread_limits():
             flat = self._fit_stochastic(
-                X, y_scaled, y, sample_weight, flat, shape, backend, random_state
+                X, y_scaled, y, sample_weight, flat, shape, backend, engine,
+                random_state,
             )
         self._store_parameters(flat, shape)
         return self
@@ -352,17 +349,17 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_sequences(self, X, reset=False)
         shape = NetworkShape(X.shape[2], self._hidden_sizes_fitted(), self.n_outputs_)
-        # float64: exact enough that batch composition never shows in the
-        # result (float32 GEMMs round differently by block position).
         backend = self._predict_backend()
-        params = unflatten(self._predict_weights(backend, shape), shape)
-        with blas_threads(self.n_threads):
-            y_pred = self._predict_scaled(params, X, backend, Workspace(backend.xp))
+        engine = backend.engine(self.n_threads)
+        dtype = engine.predict_dtype or np.dtype(self.dtype)
+        params = unflatten(self._predict_weights(backend, shape, dtype), shape)
+        with engine.thread_limits():
+            y_pred = engine.network_output(params, X, Workspace(backend.xp))
         y_pred = y_pred * self.target_scale_ + self.target_mean_
         return y_pred.ravel() if self._y_was_1d else y_pred
 
-    def _predict_weights(self, backend, shape):
-        """The fitted weights as a float64 vector on ``backend``'s device.
+    def _predict_weights(self, backend, shape, dtype):
+        """The fitted weights as a ``dtype`` vector on ``backend``'s device.
 
         On a GPU they are copied to the device once, at the end of ``fit``,
         and reused by every ``predict``; pickles leave that copy behind.
@@ -370,7 +367,7 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         device_weights = getattr(self, "_device_weights", None)
         if backend.name == "cupy" and device_weights is not None:
             return device_weights
-        return backend.asarray(self._flat_parameters(shape, dtype=np.float64))
+        return backend.asarray(self._flat_parameters(shape, dtype=dtype))
 
     def __getstate__(self):
         state = super().__getstate__()
@@ -393,7 +390,8 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
     # --- training ---------------------------------------------------------
 
     def _fit_stochastic(
-        self, X, y_scaled, y, sample_weight, flat, shape, backend, random_state
+        self, X, y_scaled, y, sample_weight, flat, shape, backend, engine,
+        random_state,
     ):
         """Run the epochs; return the final (or best) flat parameters."""
         xp = backend.xp
@@ -452,6 +450,7 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
                         optimizer,
                         workspace,
                         backend,
+                        engine,
                         X_train[:, index],
                         y_train[index],
                         sw_train[index],
@@ -464,7 +463,7 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
 
             if self.early_stopping:
                 score = self._validation_score(
-                    params, X_val, y_val, sw_val, backend, workspace
+                    params, X_val, y_val, sw_val, engine, workspace
                 )
                 self.validation_scores_.append(score)
                 improved = score > self.best_validation_score_
@@ -495,14 +494,14 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         return backend.to_numpy(params.flat)
 
     def _train_batch(
-        self, params, grads, decay, optimizer, workspace, backend, X, y, sw
+        self, params, grads, decay, optimizer, workspace, backend, engine, X, y, sw
     ):
         """One gradient step on a batch; return its weighted loss sum."""
         xp = backend.xp
         X = xp.ascontiguousarray(X)
-        predictions, caches = forward(params, X, workspace, backend.gates)
+        predictions, caches = forward(params, X, workspace, engine)
         loss, d_predictions = loss_and_gradient(self.loss, y, predictions, sw, xp)
-        backward(params, caches, d_predictions, grads, workspace, backend.gates)
+        backward(params, caches, d_predictions, grads, workspace, engine)
         weight_sum = sw.sum()
         flat, flat_grad = params.flat, grads.flat
         if self.alpha:
@@ -540,10 +539,10 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
                 self._no_improvement_count = 0
             self.best_loss_ = min(self.best_loss_, value)
 
-    def _validation_score(self, params, X_val, y_val, sw_val, backend, workspace):
+    def _validation_score(self, params, X_val, y_val, sw_val, engine, workspace):
         # The training workspace: validation buffers are allocated once per
         # fit, not once per epoch.
-        y_pred = self._predict_scaled(params, X_val, backend, workspace)
+        y_pred = engine.network_output(params, X_val, workspace)
         y_pred = y_pred * self.target_scale_ + self.target_mean_
         return float(r2_score(y_val, y_pred, sample_weight=sw_val))
 
@@ -563,20 +562,6 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         if self.early_stopping:
             message += f", validation R² = {self.validation_scores_[-1]:.4f}"
         print(f"{message}, {elapsed:.1f}s elapsed, at most {eta:.0f}s left")
-
-    # --- prediction -------------------------------------------------------
-
-    def _predict_scaled(self, params, X, backend, workspace):
-        """Network output (scaled target units) for samples-first ``X``."""
-        outputs = []
-        dtype = params.flat.dtype
-        for chunk in gen_batches(X.shape[0], _PREDICT_CHUNK):
-            X_chunk = backend.asarray(np.swapaxes(X[chunk], 0, 1), dtype=dtype)
-            predictions, _ = forward(
-                params, backend.xp.ascontiguousarray(X_chunk), workspace, backend.gates
-            )
-            outputs.append(backend.to_numpy(predictions))
-        return np.concatenate(outputs).astype(np.float64, copy=False)
 
     # --- parameters -------------------------------------------------------
 

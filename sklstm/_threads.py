@@ -1,17 +1,23 @@
-"""How many BLAS threads a fit or predict may use.
+"""How many threads a fit or predict may use, and of which pool.
 
-An LSTM step multiplies small matrices (a batch of hidden states by the
-recurrent weights), one step after another. BLAS threads do not pay off on
-products that small: their start-up and synchronisation cost more than they
-save, and when other work shares the cores (a search with ``n_jobs=k``
-running ``k`` fits at once, each with a BLAS thread per core) spinning BLAS
-threads slow a fit down by an order of magnitude. So sklstm runs its maths on
-one BLAS thread unless told otherwise, and parallelism comes from running
-fits side by side (``n_jobs``), which scales.
+One pool at a time. The compiled engine parallelises with OpenMP: each
+thread runs the recurrence of its own rows of the batch and calls BLAS on
+them, so BLAS is held to one thread meanwhile (two pools spinning on the
+same cores slow each other down by an order of magnitude). The NumPy engine
+has no threads of its own; there BLAS gets ``n_threads`` (None: 1), since
+the small per-step products of an LSTM rarely gain from BLAS threads.
+
+The default OpenMP thread count follows scikit-learn's rule: the cores this
+process may use (``joblib.cpu_count``, which honours CPU affinity and
+cgroup quotas), capped by ``omp_get_max_threads()``, which honours
+``OMP_NUM_THREADS``. joblib sets that variable in its worker processes to
+their share of the cores, so ``GridSearchCV(n_jobs=k)`` does not
+oversubscribe.
 """
 
 import functools
 
+import joblib
 from threadpoolctl import ThreadpoolController
 
 
@@ -29,7 +35,7 @@ def blas_threads(n_threads):
     Parameters
     ----------
     n_threads : int or None
-        The estimator's ``n_threads`` parameter.
+        Number of BLAS threads.
 
     Returns
     -------
@@ -37,3 +43,23 @@ def blas_threads(n_threads):
         Restores the previous limits on exit.
     """
     return _controller().limit(limits=n_threads or 1, user_api="blas")
+
+
+def openmp_threads(n_threads=None):
+    """Number of OpenMP threads of the compiled engine.
+
+    Parameters
+    ----------
+    n_threads : int or None
+        The estimator's ``n_threads``; None picks the default described in
+        this module's docstring.
+
+    Returns
+    -------
+    n_threads : int
+    """
+    if n_threads is not None:
+        return int(n_threads)
+    from ._fast_lstm import openmp_max_threads
+
+    return max(1, min(openmp_max_threads(), joblib.cpu_count()))

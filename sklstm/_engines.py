@@ -1,0 +1,250 @@
+"""Engines: what runs the layers of the network, behind one interface.
+
+- :class:`ArrayEngine` runs ``_cell`` and ``_gates`` on an array module:
+  NumPy on the host (the readable reference that :doc:`/maths` points to)
+  or CuPy on a GPU.
+- :class:`CompiledEngine` runs the Cython/OpenMP loops of ``_fast_lstm``
+  on the host: the same maths, fused, without the GIL, the rows of a batch
+  shared among threads.
+
+Both give :func:`sklstm._network.forward` and ``backward`` the same
+``layer_forward``/``layer_backward`` methods and the regressor the same
+``network_output`` (prediction) and ``thread_limits``.
+"""
+
+import math
+import os
+
+import numpy as np
+from sklearn.utils import gen_batches
+
+from ._cell import LayerCache, layer_backward, layer_forward
+from ._gates import N_GATES
+from ._threads import blas_threads, openmp_threads
+
+try:
+    from . import _fast_lstm
+except ImportError:  # not built (e.g. a source tree on PYTHONPATH)
+    _fast_lstm = None
+
+ENGINE_ENV = "SKLSTM_ENGINE"
+
+# Rows per predict chunk of the array engine: large enough to amortise the
+# per-step Python overhead, small enough for a step's arrays to stay in cache.
+_ARRAY_PREDICT_CHUNK = 512
+# Rows per chunk of the compiled predict: every chunk has exactly this many
+# rows (the last is padded), so each row meets the same GEMM shapes.
+_COMPILED_PREDICT_CHUNK = 64
+
+
+def compiled_engine_available():
+    """Whether the compiled extension ``sklstm._fast_lstm`` is built."""
+    return _fast_lstm is not None
+
+
+class ArrayEngine:
+    """The engine of ``_cell`` and ``_gates`` on a backend's array module.
+
+    Parameters
+    ----------
+    backend : Backend
+        Its ``xp`` allocates and computes, its ``gates`` are the kernels.
+    n_threads : int or None
+        BLAS threads (None: 1); only the NumPy backend uses them.
+    """
+
+    name = "array"
+
+    def __init__(self, backend, n_threads=None):
+        self.backend = backend
+        self.n_threads = n_threads
+
+    # float64 predictions: exact enough that the composition of a chunk
+    # never shows in a row's result (float32 GEMMs round differently by the
+    # row's position in the block).
+    predict_dtype = np.float64
+
+    def thread_limits(self):
+        """Context manager: BLAS at ``n_threads`` (None: 1) threads."""
+        return blas_threads(self.n_threads)
+
+    def layer_forward(self, weights, inputs, workspace, *, name):
+        return layer_forward(weights, inputs, workspace, self.backend.gates, name=name)
+
+    def layer_backward(
+        self, weights, cache, d_hidden, grads, workspace, *, name, need_d_inputs
+    ):
+        return layer_backward(
+            weights,
+            cache,
+            d_hidden,
+            grads,
+            workspace,
+            self.backend.gates,
+            name=name,
+            need_d_inputs=need_d_inputs,
+        )
+
+    def network_output(self, params, X, workspace):
+        """Network output, a float64 NumPy array, for samples-first ``X``."""
+        from ._network import forward  # _network imports nothing from here
+
+        backend = self.backend
+        outputs = []
+        for chunk in gen_batches(X.shape[0], _ARRAY_PREDICT_CHUNK):
+            X_chunk = backend.asarray(
+                np.swapaxes(X[chunk], 0, 1), dtype=params.flat.dtype
+            )
+            predictions, _ = forward(
+                params, backend.xp.ascontiguousarray(X_chunk), workspace, self
+            )
+            outputs.append(backend.to_numpy(predictions))
+        return np.concatenate(outputs).astype(np.float64, copy=False)
+
+
+class CompiledEngine:
+    """The Cython/OpenMP engine of ``_fast_lstm`` (host only).
+
+    Parameters
+    ----------
+    n_threads : int or None
+        OpenMP threads; None uses the cores this process may use (see
+        :func:`sklstm._threads.openmp_threads`). BLAS is held to one thread
+        meanwhile: the threads are OpenMP's, each calling BLAS on its rows.
+    """
+
+    name = "compiled"
+    # Predictions in the training dtype: fixed-shape chunks keep rows apart.
+    predict_dtype = None
+
+    def __init__(self, n_threads=None):
+        self.n_threads = openmp_threads(n_threads)
+
+    def thread_limits(self):
+        """Context manager: BLAS at one thread (OpenMP runs the threads)."""
+        return blas_threads(1)
+
+    def _n_blocks(self, batch):
+        return max(1, min(self.n_threads, batch))
+
+    def layer_forward(self, weights, inputs, workspace, *, name):
+        steps, batch, _ = inputs.shape
+        hidden_size = weights.weight_hh.shape[1]
+        dtype = inputs.dtype
+        gates = workspace.empty(
+            f"{name}gates", (steps, batch, N_GATES, hidden_size), dtype
+        )
+        state_shape = (steps + 1, batch, hidden_size)
+        cell = workspace.empty(f"{name}cell", state_shape, dtype)
+        hidden = workspace.empty(f"{name}hidden", state_shape, dtype)
+        tanh_cell = workspace.empty(
+            f"{name}tanh_cell", (steps, batch, hidden_size), dtype
+        )
+        _fast_lstm.layer_forward(
+            inputs,
+            weights.weight_ih,
+            weights.weight_hh,
+            weights.bias,
+            gates.reshape(steps, batch, N_GATES * hidden_size),
+            cell,
+            tanh_cell,
+            hidden,
+            self.n_threads,
+        )
+        return LayerCache(inputs, gates, cell, tanh_cell, hidden)
+
+    def layer_backward(
+        self, weights, cache, d_hidden, grads, workspace, *, name, need_d_inputs
+    ):
+        steps, batch, _, hidden_size = cache.gates.shape
+        dtype = cache.gates.dtype
+        n_blocks = self._n_blocks(batch)
+        if n_blocks == 1:  # the gradients go straight into their place
+            block_grads = [grad.reshape(1, -1) for grad in grads]
+        else:
+            block_grads = [
+                workspace.empty(f"{name}block_{field}", (n_blocks, grad.size), dtype)
+                for field, grad in zip(grads._fields, grads, strict=True)
+            ]
+        rows = math.ceil(batch / n_blocks)
+        scratch = workspace.empty(
+            f"{name}scratch", (n_blocks, 6 * hidden_size * rows), dtype
+        )
+        if need_d_inputs:
+            d_inputs = workspace.empty(f"{name}d_inputs", cache.inputs.shape, dtype)
+        else:
+            d_inputs = workspace.empty("unused_d_inputs", (1, 1, 1), dtype)
+        if d_hidden.ndim == 2:
+            d_hidden = d_hidden.reshape(1, batch, hidden_size)
+        _fast_lstm.layer_backward(
+            cache.inputs,
+            weights.weight_ih,
+            weights.weight_hh,
+            cache.gates.reshape(steps, batch, N_GATES * hidden_size),
+            cache.cell,
+            cache.tanh_cell,
+            cache.hidden,
+            np.ascontiguousarray(d_hidden),
+            *block_grads,
+            d_inputs,
+            scratch,
+            need_d_inputs,
+            self.n_threads,
+        )
+        if n_blocks > 1:
+            for grad, block_grad in zip(grads, block_grads, strict=True):
+                np.sum(block_grad, axis=0, out=grad.reshape(-1))
+        return d_inputs if need_d_inputs else None
+
+    def network_output(self, params, X, workspace):
+        """Network output, float64, for samples-first ``X`` in params' dtype.
+
+        All layers advance together, keeping only the current states:
+        memory of O(rows x hidden) per thread, not O(rows x steps x hidden).
+        """
+        dtype = params.flat.dtype
+        X = np.ascontiguousarray(X, dtype=dtype)
+        n_samples, _, n_features = X.shape
+        chunk = _COMPILED_PREDICT_CHUNK
+        threads = max(1, min(self.n_threads, math.ceil(n_samples / chunk)))
+        per_thread = chunk * (
+            n_features + 7 * sum(layer.weight_hh.shape[1] for layer in params.layers)
+        )
+        work = workspace.empty("predict_work", (threads, per_thread), dtype)
+        out = np.empty((n_samples, params.head_weight.shape[0]), dtype=dtype)
+        _fast_lstm.network_output(
+            X,
+            [tuple(layer) for layer in params.layers],
+            params.head_weight,
+            params.head_bias,
+            out,
+            work,
+            chunk,
+        )
+        return out.astype(np.float64)
+
+
+def host_engine(backend, n_threads=None):
+    """The engine for the NumPy backend: compiled where it is built.
+
+    ``SKLSTM_ENGINE=numpy`` in the environment forces the NumPy reference
+    engine (for comparisons and debugging); ``SKLSTM_ENGINE=compiled``
+    makes a missing extension an error instead of a silent fallback.
+    """
+    choice = os.environ.get(ENGINE_ENV, "auto").strip().lower()
+    if choice not in {"auto", "compiled", "numpy"}:
+        raise ValueError(
+            f"{ENGINE_ENV}={choice!r} is not an engine; use 'auto', 'compiled' or "
+            "'numpy'."
+        )
+    if choice == "numpy":
+        return ArrayEngine(backend, n_threads)
+    if compiled_engine_available():
+        return CompiledEngine(n_threads)
+    if choice == "compiled":
+        raise ImportError(
+            f"{ENGINE_ENV}=compiled, but the extension sklstm._fast_lstm is not "
+            "built: reinstall with `pip install -e .` (it needs a C compiler "
+            "with OpenMP)."
+        )
+    return ArrayEngine(backend, n_threads)

@@ -1,0 +1,378 @@
+# cython: language_level=3, boundscheck=False, wraparound=False
+# cython: initializedcheck=False, cdivision=True
+"""The compiled engine: LSTM layers over whole sequences, without the GIL.
+
+The rows of a batch never meet in an LSTM: each row's recurrence reads only
+its own previous states. So the batch is cut into one block of rows per
+thread (OpenMP, ``prange``), and each thread runs the whole time loop on its
+block with no synchronisation between steps: per step, its own small GEMMs
+(``scipy.linalg.cython_blas``, BLAS held to one thread) and one fused pass of
+the gate maths (``_gate_loops.h``). Only the weight gradients are shared;
+each thread accumulates its own and they are summed once at the end.
+
+The maths is that of the NumPy engine (``_cell.py``, ``_gates.py``), which
+stays the readable reference and the fallback where this module is not built.
+"""
+
+from cython cimport floating
+from cython.parallel cimport prange, threadid
+from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy, memset
+from scipy.linalg.cython_blas cimport dgemm, sgemm
+
+cimport openmp
+
+
+cdef extern from "_gate_loops.h" nogil:
+    void sklstm_forward_rows_float(
+        size_t rows, size_t hidden, float *gates, const float *bias,
+        const float *c_prev, float *c, float *tanh_c, float *h)
+    void sklstm_forward_rows_double(
+        size_t rows, size_t hidden, double *gates, const double *bias,
+        const double *c_prev, double *c, double *tanh_c, double *h)
+    void sklstm_backward_rows_float(
+        size_t rows, size_t hidden, const float *dh, const float *gates,
+        const float *c_prev, const float *tanh_c, float *dc_next, float *dz,
+        float *d_bias)
+    void sklstm_backward_rows_double(
+        size_t rows, size_t hidden, const double *dh, const double *gates,
+        const double *c_prev, const double *tanh_c, double *dc_next,
+        double *dz, double *d_bias)
+
+
+def openmp_max_threads():
+    """``omp_get_max_threads()``: OpenMP's thread count for a new region.
+
+    It follows ``OMP_NUM_THREADS`` (which joblib sets in its worker
+    processes) and threadpoolctl's OpenMP limits.
+    """
+    return openmp.omp_get_max_threads()
+
+
+# --- small helpers --------------------------------------------------------
+
+cdef inline void _gemm(
+    bint trans_a, bint trans_b, int m, int n, int k, floating alpha,
+    const floating *a, int lda, const floating *b, int ldb, floating beta,
+    floating *c, int ldc,
+) noexcept nogil:
+    """Row-major ``c (m x n) = alpha op(a) @ op(b) + beta c``.
+
+    BLAS is column-major, so it computes ``c^T = op(b)^T op(a)^T``.
+    """
+    cdef char transa = b'T' if trans_b else b'N'
+    cdef char transb = b'T' if trans_a else b'N'
+    if floating is float:
+        sgemm(&transa, &transb, &n, &m, &k, &alpha, <float *> b, &ldb,
+              <float *> a, &lda, &beta, c, &ldc)
+    else:
+        dgemm(&transa, &transb, &n, &m, &k, &alpha, <double *> b, &ldb,
+              <double *> a, &lda, &beta, c, &ldc)
+
+
+cdef inline void _forward_rows(
+    size_t rows, size_t hidden, floating *gates, const floating *bias,
+    const floating *c_prev, floating *c, floating *tanh_c, floating *h,
+) noexcept nogil:
+    if floating is float:
+        sklstm_forward_rows_float(rows, hidden, gates, bias, c_prev, c, tanh_c, h)
+    else:
+        sklstm_forward_rows_double(rows, hidden, gates, bias, c_prev, c, tanh_c, h)
+
+
+cdef inline void _backward_rows(
+    size_t rows, size_t hidden, const floating *dh, const floating *gates,
+    const floating *c_prev, const floating *tanh_c, floating *dc_next,
+    floating *dz, floating *d_bias,
+) noexcept nogil:
+    if floating is float:
+        sklstm_backward_rows_float(
+            rows, hidden, dh, gates, c_prev, tanh_c, dc_next, dz, d_bias)
+    else:
+        sklstm_backward_rows_double(
+            rows, hidden, dh, gates, c_prev, tanh_c, dc_next, dz, d_bias)
+
+
+cdef inline Py_ssize_t _block_start(Py_ssize_t block, Py_ssize_t n_blocks,
+                                    Py_ssize_t n_rows) noexcept nogil:
+    """First row of ``block`` when ``n_rows`` are cut into ``n_blocks``."""
+    return (block * n_rows) // n_blocks
+
+
+# --- training: one layer, every step kept --------------------------------
+
+def layer_forward(
+    const floating[:, :, ::1] inputs,
+    const floating[:, ::1] weight_ih,
+    const floating[:, ::1] weight_hh,
+    const floating[::1] bias,
+    floating[:, :, ::1] gates,
+    floating[:, :, ::1] cell,
+    floating[:, :, ::1] tanh_cell,
+    floating[:, :, ::1] hidden,
+    int n_threads,
+):
+    """Run one layer over time-major ``inputs`` and keep every step.
+
+    Parameters
+    ----------
+    inputs : ndarray of shape (steps, batch, n_inputs)
+    weight_ih, weight_hh, bias : ndarray
+        PyTorch's layout: ``(4H, n_inputs)``, ``(4H, H)``, ``(4H,)``.
+    gates : ndarray of shape (steps, batch, 4 * H)
+        Written: the activated gates.
+    cell, hidden : ndarray of shape (steps + 1, batch, H)
+        Written: the states, step 0 being the zero initial state.
+    tanh_cell : ndarray of shape (steps, batch, H)
+        Written: tanh of the cell state leaving each step.
+    n_threads : int
+        Number of OpenMP threads; each runs the time loop on its own rows.
+    """
+    cdef Py_ssize_t steps = inputs.shape[0], batch = inputs.shape[1]
+    cdef int n_inputs = inputs.shape[2], size = weight_hh.shape[1]
+    cdef int four = 4 * size
+    cdef Py_ssize_t n_blocks = max(1, min(n_threads, batch))
+    cdef Py_ssize_t block, start, t
+    cdef int rows
+    cell[0, :, :] = 0
+    hidden[0, :, :] = 0
+    if steps == 0 or batch == 0:
+        return
+    with nogil:
+        for block in prange(n_blocks, num_threads=n_blocks, schedule="static"):
+            start = _block_start(block, n_blocks, batch)
+            rows = <int> (_block_start(block + 1, n_blocks, batch) - start)
+            for t in range(steps):
+                _gemm(False, True, rows, four, n_inputs, <floating> 1,
+                      &inputs[t, start, 0], n_inputs, &weight_ih[0, 0], n_inputs,
+                      <floating> 0, &gates[t, start, 0], four)
+                if t:
+                    _gemm(False, True, rows, four, size, <floating> 1,
+                          &hidden[t, start, 0], size, &weight_hh[0, 0], size,
+                          <floating> 1, &gates[t, start, 0], four)
+                _forward_rows(rows, size, &gates[t, start, 0], &bias[0],
+                              &cell[t, start, 0], &cell[t + 1, start, 0],
+                              &tanh_cell[t, start, 0], &hidden[t + 1, start, 0])
+
+
+def layer_backward(
+    const floating[:, :, ::1] inputs,
+    const floating[:, ::1] weight_ih,
+    const floating[:, ::1] weight_hh,
+    const floating[:, :, ::1] gates,
+    const floating[:, :, ::1] cell,
+    const floating[:, :, ::1] tanh_cell,
+    const floating[:, :, ::1] hidden,
+    const floating[:, :, ::1] d_hidden,
+    floating[:, ::1] grad_ih,
+    floating[:, ::1] grad_hh,
+    floating[:, ::1] grad_bias,
+    floating[:, :, ::1] d_inputs,
+    floating[:, ::1] scratch,
+    bint need_d_inputs,
+    int n_threads,
+):
+    """Backpropagate through time over one layer.
+
+    Parameters
+    ----------
+    inputs, weight_ih, weight_hh, gates, cell, tanh_cell, hidden : ndarray
+        As given to and written by :func:`layer_forward`.
+    d_hidden : ndarray of shape (steps, batch, H) or (1, batch, H)
+        Gradient w.r.t. every step's hidden state, or (one step given) only
+        the last step's.
+    grad_ih, grad_hh, grad_bias : ndarray of shape (n_blocks, …)
+        Written: each row block's gradient w.r.t. ``weight_ih``
+        (``4H * n_inputs``), ``weight_hh`` (``4H * H``) and the bias
+        (``4H``); the caller sums them over blocks. ``n_blocks`` is
+        ``min(n_threads, batch)``.
+    d_inputs : ndarray of shape (steps, batch, n_inputs)
+        Written when ``need_d_inputs``: the gradient w.r.t. ``inputs``.
+    scratch : ndarray of shape (n_blocks, rows * 6H + …)
+        Work space of each block: ``dh``, ``dc`` and ``dz`` of its rows,
+        at least ``6 * H * ceil(batch / n_blocks)``.
+    n_threads : int
+    """
+    cdef Py_ssize_t steps = inputs.shape[0], batch = inputs.shape[1]
+    cdef int n_inputs = inputs.shape[2], size = weight_hh.shape[1]
+    cdef int four = 4 * size
+    cdef Py_ssize_t n_blocks = grad_ih.shape[0]
+    cdef bint every_step = d_hidden.shape[0] == steps and steps > 1
+    cdef Py_ssize_t block, start, t, k
+    cdef int rows
+    cdef floating *dh
+    cdef floating *dc
+    cdef floating *dz
+    if n_blocks != max(1, min(n_threads, batch)):
+        raise ValueError("grad_ih must have one row per thread block")
+    if scratch.shape[1] < 6 * size * ((batch + n_blocks - 1) // n_blocks):
+        raise ValueError("scratch is too small")
+    grad_ih[...] = 0
+    grad_hh[...] = 0
+    grad_bias[...] = 0
+    if steps == 0 or batch == 0:
+        return
+    with nogil:
+        for block in prange(n_blocks, num_threads=n_blocks, schedule="static"):
+            start = _block_start(block, n_blocks, batch)
+            rows = <int> (_block_start(block + 1, n_blocks, batch) - start)
+            dh = &scratch[block, 0]
+            dc = dh + rows * size
+            dz = dc + rows * size
+            memcpy(dh, &d_hidden[d_hidden.shape[0] - 1, start, 0],
+                   rows * size * sizeof(floating))
+            memset(dc, 0, rows * size * sizeof(floating))
+            for t in range(steps - 1, -1, -1):
+                _backward_rows(rows, size, dh, &gates[t, start, 0],
+                               &cell[t, start, 0], &tanh_cell[t, start, 0],
+                               dc, dz, &grad_bias[block, 0])
+                # Weight gradients of this block: dz^T @ x_t, dz^T @ h_{t-1}.
+                _gemm(True, False, four, n_inputs, rows, <floating> 1, dz, four,
+                      &inputs[t, start, 0], n_inputs, <floating> 1,
+                      &grad_ih[block, 0], n_inputs)
+                if t:
+                    _gemm(True, False, four, size, rows, <floating> 1, dz, four,
+                          &hidden[t, start, 0], size, <floating> 1,
+                          &grad_hh[block, 0], size)
+                if need_d_inputs:
+                    _gemm(False, False, rows, n_inputs, four, <floating> 1, dz,
+                          four, &weight_ih[0, 0], n_inputs, <floating> 0,
+                          &d_inputs[t, start, 0], n_inputs)
+                if t:
+                    _gemm(False, False, rows, size, four, <floating> 1, dz, four,
+                          &weight_hh[0, 0], size, <floating> 0, dh, size)
+                    if every_step:
+                        for k in range(rows * size):
+                            dh[k] += (&d_hidden[t - 1, start, 0])[k]
+
+
+# --- prediction: every layer at once, last states only ------------------
+
+def network_output(
+    const floating[:, :, ::1] X,
+    list layers,
+    const floating[:, ::1] head_weight,
+    const floating[::1] head_bias,
+    floating[:, ::1] out,
+    floating[:, ::1] work,
+    int chunk,
+):
+    """The network's output (the head on the top layer's last hidden state)
+    for samples-first ``X``.
+
+    All layers advance together step by step, so only the current states
+    are kept: memory of ``O(chunk * H)`` per thread, whatever the number of
+    steps. Rows go through in chunks of exactly ``chunk`` rows (the last one
+    padded with zeros), so every GEMM has the same shape and a row's result
+    never depends on the other rows of the call; the head is a plain loop
+    per row for the same reason.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, steps, n_features)
+    layers : list of (weight_ih, weight_hh, bias)
+        C-contiguous arrays of ``X``'s dtype, PyTorch's layout.
+    head_weight, head_bias : ndarray of shape (n_outputs, H_last), (n_outputs,)
+    out : ndarray of shape (n_samples, n_outputs)
+        Written.
+    work : ndarray of shape (n_threads, chunk * (n_features + 7 * sum(H)))
+        Work space, one row per thread; its length fixes the thread count.
+    chunk : int
+        Rows per chunk.
+    """
+    cdef Py_ssize_t n_samples = X.shape[0], steps = X.shape[1]
+    cdef int n_features = X.shape[2]
+    cdef int n_layers = len(layers)
+    cdef Py_ssize_t n_chunks = (n_samples + chunk - 1) // chunk
+    cdef int threads = <int> work.shape[0]
+    cdef const floating[:, ::1] w_ih
+    cdef const floating[:, ::1] w_hh
+    cdef const floating[::1] b
+    cdef floating **w_ih_p = NULL
+    cdef floating **w_hh_p = NULL
+    cdef floating **bias_p = NULL
+    cdef int *sizes = NULL
+    cdef int *n_in = NULL
+    cdef Py_ssize_t state_size = 0
+    cdef int l, size, width, rows
+    cdef int n_outputs = head_weight.shape[0]
+    cdef Py_ssize_t index, start, t, r, k, j
+    cdef floating total
+    cdef floating *x_step
+    cdef floating *state
+    cdef floating *layer_input
+    cdef floating *g
+    cdef floating *c
+    cdef floating *tc
+    cdef floating *h
+    if n_samples == 0:
+        return
+    try:
+        w_ih_p = <floating **> malloc(n_layers * sizeof(floating *))
+        w_hh_p = <floating **> malloc(n_layers * sizeof(floating *))
+        bias_p = <floating **> malloc(n_layers * sizeof(floating *))
+        sizes = <int *> malloc(n_layers * sizeof(int))
+        n_in = <int *> malloc(n_layers * sizeof(int))
+        if not (w_ih_p and w_hh_p and bias_p and sizes and n_in):
+            raise MemoryError()
+        width = n_features
+        for l in range(n_layers):
+            w_ih, w_hh, b = layers[l]
+            if w_ih.shape[1] != width or w_hh.shape[0] != 4 * w_hh.shape[1]:
+                raise ValueError("layer shapes do not chain")
+            w_ih_p[l] = <floating *> &w_ih[0, 0]
+            w_hh_p[l] = <floating *> &w_hh[0, 0]
+            bias_p[l] = <floating *> &b[0]
+            sizes[l] = w_hh.shape[1]
+            n_in[l] = width
+            width = sizes[l]
+            # gates (4H), cell, tanh of the cell, hidden: 7H per row.
+            state_size += 7 * sizes[l] * chunk
+        if head_weight.shape[1] != width or head_bias.shape[0] != n_outputs:
+            raise ValueError("the head does not fit the top layer")
+        if out.shape[0] != n_samples or out.shape[1] != n_outputs:
+            raise ValueError("out has the wrong shape")
+        if work.shape[1] < chunk * n_features + state_size or threads < 1:
+            raise ValueError("work is too small")
+        with nogil:
+            for index in prange(n_chunks, num_threads=threads, schedule="static"):
+                x_step = &work[threadid(), 0]
+                state = x_step + chunk * n_features
+                start = index * chunk
+                rows = <int> min(chunk, n_samples - start)
+                memset(x_step, 0, chunk * n_features * sizeof(floating))
+                memset(state, 0, state_size * sizeof(floating))
+                layer_input = x_step
+                for t in range(steps):
+                    for r in range(rows):
+                        memcpy(x_step + r * n_features, &X[start + r, t, 0],
+                               n_features * sizeof(floating))
+                    layer_input = x_step
+                    g = state
+                    for l in range(n_layers):
+                        size = sizes[l]
+                        c = g + 4 * size * chunk
+                        tc = c + size * chunk
+                        h = tc + size * chunk
+                        _gemm(False, True, chunk, 4 * size, n_in[l],
+                              <floating> 1, layer_input, n_in[l], w_ih_p[l],
+                              n_in[l], <floating> 0, g, 4 * size)
+                        if t:
+                            _gemm(False, True, chunk, 4 * size, size,
+                                  <floating> 1, h, size, w_hh_p[l], size,
+                                  <floating> 1, g, 4 * size)
+                        _forward_rows(chunk, size, g, bias_p[l], c, c, tc, h)
+                        layer_input = h
+                        g = h + size * chunk
+                for r in range(rows):
+                    for k in range(n_outputs):
+                        total = head_bias[k]
+                        for j in range(width):
+                            total = total + layer_input[r * width + j] * head_weight[k, j]
+                        out[start + r, k] = total
+    finally:
+        free(w_ih_p)
+        free(w_hh_p)
+        free(bias_p)
+        free(sizes)
+        free(n_in)
