@@ -24,6 +24,7 @@ else:
     # the whole process.
     compile_args = [
         "-O3", "-fopenmp", "-fno-wrapv", "-fno-math-errno", "-fno-trapping-math",
+        "-ffp-contract=off",
     ]
     link_args = ["-fopenmp"]
 

@@ -32,9 +32,9 @@ ENGINE_ENV = "SKLSTM_ENGINE"
 # Rows per predict chunk of the array engine: large enough to amortise the
 # per-step Python overhead, small enough for a step's arrays to stay in cache.
 _ARRAY_PREDICT_CHUNK = 512
-# Rows per chunk of the compiled predict: every chunk has exactly this many
-# rows (the last is padded), so each row meets the same GEMM shapes.
-_COMPILED_PREDICT_CHUNK = 64
+# Rows per chunk of the compiled predict: a multiple of the 6-row blocks of
+# its GEMM, large enough for a weight panel to serve many rows while in cache.
+_COMPILED_PREDICT_CHUNK = 120
 
 
 def compiled_engine_available():
@@ -114,7 +114,7 @@ class CompiledEngine:
     """
 
     name = "compiled"
-    # Predictions in the training dtype: fixed-shape chunks keep rows apart.
+    # Predictions in the training dtype: its predict GEMM keeps rows apart.
     predict_dtype = None
 
     def __init__(self, n_threads=None):

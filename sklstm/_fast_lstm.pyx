@@ -16,7 +16,7 @@ stays the readable reference and the fallback where this module is not built.
 
 from cython cimport floating
 from cython.parallel cimport prange, threadid
-from libc.stdlib cimport free, malloc
+from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy, memset
 from scipy.linalg.cython_blas cimport dgemm, sgemm
 
@@ -38,6 +38,18 @@ cdef extern from "_gate_loops.h" nogil:
         size_t rows, size_t hidden, const double *dh, const double *gates,
         const double *c_prev, const double *tanh_c, double *dc_next,
         double *dz, double *d_bias)
+    void sklstm_pack_float(size_t n, size_t k, const float *w, float *wp)
+    void sklstm_pack_double(size_t n, size_t k, const double *w, double *wp)
+    void sklstm_gemm_float(
+        int use_fma, size_t rows, size_t n, size_t k, const float *a,
+        size_t lda, const float *wp, int accumulate, float *c, size_t ldc)
+    void sklstm_gemm_double(
+        int use_fma, size_t rows, size_t n, size_t k, const double *a,
+        size_t lda, const double *wp, int accumulate, double *c, size_t ldc)
+    int sklstm_cpu_has_fma()
+
+
+cdef int _USE_FMA = sklstm_cpu_has_fma()
 
 
 def openmp_max_threads():
@@ -91,6 +103,34 @@ cdef inline void _backward_rows(
     else:
         sklstm_backward_rows_double(
             rows, hidden, dh, gates, c_prev, tanh_c, dc_next, dz, d_bias)
+
+
+cdef inline Py_ssize_t _packed_size(Py_ssize_t n, Py_ssize_t k,
+                                    bint is_float) noexcept nogil:
+    """Length of ``w`` (n x k) packed for :func:`_row_gemm`."""
+    cdef Py_ssize_t width = 16 if is_float else 8
+    return (n + width - 1) // width * width * k
+
+
+cdef inline void _pack(Py_ssize_t n, Py_ssize_t k, const floating *w,
+                       floating *packed) noexcept nogil:
+    if floating is float:
+        sklstm_pack_float(n, k, w, packed)
+    else:
+        sklstm_pack_double(n, k, w, packed)
+
+
+cdef inline void _row_gemm(
+    Py_ssize_t rows, Py_ssize_t n, Py_ssize_t k, const floating *a,
+    Py_ssize_t lda, const floating *packed, bint accumulate, floating *c,
+) noexcept nogil:
+    """``c (rows x n) = [c +] a @ w^T`` with ``w`` packed by :func:`_pack`;
+    each row gets the same operations wherever it sits (``_gate_loops.h``).
+    """
+    if floating is float:
+        sklstm_gemm_float(_USE_FMA, rows, n, k, a, lda, packed, accumulate, c, n)
+    else:
+        sklstm_gemm_double(_USE_FMA, rows, n, k, a, lda, packed, accumulate, c, n)
 
 
 cdef inline Py_ssize_t _block_start(Py_ssize_t block, Py_ssize_t n_blocks,
@@ -262,10 +302,10 @@ def network_output(
 
     All layers advance together step by step, so only the current states
     are kept: memory of ``O(chunk * H)`` per thread, whatever the number of
-    steps. Rows go through in chunks of exactly ``chunk`` rows (the last one
-    padded with zeros), so every GEMM has the same shape and a row's result
-    never depends on the other rows of the call; the head is a plain loop
-    per row for the same reason.
+    steps. The threads share the chunks of ``chunk`` rows. The products use
+    the GEMM of ``_gate_loops.h``, which gives each row the same operations
+    wherever it sits in a chunk, and the head is a plain loop per row: a
+    row's result never depends on the other rows of the call.
 
     Parameters
     ----------
@@ -285,11 +325,12 @@ def network_output(
     cdef int n_layers = len(layers)
     cdef Py_ssize_t n_chunks = (n_samples + chunk - 1) // chunk
     cdef int threads = <int> work.shape[0]
+    cdef bint is_float = floating is float
     cdef const floating[:, ::1] w_ih
     cdef const floating[:, ::1] w_hh
     cdef const floating[::1] b
-    cdef floating **w_ih_p = NULL
-    cdef floating **w_hh_p = NULL
+    cdef floating **packed_ih = NULL
+    cdef floating **packed_hh = NULL
     cdef floating **bias_p = NULL
     cdef int *sizes = NULL
     cdef int *n_in = NULL
@@ -308,26 +349,33 @@ def network_output(
     if n_samples == 0:
         return
     try:
-        w_ih_p = <floating **> malloc(n_layers * sizeof(floating *))
-        w_hh_p = <floating **> malloc(n_layers * sizeof(floating *))
+        packed_ih = <floating **> calloc(n_layers, sizeof(floating *))
+        packed_hh = <floating **> calloc(n_layers, sizeof(floating *))
         bias_p = <floating **> malloc(n_layers * sizeof(floating *))
         sizes = <int *> malloc(n_layers * sizeof(int))
         n_in = <int *> malloc(n_layers * sizeof(int))
-        if not (w_ih_p and w_hh_p and bias_p and sizes and n_in):
+        if not (packed_ih and packed_hh and bias_p and sizes and n_in):
             raise MemoryError()
         width = n_features
         for l in range(n_layers):
             w_ih, w_hh, b = layers[l]
             if w_ih.shape[1] != width or w_hh.shape[0] != 4 * w_hh.shape[1]:
                 raise ValueError("layer shapes do not chain")
-            w_ih_p[l] = <floating *> &w_ih[0, 0]
-            w_hh_p[l] = <floating *> &w_hh[0, 0]
+            size = w_hh.shape[1]
+            packed_ih[l] = <floating *> malloc(
+                _packed_size(4 * size, width, is_float) * sizeof(floating))
+            packed_hh[l] = <floating *> malloc(
+                _packed_size(4 * size, size, is_float) * sizeof(floating))
+            if not (packed_ih[l] and packed_hh[l]):
+                raise MemoryError()
+            _pack(4 * size, width, &w_ih[0, 0], packed_ih[l])
+            _pack(4 * size, size, &w_hh[0, 0], packed_hh[l])
             bias_p[l] = <floating *> &b[0]
-            sizes[l] = w_hh.shape[1]
+            sizes[l] = size
             n_in[l] = width
-            width = sizes[l]
+            width = size
             # gates (4H), cell, tanh of the cell, hidden: 7H per row.
-            state_size += 7 * sizes[l] * chunk
+            state_size += 7 * size * chunk
         if head_weight.shape[1] != width or head_bias.shape[0] != n_outputs:
             raise ValueError("the head does not fit the top layer")
         if out.shape[0] != n_samples or out.shape[1] != n_outputs:
@@ -340,7 +388,6 @@ def network_output(
                 state = x_step + chunk * n_features
                 start = index * chunk
                 rows = <int> min(chunk, n_samples - start)
-                memset(x_step, 0, chunk * n_features * sizeof(floating))
                 memset(state, 0, state_size * sizeof(floating))
                 layer_input = x_step
                 for t in range(steps):
@@ -354,14 +401,12 @@ def network_output(
                         c = g + 4 * size * chunk
                         tc = c + size * chunk
                         h = tc + size * chunk
-                        _gemm(False, True, chunk, 4 * size, n_in[l],
-                              <floating> 1, layer_input, n_in[l], w_ih_p[l],
-                              n_in[l], <floating> 0, g, 4 * size)
+                        _row_gemm(rows, 4 * size, n_in[l], layer_input, n_in[l],
+                                  packed_ih[l], False, g)
                         if t:
-                            _gemm(False, True, chunk, 4 * size, size,
-                                  <floating> 1, h, size, w_hh_p[l], size,
-                                  <floating> 1, g, 4 * size)
-                        _forward_rows(chunk, size, g, bias_p[l], c, c, tc, h)
+                            _row_gemm(rows, 4 * size, size, h, size,
+                                      packed_hh[l], True, g)
+                        _forward_rows(rows, size, g, bias_p[l], c, c, tc, h)
                         layer_input = h
                         g = h + size * chunk
                 for r in range(rows):
@@ -371,8 +416,13 @@ def network_output(
                             total = total + layer_input[r * width + j] * head_weight[k, j]
                         out[start + r, k] = total
     finally:
-        free(w_ih_p)
-        free(w_hh_p)
+        for l in range(n_layers):
+            if packed_ih != NULL:
+                free(packed_ih[l])
+            if packed_hh != NULL:
+                free(packed_hh[l])
+        free(packed_ih)
+        free(packed_hh)
         free(bias_p)
         free(sizes)
         free(n_in)

@@ -155,4 +155,139 @@ SKLSTM_FORWARD_ROWS(sklstm_forward_rows_double, double, sklstm_sigmoid, sklstm_t
 SKLSTM_BACKWARD_ROWS(sklstm_backward_rows_float, float)
 SKLSTM_BACKWARD_ROWS(sklstm_backward_rows_double, double)
 
+/* A small GEMM for predict, c (rows x n) = [c +] a (rows x k) @ w^T for
+ * weights w (n x k), packed by sklstm_pack_* into panels of nb columns. Unlike a BLAS, it gives every row the
+ * same sequence of operations wherever the row sits in the block (a sum
+ * over k in order, one multiply-add at a time, from 0 or from c), so a row's
+ * prediction does not depend on the other rows of the call. Blocks of 6 rows
+ * x 2 vectors keep their sums in registers (GCC vector extensions); the
+ * last rows go one at a time and the last columns through a scalar loop,
+ * with the same operations per element. Two builds, chosen once at
+ * run time: fused multiply-adds on CPUs with AVX2 and FMA, separate multiply
+ * and add elsewhere. */
+typedef float sklstm_vf __attribute__((vector_size(32), aligned(4)));
+typedef double sklstm_vd __attribute__((vector_size(32), aligned(8)));
+
+#define SKLSTM_GEMM_ARGS(T)                                                     \
+    size_t rows, size_t n, size_t k, const T *restrict a, size_t lda,           \
+    const T *restrict wp, int accumulate, T *restrict c, size_t ldc
+
+/* One block of R rows (R = 6 or 1) by the 2 vectors of a panel. */
+#define SKLSTM_GEMM_BLOCK(T, V, VMULADD, SPLAT, R)                                     \
+    {                                                                           \
+        V s0[R], s1[R];                                                         \
+        for (int i = 0; i < R; i++) {                                           \
+            if (accumulate) {                                                   \
+                s0[i] = *(const V *)(c + (r + i) * ldc + j);                    \
+                s1[i] = *(const V *)(c + (r + i) * ldc + j + lanes);            \
+            } else {                                                            \
+                s0[i] = (V){0};                                                 \
+                s1[i] = (V){0};                                                 \
+            }                                                                   \
+        }                                                                       \
+        for (size_t p = 0; p < k; p++) {                                        \
+            V w0 = *(const V *)(panel + p * nb);                                \
+            V w1 = *(const V *)(panel + p * nb + lanes);                        \
+            for (int i = 0; i < R; i++) {                                       \
+                V x = SPLAT(a[(r + i) * lda + p]);                              \
+                s0[i] = VMULADD(x, w0, s0[i]);                                  \
+                s1[i] = VMULADD(x, w1, s1[i]);                                  \
+            }                                                                   \
+        }                                                                       \
+        for (int i = 0; i < R; i++) {                                           \
+            *(V *)(c + (r + i) * ldc + j) = s0[i];                              \
+            *(V *)(c + (r + i) * ldc + j + lanes) = s1[i];                      \
+        }                                                                       \
+    }
+
+#define SKLSTM_GEMM_BODY(T, V, MULADD, VMULADD, SPLAT)                                 \
+    const size_t lanes = sizeof(V) / sizeof(T), nb = 2 * lanes;                 \
+    /* Column panels outside, so that a panel (contiguous) stays in L1       \
+     * cache while every block of rows passes over it. */                       \
+    for (size_t j = 0; j < n; j += nb) {                                        \
+        const T *restrict panel = wp + j * k;                                   \
+        if (n - j >= nb) {                                                      \
+            size_t r = 0;                                                       \
+            for (; r + 6 <= rows; r += 6)                                       \
+                SKLSTM_GEMM_BLOCK(T, V, VMULADD, SPLAT, 6)                             \
+            for (; r < rows; r++)                                               \
+                SKLSTM_GEMM_BLOCK(T, V, VMULADD, SPLAT, 1)                             \
+        } else {                                                                \
+            for (size_t r = 0; r < rows; r++)                                   \
+                for (size_t q = 0; q < n - j; q++) {                            \
+                    T total = accumulate ? c[r * ldc + j + q] : 0;              \
+                    for (size_t p = 0; p < k; p++)                              \
+                        total = MULADD(a[r * lda + p], panel[p * nb + q], total); \
+                    c[r * ldc + j + q] = total;                                 \
+                }                                                               \
+        }                                                                       \
+    }
+
+#define SKLSTM_MULADD(x, y, z) ((x) * (y) + (z))
+#define SKLSTM_SPLAT_F(v) ((sklstm_vf){v, v, v, v, v, v, v, v})
+#define SKLSTM_SPLAT_D(v) ((sklstm_vd){v, v, v, v})
+static void sklstm_gemm_plain_float(SKLSTM_GEMM_ARGS(float))
+{ SKLSTM_GEMM_BODY(float, sklstm_vf, SKLSTM_MULADD, SKLSTM_MULADD, SKLSTM_SPLAT_F) }
+static void sklstm_gemm_plain_double(SKLSTM_GEMM_ARGS(double))
+{ SKLSTM_GEMM_BODY(double, sklstm_vd, SKLSTM_MULADD, SKLSTM_MULADD, SKLSTM_SPLAT_D) }
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define SKLSTM_HAVE_FMA_BUILD 1
+#include <immintrin.h>
+#define SKLSTM_VFMA_F(x, y, z) ((sklstm_vf)_mm256_fmadd_ps((__m256)(x), (__m256)(y), (__m256)(z)))
+#define SKLSTM_VFMA_D(x, y, z) ((sklstm_vd)_mm256_fmadd_pd((__m256d)(x), (__m256d)(y), (__m256d)(z)))
+__attribute__((target("avx2,fma"))) static void
+sklstm_gemm_fma_float(SKLSTM_GEMM_ARGS(float))
+{ SKLSTM_GEMM_BODY(float, sklstm_vf, fmaf, SKLSTM_VFMA_F, SKLSTM_SPLAT_F) }
+__attribute__((target("avx2,fma"))) static void
+sklstm_gemm_fma_double(SKLSTM_GEMM_ARGS(double))
+{ SKLSTM_GEMM_BODY(double, sklstm_vd, fma, SKLSTM_VFMA_D, SKLSTM_SPLAT_D) }
+#endif
+
+/* Pack w (n x k, row-major) for the GEMM above: panels of nb = 16 (float)
+ * or 8 (double) columns of w^T, each contiguous (k x nb), the last one
+ * padded with zeros. ``wp`` holds ceil(n / nb) * nb * k values. */
+#define SKLSTM_PACK(NAME, T, NB)                                                \
+    static void NAME(size_t n, size_t k, const T *restrict w, T *restrict wp)  \
+    {                                                                           \
+        for (size_t j = 0; j < n; j += NB)                                      \
+            for (size_t p = 0; p < k; p++)                                      \
+                for (size_t q = 0; q < NB; q++)                                 \
+                    wp[j * k + p * NB + q] = j + q < n ? w[(j + q) * k + p] : 0; \
+    }
+SKLSTM_PACK(sklstm_pack_float, float, 16)
+SKLSTM_PACK(sklstm_pack_double, double, 8)
+
+static int sklstm_cpu_has_fma(void)
+{
+#ifdef SKLSTM_HAVE_FMA_BUILD
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
+static void sklstm_gemm_float(int use_fma, SKLSTM_GEMM_ARGS(float))
+{
+#ifdef SKLSTM_HAVE_FMA_BUILD
+    if (use_fma) {
+        sklstm_gemm_fma_float(rows, n, k, a, lda, wp, accumulate, c, ldc);
+        return;
+    }
+#endif
+    sklstm_gemm_plain_float(rows, n, k, a, lda, wp, accumulate, c, ldc);
+}
+
+static void sklstm_gemm_double(int use_fma, SKLSTM_GEMM_ARGS(double))
+{
+#ifdef SKLSTM_HAVE_FMA_BUILD
+    if (use_fma) {
+        sklstm_gemm_fma_double(rows, n, k, a, lda, wp, accumulate, c, ldc);
+        return;
+    }
+#endif
+    sklstm_gemm_plain_double(rows, n, k, a, lda, wp, accumulate, c, ldc);
+}
+
 #endif

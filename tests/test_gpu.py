@@ -43,14 +43,14 @@ def _loss_and_gradient(backend, dtype):
     xp = backend.xp
     params = unflatten(backend.asarray(flat, dtype=dtype), SHAPE)
     predictions, caches = forward(
-        params, backend.asarray(X, dtype=dtype), Workspace(xp), backend.gates
+        params, backend.asarray(X, dtype=dtype), Workspace(xp), backend.engine()
     )
     sample_weight = xp.ones(33, dtype=dtype)
     loss, d_pred = loss_and_gradient(
         "squared_error", backend.asarray(y, dtype=dtype), predictions, sample_weight, xp
     )
     grads = unflatten(xp.zeros_like(params.flat), SHAPE)
-    backward(params, caches, d_pred, grads, Workspace(xp), backend.gates)
+    backward(params, caches, d_pred, grads, Workspace(xp), backend.engine())
     return (
         backend.to_numpy(predictions),
         float(loss),

@@ -1,17 +1,32 @@
-"""The engine's maths: gradients against finite differences, outputs against a
-plain reference loop and against PyTorch."""
+"""The engines' maths: gradients against finite differences, outputs against a
+plain reference loop and against PyTorch, for the NumPy reference engine and
+the compiled engine (on one thread and on several)."""
 
 import numpy as np
 import pytest
 
 from sklstm._backend import NUMPY_BACKEND
 from sklstm._cell import Workspace
+from sklstm._engines import ArrayEngine, CompiledEngine, compiled_engine_available
 from sklstm._losses import loss_and_gradient
 from sklstm._network import NetworkShape, backward, forward, init_parameters, unflatten
 
 from ._reference import central_difference, reference_loss, reference_network_output
 
 SHAPE = NetworkShape(n_features=3, hidden_sizes=(5, 4), n_outputs=2)
+
+ENGINES = {
+    "numpy": lambda: ArrayEngine(NUMPY_BACKEND),
+    "compiled-1-thread": lambda: CompiledEngine(1),
+    "compiled-3-threads": lambda: CompiledEngine(3),
+}
+
+
+@pytest.fixture(params=list(ENGINES))
+def engine(request):
+    if request.param.startswith("compiled") and not compiled_engine_available():
+        pytest.fail("the compiled extension is not built: pip install -e .")
+    return ENGINES[request.param]()
 
 
 def _as_public(params):
@@ -29,25 +44,25 @@ def _problem(seed, shape=SHAPE, steps=6, batch=7):
     return flat, X, y, sample_weight
 
 
-def _engine_loss_and_gradient(flat, X, y, sample_weight, loss, shape=SHAPE):
+def _engine_loss_and_gradient(flat, X, y, sample_weight, loss, engine, shape=SHAPE):
     params = unflatten(flat, shape)
     predictions, caches = forward(
         params,
-        np.ascontiguousarray(np.swapaxes(X, 0, 1)),
+        np.ascontiguousarray(np.swapaxes(X, 0, 1), dtype=flat.dtype),
         Workspace(np),
-        NUMPY_BACKEND.gates,
+        engine,
     )
     value, d_predictions = loss_and_gradient(loss, y, predictions, sample_weight, np)
     grads = unflatten(np.zeros_like(flat), shape)
-    backward(params, caches, d_predictions, grads, Workspace(np), NUMPY_BACKEND.gates)
+    backward(params, caches, d_predictions, grads, Workspace(np), engine)
     return float(value), grads.flat, predictions
 
 
 @pytest.mark.parametrize("loss", ["squared_error", "absolute_error", "huber"])
-def test_gradient_matches_finite_differences(loss):
+def test_gradient_matches_finite_differences(loss, engine):
     flat, X, y, sample_weight = _problem(seed=1)
     _, gradient, predictions = _engine_loss_and_gradient(
-        flat, X, y, sample_weight, loss
+        flat, X, y, sample_weight, loss, engine
     )
     # Keep residuals away from the kinks of |r| and Huber, where finite
     # differences are not defined.
@@ -55,7 +70,7 @@ def test_gradient_matches_finite_differences(loss):
     assert residual.min() > 2e-2 and np.abs(residual - 1).min() > 2e-2
 
     def loss_of(point):
-        return _engine_loss_and_gradient(point, X, y, sample_weight, loss)[0]
+        return _engine_loss_and_gradient(point, X, y, sample_weight, loss, engine)[0]
 
     numeric = central_difference(loss_of, flat)
     relative = np.abs(gradient - numeric) / np.maximum(
@@ -67,11 +82,11 @@ def test_gradient_matches_finite_differences(loss):
     assert relative.max() < 1e-6, relative.max()
 
 
-def test_gradient_matches_reference_loss():
+def test_gradient_matches_reference_loss(engine):
     """The engine's gradient is that of the loss of the reference loop."""
     flat, X, y, sample_weight = _problem(seed=2)
     _, gradient, _ = _engine_loss_and_gradient(
-        flat, X, y, sample_weight, "squared_error"
+        flat, X, y, sample_weight, "squared_error", engine
     )
 
     def reference(point):
@@ -82,21 +97,21 @@ def test_gradient_matches_reference_loss():
     np.testing.assert_allclose(gradient, numeric, rtol=1e-6, atol=1e-10)
 
 
-def test_forward_matches_reference_loop():
+def test_forward_matches_reference_loop(engine):
     flat, X, _, _ = _problem(seed=3, steps=9)
     params = unflatten(flat, SHAPE)
     _, _, predictions = _engine_loss_and_gradient(
-        flat, X, np.zeros((len(X), 2)), np.ones(len(X)), "squared_error"
+        flat, X, np.zeros((len(X), 2)), np.ones(len(X)), "squared_error", engine
     )
     expected = reference_network_output(*_as_public(params), X)
     np.testing.assert_allclose(predictions, expected, rtol=0, atol=1e-12)
 
 
-def test_single_step_and_single_layer():
+def test_single_step_and_single_layer(engine):
     shape = NetworkShape(n_features=2, hidden_sizes=(3,), n_outputs=1)
     flat, X, y, sample_weight = _problem(seed=4, shape=shape, steps=1, batch=3)
     _, gradient, predictions = _engine_loss_and_gradient(
-        flat, X, y, sample_weight, "squared_error", shape=shape
+        flat, X, y, sample_weight, "squared_error", engine, shape=shape
     )
     expected = reference_network_output(*_as_public(unflatten(flat, shape)), X)
     np.testing.assert_allclose(predictions, expected, atol=1e-12)
@@ -104,7 +119,7 @@ def test_single_step_and_single_layer():
     assert np.all(unflatten(gradient, shape).layers[0].weight_hh == 0)
 
 
-def test_matches_pytorch():
+def test_matches_pytorch(engine):
     torch = pytest.importorskip("torch")
     flat, X, y, _ = _problem(seed=5)
     params = unflatten(flat, SHAPE)
@@ -125,7 +140,7 @@ def test_matches_pytorch():
     torch_loss.backward()
 
     loss, gradient, predictions = _engine_loss_and_gradient(
-        flat, X, y, np.ones(len(X)), "squared_error"
+        flat, X, y, np.ones(len(X)), "squared_error", engine
     )
     np.testing.assert_allclose(predictions, outputs.detach().numpy(), atol=1e-12)
     assert loss == pytest.approx(torch_loss.item(), rel=1e-12)
@@ -150,14 +165,14 @@ def test_workspace_reuses_buffers():
     assert np.all(workspace.zeros("a", (2, 3), np.float32) == 0)
 
 
-def test_float32_forward_close_to_float64():
+def test_float32_forward_close_to_float64(engine):
     flat, X, _, _ = _problem(seed=6)
     params32 = unflatten(flat.astype(np.float32), SHAPE)
     predictions32, _ = forward(
         params32,
         np.ascontiguousarray(np.swapaxes(X, 0, 1), dtype=np.float32),
         Workspace(np),
-        NUMPY_BACKEND.gates,
+        engine,
     )
     assert predictions32.dtype == np.float32
     expected = reference_network_output(*_as_public(unflatten(flat, SHAPE)), X)
