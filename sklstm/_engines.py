@@ -124,9 +124,6 @@ class CompiledEngine:
         """Context manager: BLAS at one thread (OpenMP runs the threads)."""
         return blas_threads(1)
 
-    def _n_blocks(self, batch):
-        return max(1, min(self.n_threads, batch))
-
     def layer_forward(self, weights, inputs, workspace, *, name):
         steps, batch, _ = inputs.shape
         hidden_size = weights.weight_hh.shape[1]
@@ -158,17 +155,12 @@ class CompiledEngine:
     ):
         steps, batch, _, hidden_size = cache.gates.shape
         dtype = cache.gates.dtype
-        n_blocks = self._n_blocks(batch)
-        if n_blocks == 1:  # the gradients go straight into their place
-            block_grads = [grad.reshape(1, -1) for grad in grads]
-        else:
-            block_grads = [
-                workspace.empty(f"{name}block_{field}", (n_blocks, grad.size), dtype)
-                for field, grad in zip(grads._fields, grads, strict=True)
-            ]
-        rows = math.ceil(batch / n_blocks)
+        n_blocks = max(1, min(self.n_threads, batch))
+        d_gates = workspace.empty(f"{name}d_gates", cache.gates.shape, dtype)
         scratch = workspace.empty(
-            f"{name}scratch", (n_blocks, 6 * hidden_size * rows), dtype
+            f"{name}scratch",
+            (n_blocks, 2 * hidden_size * math.ceil(batch / n_blocks)),
+            dtype,
         )
         if need_d_inputs:
             d_inputs = workspace.empty(f"{name}d_inputs", cache.inputs.shape, dtype)
@@ -185,15 +177,15 @@ class CompiledEngine:
             cache.tanh_cell,
             cache.hidden,
             np.ascontiguousarray(d_hidden),
-            *block_grads,
+            d_gates.reshape(steps, batch, N_GATES * hidden_size),
+            grads.weight_ih,
+            grads.weight_hh,
+            grads.bias,
             d_inputs,
             scratch,
             need_d_inputs,
             self.n_threads,
         )
-        if n_blocks > 1:
-            for grad, block_grad in zip(grads, block_grads, strict=True):
-                np.sum(block_grad, axis=0, out=grad.reshape(-1))
         return d_inputs if need_d_inputs else None
 
     def network_output(self, params, X, workspace):

@@ -2,13 +2,17 @@
 # cython: initializedcheck=False, cdivision=True
 """The compiled engine: LSTM layers over whole sequences, without the GIL.
 
-The rows of a batch never meet in an LSTM: each row's recurrence reads only
+The rows of a batch never meet in an LSTM's recurrence: each row reads only
 its own previous states. So the batch is cut into one block of rows per
 thread (OpenMP, ``prange``), and each thread runs the whole time loop on its
-block with no synchronisation between steps: per step, its own small GEMMs
-(``scipy.linalg.cython_blas``, BLAS held to one thread) and one fused pass of
-the gate maths (``_gate_loops.h``). Only the weight gradients are shared;
-each thread accumulates its own and they are summed once at the end.
+block with no synchronisation between steps: per step, the products with the
+weights (the GEMM of ``_gate_loops.h``) and one fused pass of the gate maths.
+That GEMM gives every row the same operations wherever it sits, so the
+states and the gate gradients of a row do not depend on how the rows were
+split. The weight gradients, which sum over all rows and steps, come after
+the loop as a few large products (``scipy.linalg.cython_blas``, BLAS held to
+one thread), cut into fixed pieces that the threads share: the model is the
+same on any number of threads.
 
 The maths is that of the NumPy engine (``_cell.py``, ``_gates.py``), which
 stays the readable reference and the fallback where this module is not built.
@@ -33,13 +37,15 @@ cdef extern from "_gate_loops.h" nogil:
     void sklstm_backward_rows_float(
         size_t rows, size_t hidden, const float *dh, const float *gates,
         const float *c_prev, const float *tanh_c, float *dc_next, float *dz,
-        float *d_bias)
+        size_t ldz)
     void sklstm_backward_rows_double(
         size_t rows, size_t hidden, const double *dh, const double *gates,
         const double *c_prev, const double *tanh_c, double *dc_next,
-        double *dz, double *d_bias)
-    void sklstm_pack_float(size_t n, size_t k, const float *w, float *wp)
-    void sklstm_pack_double(size_t n, size_t k, const double *w, double *wp)
+        double *dz, size_t ldz)
+    void sklstm_pack_float(
+        size_t n, size_t k, const float *w, size_t sj, size_t sp, float *wp)
+    void sklstm_pack_double(
+        size_t n, size_t k, const double *w, size_t sj, size_t sp, double *wp)
     void sklstm_gemm_float(
         int use_fma, size_t rows, size_t n, size_t k, const float *a,
         size_t lda, const float *wp, int accumulate, float *c, size_t ldc)
@@ -95,36 +101,37 @@ cdef inline void _forward_rows(
 cdef inline void _backward_rows(
     size_t rows, size_t hidden, const floating *dh, const floating *gates,
     const floating *c_prev, const floating *tanh_c, floating *dc_next,
-    floating *dz, floating *d_bias,
+    floating *dz,
 ) noexcept nogil:
     if floating is float:
         sklstm_backward_rows_float(
-            rows, hidden, dh, gates, c_prev, tanh_c, dc_next, dz, d_bias)
+            rows, hidden, dh, gates, c_prev, tanh_c, dc_next, dz, 4 * hidden)
     else:
         sklstm_backward_rows_double(
-            rows, hidden, dh, gates, c_prev, tanh_c, dc_next, dz, d_bias)
+            rows, hidden, dh, gates, c_prev, tanh_c, dc_next, dz, 4 * hidden)
 
 
-cdef inline Py_ssize_t _packed_size(Py_ssize_t n, Py_ssize_t k,
-                                    bint is_float) noexcept nogil:
-    """Length of ``w`` (n x k) packed for :func:`_row_gemm`."""
-    cdef Py_ssize_t width = 16 if is_float else 8
-    return (n + width - 1) // width * width * k
-
-
-cdef inline void _pack(Py_ssize_t n, Py_ssize_t k, const floating *w,
-                       floating *packed) noexcept nogil:
+cdef floating *_packed(Py_ssize_t n, Py_ssize_t k, const floating *w,
+                       Py_ssize_t sj, Py_ssize_t sp) except NULL:
+    """A malloc'ed copy of ``w`` (n x k, element (j, p) at ``w[j*sj + p*sp]``)
+    packed for :func:`_row_gemm`; the caller frees it."""
+    cdef Py_ssize_t width = 16 if floating is float else 8
+    cdef floating *packed = <floating *> malloc(
+        (n + width - 1) // width * width * k * sizeof(floating))
+    if packed == NULL:
+        raise MemoryError()
     if floating is float:
-        sklstm_pack_float(n, k, w, packed)
+        sklstm_pack_float(n, k, w, sj, sp, packed)
     else:
-        sklstm_pack_double(n, k, w, packed)
+        sklstm_pack_double(n, k, w, sj, sp, packed)
+    return packed
 
 
 cdef inline void _row_gemm(
     Py_ssize_t rows, Py_ssize_t n, Py_ssize_t k, const floating *a,
     Py_ssize_t lda, const floating *packed, bint accumulate, floating *c,
 ) noexcept nogil:
-    """``c (rows x n) = [c +] a @ w^T`` with ``w`` packed by :func:`_pack`;
+    """``c (rows x n) = [c +] a @ w^T`` with ``w`` packed by :func:`_packed`;
     each row gets the same operations wherever it sits (``_gate_loops.h``).
     """
     if floating is float:
@@ -133,13 +140,13 @@ cdef inline void _row_gemm(
         sklstm_gemm_double(_USE_FMA, rows, n, k, a, lda, packed, accumulate, c, n)
 
 
+# --- training: one layer, every step kept --------------------------------
+
 cdef inline Py_ssize_t _block_start(Py_ssize_t block, Py_ssize_t n_blocks,
                                     Py_ssize_t n_rows) noexcept nogil:
     """First row of ``block`` when ``n_rows`` are cut into ``n_blocks``."""
     return (block * n_rows) // n_blocks
 
-
-# --- training: one layer, every step kept --------------------------------
 
 def layer_forward(
     const floating[:, :, ::1] inputs,
@@ -169,30 +176,36 @@ def layer_forward(
         Number of OpenMP threads; each runs the time loop on its own rows.
     """
     cdef Py_ssize_t steps = inputs.shape[0], batch = inputs.shape[1]
-    cdef int n_inputs = inputs.shape[2], size = weight_hh.shape[1]
-    cdef int four = 4 * size
+    cdef Py_ssize_t n_inputs = inputs.shape[2], size = weight_hh.shape[1]
+    cdef Py_ssize_t four = 4 * size
     cdef Py_ssize_t n_blocks = max(1, min(n_threads, batch))
-    cdef Py_ssize_t block, start, t
-    cdef int rows
+    cdef Py_ssize_t block, start, rows, t
+    cdef floating *packed_ih = NULL
+    cdef floating *packed_hh = NULL
     cell[0, :, :] = 0
     hidden[0, :, :] = 0
     if steps == 0 or batch == 0:
         return
-    with nogil:
-        for block in prange(n_blocks, num_threads=n_blocks, schedule="static"):
-            start = _block_start(block, n_blocks, batch)
-            rows = <int> (_block_start(block + 1, n_blocks, batch) - start)
-            for t in range(steps):
-                _gemm(False, True, rows, four, n_inputs, <floating> 1,
-                      &inputs[t, start, 0], n_inputs, &weight_ih[0, 0], n_inputs,
-                      <floating> 0, &gates[t, start, 0], four)
-                if t:
-                    _gemm(False, True, rows, four, size, <floating> 1,
-                          &hidden[t, start, 0], size, &weight_hh[0, 0], size,
-                          <floating> 1, &gates[t, start, 0], four)
-                _forward_rows(rows, size, &gates[t, start, 0], &bias[0],
-                              &cell[t, start, 0], &cell[t + 1, start, 0],
-                              &tanh_cell[t, start, 0], &hidden[t + 1, start, 0])
+    try:
+        packed_ih = _packed(four, n_inputs, &weight_ih[0, 0], n_inputs, 1)
+        packed_hh = _packed(four, size, &weight_hh[0, 0], size, 1)
+        with nogil:
+            for block in prange(n_blocks, num_threads=n_blocks, schedule="static"):
+                start = _block_start(block, n_blocks, batch)
+                rows = _block_start(block + 1, n_blocks, batch) - start
+                for t in range(steps):
+                    _row_gemm(rows, four, n_inputs, &inputs[t, start, 0],
+                              n_inputs, packed_ih, False, &gates[t, start, 0])
+                    if t:
+                        _row_gemm(rows, four, size, &hidden[t, start, 0], size,
+                                  packed_hh, True, &gates[t, start, 0])
+                    _forward_rows(rows, size, &gates[t, start, 0], &bias[0],
+                                  &cell[t, start, 0], &cell[t + 1, start, 0],
+                                  &tanh_cell[t, start, 0],
+                                  &hidden[t + 1, start, 0])
+    finally:
+        free(packed_ih)
+        free(packed_hh)
 
 
 def layer_backward(
@@ -204,9 +217,10 @@ def layer_backward(
     const floating[:, :, ::1] tanh_cell,
     const floating[:, :, ::1] hidden,
     const floating[:, :, ::1] d_hidden,
+    floating[:, :, ::1] d_gates,
     floating[:, ::1] grad_ih,
     floating[:, ::1] grad_hh,
-    floating[:, ::1] grad_bias,
+    floating[::1] grad_bias,
     floating[:, :, ::1] d_inputs,
     floating[:, ::1] scratch,
     bint need_d_inputs,
@@ -221,69 +235,96 @@ def layer_backward(
     d_hidden : ndarray of shape (steps, batch, H) or (1, batch, H)
         Gradient w.r.t. every step's hidden state, or (one step given) only
         the last step's.
-    grad_ih, grad_hh, grad_bias : ndarray of shape (n_blocks, …)
-        Written: each row block's gradient w.r.t. ``weight_ih``
-        (``4H * n_inputs``), ``weight_hh`` (``4H * H``) and the bias
-        (``4H``); the caller sums them over blocks. ``n_blocks`` is
-        ``min(n_threads, batch)``.
+    d_gates : ndarray of shape (steps, batch, 4 * H)
+        Written: the gradient w.r.t. every step's gate pre-activations.
+    grad_ih, grad_hh, grad_bias : ndarray
+        Written: the gradients w.r.t. ``weight_ih``, ``weight_hh`` and the
+        bias.
     d_inputs : ndarray of shape (steps, batch, n_inputs)
         Written when ``need_d_inputs``: the gradient w.r.t. ``inputs``.
-    scratch : ndarray of shape (n_blocks, rows * 6H + …)
-        Work space of each block: ``dh``, ``dc`` and ``dz`` of its rows,
-        at least ``6 * H * ceil(batch / n_blocks)``.
+    scratch : ndarray of shape (n_blocks, 2 * H * ceil(batch / n_blocks))
+        Work space of each thread's block: ``dh`` and ``dc`` of its rows;
+        ``n_blocks = min(n_threads, batch)``.
+    need_d_inputs : bool
     n_threads : int
     """
     cdef Py_ssize_t steps = inputs.shape[0], batch = inputs.shape[1]
-    cdef int n_inputs = inputs.shape[2], size = weight_hh.shape[1]
-    cdef int four = 4 * size
-    cdef Py_ssize_t n_blocks = grad_ih.shape[0]
+    cdef Py_ssize_t n_inputs = inputs.shape[2], size = weight_hh.shape[1]
+    cdef Py_ssize_t four = 4 * size
+    cdef Py_ssize_t n_blocks = max(1, min(n_threads, batch))
     cdef bint every_step = d_hidden.shape[0] == steps and steps > 1
-    cdef Py_ssize_t block, start, t, k
-    cdef int rows
+    cdef Py_ssize_t block, start, rows, t, k, task, gate, n_tasks, n_rows
     cdef floating *dh
     cdef floating *dc
-    cdef floating *dz
-    if n_blocks != max(1, min(n_threads, batch)):
-        raise ValueError("grad_ih must have one row per thread block")
-    if scratch.shape[1] < 6 * size * ((batch + n_blocks - 1) // n_blocks):
+    cdef floating *packed_hh_t = NULL
+    if scratch.shape[0] < n_blocks or (
+            scratch.shape[1] < 2 * size * ((batch + n_blocks - 1) // n_blocks)):
         raise ValueError("scratch is too small")
-    grad_ih[...] = 0
-    grad_hh[...] = 0
-    grad_bias[...] = 0
     if steps == 0 or batch == 0:
+        grad_ih[...] = 0
+        grad_hh[...] = 0
+        grad_bias[...] = 0
         return
-    with nogil:
-        for block in prange(n_blocks, num_threads=n_blocks, schedule="static"):
-            start = _block_start(block, n_blocks, batch)
-            rows = <int> (_block_start(block + 1, n_blocks, batch) - start)
-            dh = &scratch[block, 0]
-            dc = dh + rows * size
-            dz = dc + rows * size
-            memcpy(dh, &d_hidden[d_hidden.shape[0] - 1, start, 0],
-                   rows * size * sizeof(floating))
-            memset(dc, 0, rows * size * sizeof(floating))
-            for t in range(steps - 1, -1, -1):
-                _backward_rows(rows, size, dh, &gates[t, start, 0],
-                               &cell[t, start, 0], &tanh_cell[t, start, 0],
-                               dc, dz, &grad_bias[block, 0])
-                # Weight gradients of this block: dz^T @ x_t, dz^T @ h_{t-1}.
-                _gemm(True, False, four, n_inputs, rows, <floating> 1, dz, four,
-                      &inputs[t, start, 0], n_inputs, <floating> 1,
-                      &grad_ih[block, 0], n_inputs)
-                if t:
-                    _gemm(True, False, four, size, rows, <floating> 1, dz, four,
-                          &hidden[t, start, 0], size, <floating> 1,
-                          &grad_hh[block, 0], size)
-                if need_d_inputs:
-                    _gemm(False, False, rows, n_inputs, four, <floating> 1, dz,
-                          four, &weight_ih[0, 0], n_inputs, <floating> 0,
-                          &d_inputs[t, start, 0], n_inputs)
-                if t:
-                    _gemm(False, False, rows, size, four, <floating> 1, dz, four,
-                          &weight_hh[0, 0], size, <floating> 0, dh, size)
-                    if every_step:
-                        for k in range(rows * size):
-                            dh[k] += (&d_hidden[t - 1, start, 0])[k]
+    n_rows = steps * batch
+    try:
+        # dh = dz @ weight_hh = dz @ (weight_hh^T)^T: pack weight_hh^T.
+        packed_hh_t = _packed(size, four, &weight_hh[0, 0], 1, size)
+        with nogil:
+            # The recurrence, back in time: each thread on its own rows.
+            for block in prange(n_blocks, num_threads=n_blocks, schedule="static"):
+                start = _block_start(block, n_blocks, batch)
+                rows = _block_start(block + 1, n_blocks, batch) - start
+                dh = &scratch[block, 0]
+                dc = dh + rows * size
+                memcpy(dh, &d_hidden[d_hidden.shape[0] - 1, start, 0],
+                       rows * size * sizeof(floating))
+                memset(dc, 0, rows * size * sizeof(floating))
+                for t in range(steps - 1, -1, -1):
+                    _backward_rows(rows, size, dh, &gates[t, start, 0],
+                                   &cell[t, start, 0], &tanh_cell[t, start, 0],
+                                   dc, &d_gates[t, start, 0])
+                    if t:
+                        _row_gemm(rows, size, four, &d_gates[t, start, 0], four,
+                                  packed_hh_t, False, dh)
+                        if every_step:
+                            for k in range(rows * size):
+                                dh[k] += (&d_hidden[t - 1, start, 0])[k]
+            # Sums over every row and step, in fixed pieces: the four gate
+            # blocks of each weight gradient and of the bias, and the
+            # gradient w.r.t. the inputs step by step.
+            n_tasks = 4 + (steps if need_d_inputs else 0)
+            for task in prange(n_tasks, num_threads=n_threads, schedule="dynamic"):
+                if task < 4:
+                    gate = task * size
+                    # grad_ih[gate block] = dz[:, gate block]^T @ inputs
+                    _gemm(True, False, <int> size, <int> n_inputs, <int> n_rows,
+                          <floating> 1, &d_gates[0, 0, gate], <int> four,
+                          &inputs[0, 0, 0], <int> n_inputs, <floating> 0,
+                          &grad_ih[gate, 0], <int> n_inputs)
+                    # h_{t-1} for t >= 1; h_{-1} = 0 contributes nothing.
+                    if steps > 1:
+                        _gemm(True, False, <int> size, <int> size,
+                              <int> (n_rows - batch), <floating> 1,
+                              &d_gates[1, 0, gate], <int> four, &hidden[1, 0, 0],
+                              <int> size, <floating> 0, &grad_hh[gate, 0],
+                              <int> size)
+                    else:
+                        memset(&grad_hh[gate, 0], 0,
+                               size * size * sizeof(floating))
+                    # Row after row, so the sum runs in a fixed order.
+                    memset(&grad_bias[gate], 0, size * sizeof(floating))
+                    for t in range(n_rows):
+                        for k in range(size):
+                            grad_bias[gate + k] += (&d_gates[0, 0, 0])[
+                                t * four + gate + k]
+                else:
+                    t = task - 4
+                    _gemm(False, False, <int> batch, <int> n_inputs, <int> four,
+                          <floating> 1, &d_gates[t, 0, 0], <int> four,
+                          &weight_ih[0, 0], <int> n_inputs, <floating> 0,
+                          &d_inputs[t, 0, 0], <int> n_inputs)
+    finally:
+        free(packed_hh_t)
 
 
 # --- prediction: every layer at once, last states only ------------------
@@ -325,7 +366,6 @@ def network_output(
     cdef int n_layers = len(layers)
     cdef Py_ssize_t n_chunks = (n_samples + chunk - 1) // chunk
     cdef int threads = <int> work.shape[0]
-    cdef bint is_float = floating is float
     cdef const floating[:, ::1] w_ih
     cdef const floating[:, ::1] w_hh
     cdef const floating[::1] b
@@ -362,14 +402,8 @@ def network_output(
             if w_ih.shape[1] != width or w_hh.shape[0] != 4 * w_hh.shape[1]:
                 raise ValueError("layer shapes do not chain")
             size = w_hh.shape[1]
-            packed_ih[l] = <floating *> malloc(
-                _packed_size(4 * size, width, is_float) * sizeof(floating))
-            packed_hh[l] = <floating *> malloc(
-                _packed_size(4 * size, size, is_float) * sizeof(floating))
-            if not (packed_ih[l] and packed_hh[l]):
-                raise MemoryError()
-            _pack(4 * size, width, &w_ih[0, 0], packed_ih[l])
-            _pack(4 * size, size, &w_hh[0, 0], packed_hh[l])
+            packed_ih[l] = _packed(4 * size, width, &w_ih[0, 0], width, 1)
+            packed_hh[l] = _packed(4 * size, size, &w_hh[0, 0], size, 1)
             bias_p[l] = <floating *> &b[0]
             sizes[l] = size
             n_in[l] = width

@@ -111,15 +111,14 @@ SKLSTM_FORWARD_ROWS(sklstm_forward_rows_double, double, sklstm_sigmoid, sklstm_t
 
 /* Backward, one step: from ``dh`` (gradient reaching h_t) and ``dc_next``
  * (reaching c_t from step t+1), write ``dz`` (rows x 4H, gradient of the
- * pre-activations), replace ``dc_next`` by the gradient reaching c_{t-1} and
- * add the column sums of ``dz`` to ``d_bias`` (4H; a loop of its own, which
- * GCC vectorises where a sum inside the first loop stops it). */
+ * pre-activations) and replace ``dc_next`` by the gradient reaching c_{t-1}.
+ * ``dz`` may have a row stride (``ldz``) larger than 4H. */
 #define SKLSTM_BACKWARD_ROWS(NAME, T)                                           \
     SKLSTM_CLONES static void NAME(                                             \
         size_t rows, size_t hidden, const T *restrict dh,                       \
         const T *restrict gates, const T *restrict c_prev,                      \
         const T *restrict tanh_c, T *restrict dc_next, T *restrict dz,          \
-        T *restrict d_bias)                                                     \
+        size_t ldz)                                                             \
     {                                                                           \
         for (size_t r = 0; r < rows; r++) {                                     \
             const T *restrict gi = gates + r * 4 * hidden;                      \
@@ -130,7 +129,7 @@ SKLSTM_FORWARD_ROWS(sklstm_forward_rows_double, double, sklstm_sigmoid, sklstm_t
             const T *restrict cp = c_prev + r * hidden;                         \
             const T *restrict tc = tanh_c + r * hidden;                         \
             T *restrict dcn = dc_next + r * hidden;                             \
-            T *restrict di = dz + r * 4 * hidden;                               \
+            T *restrict di = dz + r * ldz;                                      \
             T *restrict df = di + hidden;                                       \
             T *restrict dg = di + 2 * hidden;                                   \
             T *restrict dO = di + 3 * hidden;                                   \
@@ -144,11 +143,6 @@ SKLSTM_FORWARD_ROWS(sklstm_forward_rows_double, double, sklstm_sigmoid, sklstm_t
                 dO[j] = dhr[j] * t * ou * (1 - ou);                             \
                 dcn[j] = dc * fo;                                               \
             }                                                                   \
-        }                                                                       \
-        for (size_t r = 0; r < rows; r++) {                                     \
-            const T *restrict d = dz + r * 4 * hidden;                          \
-            for (size_t j = 0; j < 4 * hidden; j++)                             \
-                d_bias[j] += d[j];                                              \
         }                                                                       \
     }
 
@@ -244,16 +238,19 @@ sklstm_gemm_fma_double(SKLSTM_GEMM_ARGS(double))
 { SKLSTM_GEMM_BODY(double, sklstm_vd, fma, SKLSTM_VFMA_D, SKLSTM_SPLAT_D) }
 #endif
 
-/* Pack w (n x k, row-major) for the GEMM above: panels of nb = 16 (float)
+/* Pack w (n x k; element (j, p) at w[j * sj + p * sp], so that a transposed
+ * matrix packs without a copy) for the GEMM above: panels of nb = 16 (float)
  * or 8 (double) columns of w^T, each contiguous (k x nb), the last one
  * padded with zeros. ``wp`` holds ceil(n / nb) * nb * k values. */
 #define SKLSTM_PACK(NAME, T, NB)                                                \
-    static void NAME(size_t n, size_t k, const T *restrict w, T *restrict wp)  \
+    static void NAME(size_t n, size_t k, const T *restrict w, size_t sj,       \
+                     size_t sp, T *restrict wp)                                 \
     {                                                                           \
         for (size_t j = 0; j < n; j += NB)                                      \
             for (size_t p = 0; p < k; p++)                                      \
                 for (size_t q = 0; q < NB; q++)                                 \
-                    wp[j * k + p * NB + q] = j + q < n ? w[(j + q) * k + p] : 0; \
+                    wp[j * k + p * NB + q] =                                    \
+                        j + q < n ? w[(j + q) * sj + p * sp] : 0;               \
     }
 SKLSTM_PACK(sklstm_pack_float, float, 16)
 SKLSTM_PACK(sklstm_pack_double, double, 8)

@@ -1,4 +1,4 @@
-"""Parallel searches: BLAS thread control, joblib backends, a Dask cluster."""
+"""Parallel searches: thread control, joblib backends, a Dask cluster."""
 
 import threading
 
@@ -40,21 +40,35 @@ def test_one_blas_thread_by_default_in_any_thread():
         assert set(_blas_threads_now()) == {2}
 
 
-def test_explicit_limit_is_applied_during_fit(monkeypatch):
-    seen = []
+@pytest.mark.parametrize(
+    "engine, blas, openmp", [("numpy", 2, None), ("compiled", 1, 2)]
+)
+def test_explicit_limit_is_applied_during_fit(monkeypatch, engine, blas, openmp):
+    """n_threads goes to BLAS in the NumPy engine and to OpenMP in the compiled
+    one, which then holds BLAS to one thread: one pool at a time."""
+    from sklstm._engines import compiled_engine_available
+
+    if engine == "compiled" and not compiled_engine_available():
+        pytest.fail("the compiled extension is not built: pip install -e .")
+    monkeypatch.setenv("SKLSTM_ENGINE", engine)
+    seen, engines = [], []
     import sklstm._regressor as regressor_module
 
     original = regressor_module.LSTMRegressor._fit_stochastic
 
     def spy(self, *args, **kwargs):
         seen.extend(_blas_threads_now())
+        engines.append(args[-2])
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(regressor_module.LSTMRegressor, "_fit_stochastic", spy)
     LSTMRegressor(hidden_layer_sizes=2, max_iter=1, n_threads=2).fit(
         np.ones((6, 2, 1)), np.arange(6.0)
     )
-    assert seen and set(seen) == {2}
+    assert seen and set(seen) == {blas}
+    assert engines[0].name == ("compiled" if engine == "compiled" else "array")
+    if openmp is not None:
+        assert engines[0].n_threads == openmp
 
 
 def _search(n_jobs):
