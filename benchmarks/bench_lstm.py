@@ -3,13 +3,15 @@
 Times, in one run and on one machine:
 
 * one training epoch and one ``predict`` over all windows, of
-  ``LSTMRegressor`` (NumPy backend) and of the same network in PyTorch (one
-  ``nn.LSTM`` layer and an ``nn.Linear`` head on the last hidden state, Adam,
-  MSE, float32, minibatches of 128), on two workloads: W64 and W256, 26,280
-  windows of 24 steps x 8 features with hidden size 64 and 256;
-* the rate numpy's matmul reaches on exactly the matrix products the LSTM
-  makes (its "GEMM peak" at those shapes), to say what fraction of it the
-  LSTM reaches;
+  ``LSTMRegressor`` (host backend: the compiled engine where it is built, or
+  the NumPy engine with ``SKLSTM_ENGINE=numpy``) and of the same network in
+  PyTorch (one ``nn.LSTM`` layer and an ``nn.Linear`` head on the last hidden
+  state, Adam, MSE, float32, minibatches of 128), on two workloads: W64 and
+  W256, 26,280 windows of 24 steps x 8 features with hidden size 64 and 256,
+  on 1 and on 2 threads each (``n_threads`` and ``torch.set_num_threads``);
+* the rate numpy's matmul reaches on one thread on exactly the matrix
+  products the LSTM makes (its "GEMM peak" at those shapes), to say what
+  fraction of it (times the threads) the LSTM reaches;
 * the peak resident memory of one fit, each in a fresh subprocess;
 * how the epoch time scales with the number of steps and the hidden size.
 
@@ -18,9 +20,9 @@ versions and thread counts in the header, and writes it to
 ``benchmarks/results/cpu_<date>.md``. It never asserts a time.
 
 Run: ``python benchmarks/bench_lstm.py [--quick] [--out PATH] [--repeats N]
-[--predict-repeats N] [--scaling-repeats N] [--threads N] [--no-memory]
-[--no-scaling]``. On a machine shared with other work, ``--threads 1`` avoids
-the stalls of thread pools that wait for busy cores.
+[--predict-repeats N] [--scaling-repeats N] [--threads N [N ...]]
+[--no-memory] [--no-scaling]``. On a machine shared with other work,
+``--threads 1`` avoids the stalls of thread pools that wait for busy cores.
 """
 
 import argparse
@@ -44,7 +46,7 @@ from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_info, threadpool_limits
 
 import sklstm
-from sklstm import LSTMRegressor, _regressor
+from sklstm import LSTMRegressor, _engines
 
 N_FEATURES = 8
 BATCH_SIZE = 128
@@ -52,7 +54,7 @@ LEARNING_RATE = 1e-3
 # PyTorch's forward pass runs over chunks of this many windows (its best of
 # the sizes tried); sklstm's predict chunks internally, by SKLSTM_CHUNK rows.
 PREDICT_CHUNK = 4096
-SKLSTM_CHUNK = _regressor._PREDICT_CHUNK
+SKLSTM_CHUNK = _engines._COMPILED_PREDICT_CHUNK
 # Warm-up: one epoch on this many batches before any timed run.
 WARMUP_BATCHES = 4
 N_GATES = 4
@@ -69,6 +71,7 @@ class Workload:
     hidden: int
     n_features: int = N_FEATURES
     batch_size: int = BATCH_SIZE
+    threads: int | None = None  # None: each library's default
 
 
 @dataclass(frozen=True)
@@ -160,6 +163,7 @@ class SklstmRunner:
 
     def __init__(self, workload):
         self.model = LSTMRegressor(
+            n_threads=workload.threads,
             hidden_layer_sizes=workload.hidden,
             batch_size=workload.batch_size,
             max_iter=1,
@@ -190,6 +194,8 @@ class TorchRunner:
 
     def __init__(self, workload, seed=0):
         torch = self.torch = _import_torch()
+        if workload.threads is not None:
+            torch.set_num_threads(workload.threads)
         torch.manual_seed(seed)
         self.batch_size = workload.batch_size
         self.lstm = torch.nn.LSTM(
@@ -266,33 +272,50 @@ class Gemm:
 
 
 def training_gemms(workload):
-    """The products of one training batch, as sklstm lays them out."""
+    """The products of one training batch, as the compiled engine makes them
+    on one thread (on N threads, the per-step products have batch / N rows)."""
     batch, steps = workload.batch_size, workload.steps
     features, hidden = workload.n_features, workload.hidden
     gates = N_GATES * hidden
     return [
-        Gemm("inputs @ W_ih.T", steps * batch, features, gates, 1, transpose_b=True),
+        Gemm(
+            "x_t @ W_ih.T (per step)", batch, features, gates, steps, transpose_b=True
+        ),
         Gemm(
             "h @ W_hh.T (per step)", batch, hidden, gates, steps - 1, transpose_b=True
         ),
         Gemm("dz @ W_hh (per step)", batch, gates, hidden, steps - 1),
-        Gemm("dz.T @ inputs", gates, steps * batch, features, 1, transpose_a=True),
-        Gemm("dz.T @ h", gates, (steps - 1) * batch, hidden, 1, transpose_a=True),
+        Gemm(
+            "dz.T @ inputs (per gate)",
+            hidden,
+            steps * batch,
+            features,
+            N_GATES,
+            transpose_a=True,
+        ),
+        Gemm(
+            "dz.T @ h (per gate)",
+            hidden,
+            (steps - 1) * batch,
+            hidden,
+            N_GATES,
+            transpose_a=True,
+        ),
     ]
 
 
 def predict_gemms(workload):
-    """The products of one predict chunk."""
+    """The products of one predict chunk: every layer step by step."""
     rows = min(SKLSTM_CHUNK, workload.n_windows)
     steps, hidden = workload.steps, workload.hidden
     gates = N_GATES * hidden
     return [
         Gemm(
-            "inputs @ W_ih.T",
-            steps * rows,
+            "x_t @ W_ih.T (per step)",
+            rows,
             workload.n_features,
             gates,
-            1,
+            steps,
             transpose_b=True,
         ),
         Gemm("h @ W_hh.T (per step)", rows, hidden, gates, steps - 1, transpose_b=True),
@@ -402,8 +425,7 @@ def fit_rss(library, workload, threads):
         workload.name,
         str(workload.n_windows),
     ]
-    if threads is not None:
-        command += ["--threads", str(threads)]
+    command += ["--threads", str(threads)]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise RuntimeError(
@@ -442,7 +464,7 @@ def time_predict(runner, prepared, repeats):
     return median_time(lambda: runner.predict(prepared), repeats)
 
 
-def run_main_table(settings, progress):
+def run_main_table(settings, thread_counts, progress):
     rows, raw, gemm_rows = [], [], []
     data_cache = {}
     for workload in main_workloads(settings):
@@ -451,54 +473,64 @@ def run_main_table(settings, progress):
             data_cache[key] = make_data(*key)
         data = data_cache[key]
 
-        train_gemms = training_gemms(workload)
-        train_rates = [
-            gemm_rate(g, np.float32, settings.gemm_min_time) for g in train_gemms
-        ]
-        pred_gemms = predict_gemms(workload)
-        pred_rates = [
-            gemm_rate(g, np.float64, settings.gemm_min_time) for g in pred_gemms
-        ]
+        # The GEMM rate of one core; a row on N threads is held to N times it.
+        with threadpool_limits(limits=1, user_api="blas"):
+            train_gemms = training_gemms(workload)
+            train_rates = [
+                gemm_rate(g, np.float32, settings.gemm_min_time) for g in train_gemms
+            ]
+            pred_gemms = predict_gemms(workload)
+            pred_rates = [
+                gemm_rate(g, np.float32, settings.gemm_min_time) for g in pred_gemms
+            ]
         train_peak = combined_rate(train_gemms, train_rates)
         pred_peak = combined_rate(pred_gemms, pred_rates)
-        for op, dtype, gemms, rates, peak in (
-            ("train", "float32", train_gemms, train_rates, train_peak),
-            ("predict", "float64", pred_gemms, pred_rates, pred_peak),
+        for op, gemms, rates, peak in (
+            ("train", train_gemms, train_rates, train_peak),
+            ("predict", pred_gemms, pred_rates, pred_peak),
         ):
             for gemm, rate in zip(gemms, rates, strict=True):
-                gemm_rows.append((workload.name, op, dtype, gemm, rate))
-            gemm_rows.append((workload.name, op, dtype, None, peak))
+                gemm_rows.append((workload.name, op, "float32", gemm, rate))
+            gemm_rows.append((workload.name, op, "float32", None, peak))
         progress(
-            f"{workload.name}: GEMM rate at LSTM shapes {train_peak:.1f} GFLOP/s "
-            f"(float32, train), {pred_peak:.1f} GFLOP/s (float64, predict)"
+            f"{workload.name}: GEMM rate at LSTM shapes on one thread "
+            f"{train_peak:.1f} GFLOP/s (train), {pred_peak:.1f} GFLOP/s (predict)"
         )
 
-        train, predict = {}, {}
-        for library in RUNNERS:
-            runner, prepared, seconds, times = time_training(
-                library, workload, data, settings.train_repeats
-            )
-            train[library] = seconds
-            raw.append((workload.name, "train epoch", library, times))
-            progress(f"{workload.name} train epoch {library}: {seconds:.2f} s")
-            seconds, times = time_predict(runner, prepared, settings.predict_repeats)
-            predict[library] = seconds
-            raw.append((workload.name, "predict", library, times))
-            progress(f"{workload.name} predict {library}: {seconds:.2f} s")
+        for threads in thread_counts:
+            threaded = replace(workload, threads=threads)
+            train, predict = {}, {}
+            for library in RUNNERS:
+                label = f"{workload.name} {threads}T"
+                runner, prepared, seconds, times = time_training(
+                    library, threaded, data, settings.train_repeats
+                )
+                train[library] = seconds
+                raw.append((label, "train epoch", library, times))
+                progress(f"{label} train epoch {library}: {seconds:.2f} s")
+                seconds, times = time_predict(
+                    runner, prepared, settings.predict_repeats
+                )
+                predict[library] = seconds
+                raw.append((label, "predict", library, times))
+                progress(f"{label} predict {library}: {seconds:.2f} s")
 
-        for op, times, flops, peak in (
-            ("train epoch", train, epoch_flops(workload), train_peak),
-            (
-                "predict",
-                predict,
-                forward_flops(workload),
-                pred_peak,
-            ),
-        ):
-            rate = flops / times["sklstm"] / 1e9
-            rows.append(
-                (workload.name, op, times["sklstm"], times["torch"], rate, rate / peak)
-            )
+            for op, times, flops, peak in (
+                ("train epoch", train, epoch_flops(workload), train_peak),
+                ("predict", predict, forward_flops(workload), pred_peak),
+            ):
+                rate = flops / times["sklstm"] / 1e9
+                rows.append(
+                    (
+                        workload.name,
+                        threads,
+                        op,
+                        times["sklstm"],
+                        times["torch"],
+                        rate,
+                        rate / (peak * threads),
+                    )
+                )
     return rows, raw, gemm_rows
 
 
@@ -596,7 +628,6 @@ def header_lines(args, settings, torch, load_start):
     except AttributeError:
         affinity = os.cpu_count()
     command = " ".join(["python benchmarks/bench_lstm.py", *args.argv])
-    threads_source = f"set by --threads {args.threads}" if args.threads else "default"
     lines = [
         f"# sklstm vs PyTorch nn.LSTM on CPU ({datetime.date.today().isoformat()})",
         "",
@@ -610,8 +641,12 @@ def header_lines(args, settings, torch, load_start):
         f"PyTorch {torch.__version__}, sklstm {sklstm.__version__} "
         f"(git {git_revision()}), "
         f"scikit-learn {sklearn.__version__}.",
-        f"- Threads: PyTorch intra-op {torch.get_num_threads()} "
-        f"(`torch.get_num_threads()`, {threads_source}); thread pools "
+        f"- Threads: each row of the time table runs both libraries on the "
+        "threads it names (`LSTMRegressor(n_threads=N)`, "
+        "`torch.set_num_threads(N)`); the memory and scaling tables on "
+        f"{max(args.thread_counts)}. sklstm engine: "
+        f"{_engines.host_engine(sklstm._backend.NUMPY_BACKEND).name} "
+        "(`SKLSTM_ENGINE` to change). Thread pools at start "
         "(`threadpoolctl.threadpool_info()`):",
     ]
     lines += [f"  - {describe_pool(pool)}" for pool in threadpool_info()]
@@ -630,14 +665,14 @@ def format_report(args, settings, torch, results):
         "",
         "## Time",
         "",
-        "| workload | op | sklstm s | torch s | ratio sklstm/torch "
-        "| sklstm GFLOP/s | % of GEMM rate at LSTM shapes |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| workload | threads | op | sklstm s | torch s | ratio sklstm/torch "
+        "| sklstm GFLOP/s | % of threads x GEMM rate at LSTM shapes |",
+        "|---|---:|---|---:|---:|---:|---:|---:|",
     ]
-    for name, op, ours, theirs, rate, fraction in results.main_rows:
+    for name, threads, op, ours, theirs, rate, fraction in results.main_rows:
         lines.append(
-            f"| {name} | {op} | {ours:.2f} | {theirs:.2f} | {ours / theirs:.2f} "
-            f"| {rate:.1f} | {100 * fraction:.0f}% |"
+            f"| {name} | {threads} | {op} | {ours:.2f} | {theirs:.2f} "
+            f"| {ours / theirs:.2f} | {rate:.1f} | {100 * fraction:.0f}% |"
         )
     lines += [
         "",
@@ -647,22 +682,24 @@ def format_report(args, settings, torch, results):
         "",
         "- **train epoch**: sklstm is one `LSTMRegressor.fit` with `max_iter=1`, "
         '`warm_start=True`, `alpha=0`, `scale_target=False`, `backend="numpy"` '
-        "(so it includes input validation and the copy to time-major order); "
+        "(the host backend; it includes input validation and the copy to "
+        "time-major order); "
         "PyTorch is a loop over `torch.randperm` minibatches of "
         f"{BATCH_SIZE} with `MSELoss` and `Adam`, no DataLoader.",
-        "- **predict**: `LSTMRegressor.predict` on every window, which computes "
-        f"in **float64** (by design, so a row's prediction does not depend on "
-        f"the other rows), in its own chunks of {SKLSTM_CHUNK} windows; PyTorch "
+        "- **predict**: `LSTMRegressor.predict` on every window, in float32 "
+        "with the compiled engine (in float64 with the NumPy engine), in its "
+        f"own chunks of {SKLSTM_CHUNK} windows (compiled engine); PyTorch "
         f"runs its float32 forward pass under `torch.inference_mode()` in chunks "
         f"of {PREDICT_CHUNK}.",
         "- **FLOPs** count the LSTM's matrix products only: forward "
         "= 2·T·N·4H·(F+H) for N windows of T steps, F features and hidden size "
         "H; a training epoch = 3 x forward (backward ≈ 2 x forward). The head "
         "and the elementwise gate maths are not counted.",
-        "- **% of GEMM rate at LSTM shapes**: sklstm's GFLOP/s over the rate "
-        "numpy's `matmul` reaches, in this run, on the same matrix products "
-        "(table below; float32 for training, float64 for predict), each weighted "
-        "by its FLOPs. 100% would mean the LSTM ran as fast as its GEMMs alone.",
+        "- **% of threads x GEMM rate at LSTM shapes**: sklstm's GFLOP/s over "
+        "the rate numpy's `matmul` reaches on one thread, in this run, on the "
+        "same matrix products (table below, float32), each weighted by its "
+        "FLOPs, times the row's threads. 100% would mean the LSTM ran as fast "
+        "as its GEMMs alone on every thread.",
         "",
         "### numpy matmul at the LSTM's shapes",
         "",
@@ -683,8 +720,8 @@ def format_report(args, settings, torch, results):
             )
     lines += [
         "",
-        'Best of 5 timing blocks per product; for predict a "batch" is one '
-        "chunk of windows.",
+        "One BLAS thread; best of 5 timing blocks per product; for predict a "
+        '"batch" is one chunk of windows.',
     ]
     if results.rss_rows is not None:
         lines += [
@@ -768,9 +805,10 @@ def parse_args(argv):
     parser.add_argument(
         "--threads",
         type=int,
-        default=None,
-        help="cap numpy's BLAS and PyTorch at this many threads "
-        "(default: leave both at their defaults)",
+        nargs="+",
+        default=[1, 2],
+        help="thread counts of the time table, each for both libraries "
+        "(default: 1 2; counts above the usable CPUs are dropped)",
     )
     parser.add_argument(
         "--no-memory", action="store_true", help="skip the memory table"
@@ -786,6 +824,8 @@ def parse_args(argv):
     )
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    args.thread_counts = sorted({n for n in args.threads if 1 <= n <= usable}) or [1]
     return args
 
 
@@ -800,8 +840,7 @@ def settings_from(args):
 
 
 def thread_limits(threads):
-    if threads is None:
-        return contextlib.nullcontext()
+    """Both libraries at ``threads`` threads, for the memory and scaling runs."""
     _import_torch().set_num_threads(threads)
     return threadpool_limits(limits=threads)
 
@@ -811,7 +850,7 @@ def main(argv=None):
     if args._rss:
         library, name, n_windows = args._rss
         workload = Workload(name, int(n_windows), 24, MAIN_HIDDEN[name])
-        with thread_limits(args.threads):
+        with thread_limits(args.thread_counts[-1]):
             rss_child(library, workload)
         return
 
@@ -819,9 +858,13 @@ def main(argv=None):
     torch = _import_torch()
     load_start = os.getloadavg()[0]
     progress = Progress()
-    with thread_limits(args.threads):
-        main_rows, raw, gemm_rows = run_main_table(settings, progress)
-        rss_rows = None if args.no_memory else run_rss(settings, args.threads, progress)
+    main_rows, raw, gemm_rows = run_main_table(settings, args.thread_counts, progress)
+    with thread_limits(args.thread_counts[-1]):
+        rss_rows = (
+            None
+            if args.no_memory
+            else run_rss(settings, args.thread_counts[-1], progress)
+        )
         scaling_rows = None if args.no_scaling else run_scaling(settings, progress)
         results = Results(
             main_rows=main_rows,

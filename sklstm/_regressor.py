@@ -94,15 +94,19 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         as PM2.5 in µg/m³ train well with the defaults; predictions are
         returned in the original units.
     dtype : {"float32", "float64"}, default="float32"
-        Precision of training. Predictions are always computed in float64
-        from the trained weights, so a row's prediction does not depend on
-        the other rows in the same call.
+        Precision of training and, on the CPU, of prediction. A row's
+        prediction never depends on the other rows of the call: the compiled
+        engine's predict gives every row the same operations wherever it
+        sits; the NumPy and CuPy engines predict in float64 for that reason.
     n_threads : int or None, default=None
-        Number of BLAS threads during ``fit`` and ``predict``; None means 1.
-        An LSTM multiplies small matrices step after step, where BLAS threads
-        cost more than they save and oversubscribe the cores when fits run
-        side by side (``n_jobs`` in a search); use ``n_jobs`` for parallelism
-        and raise this only for large hidden sizes, after measuring.
+        Number of threads of ``fit`` and ``predict`` on the CPU. The compiled
+        engine (the default where it is built) runs that many OpenMP
+        threads, each on its own rows of the batch, with BLAS held to one
+        thread; None uses the cores this process may use (``OMP_NUM_THREADS``
+        caps it, and joblib sets that in its workers, so a search with
+        ``n_jobs`` does not oversubscribe). The fitted model is the same on
+        any number of threads. The NumPy reference engine gives
+        ``n_threads`` (None: 1) to BLAS. See :doc:`/performance`.
     backend : {"auto", "numpy", "cupy"}, default="auto"
         Array backend of training. ``"auto"`` uses CuPy when it is installed
         and sees a CUDA device, else NumPy.
@@ -326,7 +330,14 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         engine = backend.engine(self.n_threads)
         with engine.thread_limits():
             flat = self._fit_stochastic(
-                X, y_scaled, y, sample_weight, flat, shape, backend, engine,
+                X,
+                y_scaled,
+                y,
+                sample_weight,
+                flat,
+                shape,
+                backend,
+                engine,
                 random_state,
             )
         self._store_parameters(flat, shape)
@@ -390,7 +401,15 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
     # --- training ---------------------------------------------------------
 
     def _fit_stochastic(
-        self, X, y_scaled, y, sample_weight, flat, shape, backend, engine,
+        self,
+        X,
+        y_scaled,
+        y,
+        sample_weight,
+        flat,
+        shape,
+        backend,
+        engine,
         random_state,
     ):
         """Run the epochs; return the final (or best) flat parameters."""

@@ -54,7 +54,9 @@ def _run(engine, shape, flat, X, y):
         params, np.ascontiguousarray(np.swapaxes(X, 0, 1)), Workspace(np), engine
     )
     weights = np.ones(len(X), dtype=flat.dtype)
-    loss, d_predictions = loss_and_gradient("squared_error", y, predictions, weights, np)
+    loss, d_predictions = loss_and_gradient(
+        "squared_error", y, predictions, weights, np
+    )
     grads = unflatten(np.zeros_like(flat), shape)
     backward(params, caches, d_predictions, grads, Workspace(np), engine)
     return predictions.copy(), float(loss), grads.flat.copy()
@@ -111,7 +113,9 @@ def test_float64_engines_and_pytorch_agree_to_1e10(shape_spec, n_threads):
 @pytest.mark.parametrize("shape_spec", SHAPES)
 def test_float32_engines_and_pytorch_agree_within_rounding(shape_spec):
     shape, flat, X, y = _problem(shape_spec, np.float32)
-    exact = _run(ArrayEngine(NUMPY_BACKEND), shape, *(a.astype(np.float64) for a in (flat, X, y)))
+    exact = _run(
+        ArrayEngine(NUMPY_BACKEND), shape, *(a.astype(np.float64) for a in (flat, X, y))
+    )
     compiled = _run(CompiledEngine(2), shape, flat, X, y)
     reference = _run(ArrayEngine(NUMPY_BACKEND), shape, flat, X, y)
     torch_result = _torch_run(shape, flat, X, y)
@@ -133,7 +137,10 @@ def test_compiled_predict_matches_training_forward(dtype):
     shape, flat, X, _ = _problem((3, (6, 5), 2, 7, 150), dtype)
     params = unflatten(flat, shape)
     expected, _ = forward(
-        params, np.ascontiguousarray(np.swapaxes(X, 0, 1)), Workspace(np), CompiledEngine(1)
+        params,
+        np.ascontiguousarray(np.swapaxes(X, 0, 1)),
+        Workspace(np),
+        CompiledEngine(1),
     )
     predicted = CompiledEngine(2).network_output(params, X, Workspace(np))
     assert predicted.dtype == np.float64
@@ -149,7 +156,13 @@ def test_float32_predict_of_a_row_does_not_depend_on_the_other_rows():
     model.fit(X, y)
     full = model.predict(X)
     # Every prefix length, single rows, a shuffled order, other thread counts.
-    for subset in (slice(0, 1), slice(5, 6), slice(0, 63), slice(0, 65), slice(17, 200)):
+    for subset in (
+        slice(0, 1),
+        slice(5, 6),
+        slice(0, 63),
+        slice(0, 65),
+        slice(17, 200),
+    ):
         np.testing.assert_array_equal(model.predict(X[subset]), full[subset])
     order = random_state.permutation(len(X))
     np.testing.assert_array_equal(model.predict(X[order]), full[order])
@@ -165,7 +178,9 @@ def test_fit_is_the_same_on_any_number_of_threads():
     y = X[:, -1, 0]
     fits = [
         LSTMRegressor(
-            hidden_layer_sizes=(9, 5), max_iter=3, random_state=0,
+            hidden_layer_sizes=(9, 5),
+            max_iter=3,
+            random_state=0,
             n_threads=n_threads,
         ).fit(X, y)
         for n_threads in (1, 2, 3)
@@ -206,7 +221,9 @@ def test_numpy_and_compiled_estimators_learn_the_same_model(monkeypatch):
     random_state = np.random.RandomState(2)
     X = random_state.standard_normal((120, 6, 3))
     y = X[:, -1, 0] * X[:, -2, 1]
-    params = dict(hidden_layer_sizes=(8, 4), max_iter=4, random_state=0, dtype="float64")
+    params = dict(
+        hidden_layer_sizes=(8, 4), max_iter=4, random_state=0, dtype="float64"
+    )
     compiled = LSTMRegressor(**params).fit(X, y)
     monkeypatch.setenv("SKLSTM_ENGINE", "numpy")
     reference = LSTMRegressor(**params).fit(X, y)
@@ -217,7 +234,10 @@ def test_numpy_and_compiled_estimators_learn_the_same_model(monkeypatch):
 def _default_threads_in_subprocess(env):
     code = "from sklstm._threads import openmp_threads; print(openmp_threads())"
     result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env,
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
         check=True,
     )
     return int(result.stdout)
@@ -242,7 +262,8 @@ def test_no_blas_threads_while_the_compiled_engine_runs():
     class Spy(CompiledEngine):
         def layer_forward(self, *args, **kwargs):
             seen.extend(
-                pool["num_threads"] for pool in threadpool_info()
+                pool["num_threads"]
+                for pool in threadpool_info()
                 if pool["user_api"] == "blas"
             )
             return super().layer_forward(*args, **kwargs)
