@@ -2,8 +2,10 @@
 
 This is the one module that imports CuPy, and it does so lazily, only when a
 user asks for the GPU. The rest of the package receives a :class:`Backend`
-and uses its array module ``xp`` and its fused gate kernels, so one code path
-serves both.
+and uses its array module ``xp`` and the engine it provides (see
+``_engines``): on NumPy the compiled CPU engine where it is built, else the
+NumPy reference engine; on CuPy the same reference code with fused CUDA gate
+kernels.
 """
 
 from dataclasses import dataclass

@@ -20,6 +20,7 @@ from sklearn.utils import gen_batches
 
 from ._cell import LayerCache, layer_backward, layer_forward
 from ._gates import N_GATES
+from ._network import forward
 from ._threads import blas_threads, openmp_threads
 
 try:
@@ -87,8 +88,6 @@ class ArrayEngine:
 
     def network_output(self, params, X, workspace):
         """Network output, a float64 NumPy array, for samples-first ``X``."""
-        from ._network import forward  # _network imports nothing from here
-
         backend = self.backend
         outputs = []
         for chunk in gen_batches(X.shape[0], _ARRAY_PREDICT_CHUNK):
