@@ -2,11 +2,14 @@
 
 Times one search of 8 candidates (window x hidden size x learning rate) over
 a ``SequenceWindower -> LSTMRegressor`` pipeline with ``TimeSeriesSplit``,
-run with ``n_jobs=1``, with ``n_jobs=2`` on joblib's loky backend, and on a
-local Dask cluster (2 single-threaded worker processes) through joblib's
-``dask`` backend, and prints the speed-ups against ``n_jobs=1`` and how far
-each run's scores are from the sequential ones (float32 GEMMs may round
-differently with another number of BLAS threads). It never asserts a time.
+run with ``n_jobs=1`` (each fit on every core, the default, and on one
+thread), with ``n_jobs=2`` on joblib's loky backend (with the default
+threads, which joblib's workers cap at their share of the cores, and with
+``n_threads=2`` forced, which oversubscribes), and on a local Dask cluster
+(2 single-threaded worker processes) through joblib's ``dask`` backend. It
+prints the speed-ups against both sequential runs and how far each run's
+scores are from the first (the model does not depend on the number of
+threads, so all should be 0). It never asserts a time.
 
 Run: ``python benchmarks/bench_search.py [--quick] [--out PATH]``.
 """
@@ -37,11 +40,14 @@ def make_series(n_rows, seed=0):
     return X[:-1], signal[1:]
 
 
-def make_search(n_jobs, epochs):
+def make_search(n_jobs, epochs, n_threads=None):
     pipeline = Pipeline(
         [
             ("win", SequenceWindower(window=12)),
-            ("lstm", LSTMRegressor(max_iter=epochs, random_state=0)),
+            (
+                "lstm",
+                LSTMRegressor(max_iter=epochs, random_state=0, n_threads=n_threads),
+            ),
         ]
     )
     grid = {
@@ -66,8 +72,8 @@ def main(argv=None):
     n_rows, epochs = (600, 3) if args.quick else (3000, 10)
     X, y = make_series(n_rows)
 
-    def run(n_jobs, backend=None):
-        search = make_search(n_jobs, epochs)
+    def run(n_jobs, backend=None, n_threads=None):
+        search = make_search(n_jobs, epochs, n_threads)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             if backend is None:
@@ -77,11 +83,19 @@ def main(argv=None):
 
     rows = []
     sequential_time, sequential = run(1)
-    rows.append(("n_jobs=1", sequential_time, sequential))
+    rows.append(("n_jobs=1 (each fit on every core)", sequential_time, sequential))
+    one_core_time, one_core = run(1, n_threads=1)
+    rows.append(("n_jobs=1, n_threads=1 (one core)", one_core_time, one_core))
     # joblib keeps its loky workers between calls: the first call pays for
     # starting them and importing sklstm there, later calls do not.
     rows.append(("n_jobs=2, loky, first call", *run(2, "loky")))
     rows.append(("n_jobs=2, loky, workers warm", *run(2, "loky")))
+    rows.append(
+        (
+            "n_jobs=2, loky, warm, n_threads=2 (oversubscribed)",
+            *run(2, "loky", n_threads=2),
+        )
+    )
     try:
         import distributed
     except ImportError:
@@ -111,11 +125,13 @@ def main(argv=None):
         f"{epochs} epochs on {n_rows} rows (`python benchmarks/bench_search.py"
         f"{' --quick' if args.quick else ''}`).",
         "",
-        "| run | wall time (s) | speed-up vs n_jobs=1 | max abs score diff |",
-        "|---|---:|---:|---|",
+        "| run | wall time (s) | speed-up vs n_jobs=1 | speed-up vs n_jobs=1 on "
+        "one core | max abs score diff |",
+        "|---|---:|---:|---:|---|",
     ]
     lines = [
         f"| {name} | {seconds:.1f} | {sequential_time / seconds:.2f}x | "
+        f"{one_core_time / seconds:.2f}x | "
         f"{np.abs(search.cv_results_['mean_test_score'] - reference).max():.1e} |"
         for name, seconds, search in rows
     ]

@@ -104,8 +104,9 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         threads, each on its own rows of the batch, with BLAS held to one
         thread; None uses the cores this process may use (``OMP_NUM_THREADS``
         caps it, and joblib sets that in its workers, so a search with
-        ``n_jobs`` does not oversubscribe). The fitted model is the same on
-        any number of threads. The NumPy reference engine gives
+        ``n_jobs`` does not oversubscribe), and one thread when called from
+        any thread but the main one (joblib's threading backend, Dask
+        threads). The fitted model is the same on any number of threads. The NumPy reference engine gives
         ``n_threads`` (None: 1) to BLAS. See :doc:`/performance`.
     backend : {"auto", "numpy", "cupy"}, default="auto"
         Array backend of training. ``"auto"`` uses CuPy when it is installed

@@ -12,10 +12,15 @@ process may use (``joblib.cpu_count``, which honours CPU affinity and
 cgroup quotas), capped by ``omp_get_max_threads()``, which honours
 ``OMP_NUM_THREADS``. joblib sets that variable in its worker processes to
 their share of the cores, so ``GridSearchCV(n_jobs=k)`` does not
-oversubscribe.
+oversubscribe. A fit or predict called from any thread but the main one
+(joblib's threading backend, Dask's threaded workers, a server's request
+threads) defaults to one thread: others are likely running beside it, and
+OpenMP threads that wait for busy cores slow a fit down by an order of
+magnitude (measured: 13x, ``benchmarks/bench_search.py``).
 """
 
 import functools
+import threading
 
 import joblib
 from threadpoolctl import ThreadpoolController
@@ -60,6 +65,8 @@ def openmp_threads(n_threads=None):
     """
     if n_threads is not None:
         return int(n_threads)
+    if threading.current_thread() is not threading.main_thread():
+        return 1
     from ._fast_lstm import openmp_max_threads
 
     return max(1, min(openmp_max_threads(), joblib.cpu_count()))

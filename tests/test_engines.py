@@ -254,6 +254,19 @@ def test_default_threads_follow_cores_and_omp_num_threads():
     assert _default_threads_in_subprocess({**env, "OMP_NUM_THREADS": "1"}) == 1
 
 
+def test_default_is_one_thread_outside_the_main_thread():
+    import threading
+
+    from sklstm._threads import openmp_threads
+
+    seen = []
+    worker = threading.Thread(target=lambda: seen.append(openmp_threads()))
+    worker.start()
+    worker.join()
+    assert seen == [1]
+    assert openmp_threads(3) == 3
+
+
 def test_no_blas_threads_while_the_compiled_engine_runs():
     from threadpoolctl import threadpool_info
 
