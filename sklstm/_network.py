@@ -66,6 +66,46 @@ def unflatten(flat, shape):
     return Parameters(flat, layers, views[-2], views[-1])
 
 
+def pack_parameters(layers, head_weight, head_bias, dtype):
+    """One flat NumPy vector from the public fitted arrays.
+
+    Parameters
+    ----------
+    layers : list of dict
+        ``LSTMRegressor.layers_``: ``weight_ih``, ``weight_hh``, ``bias`` per
+        layer.
+    head_weight, head_bias : ndarray
+    dtype : numpy dtype
+
+    Returns
+    -------
+    flat : ndarray
+        In the storage order of :meth:`NetworkShape.parameter_shapes`.
+    """
+    arrays = []
+    for layer in layers:
+        arrays += [layer["weight_ih"], layer["weight_hh"], layer["bias"]]
+    arrays += [head_weight, head_bias]
+    flat = np.concatenate([np.ravel(array) for array in arrays])
+    return flat.astype(dtype, copy=False)
+
+
+def unpack_parameters(flat, shape):
+    """The public fitted arrays from a flat vector (copied).
+
+    Returns
+    -------
+    layers : list of dict
+    head_weight, head_bias : ndarray
+    """
+    params = unflatten(np.array(flat, copy=True), shape)
+    layers = [
+        {"weight_ih": layer.weight_ih, "weight_hh": layer.weight_hh, "bias": layer.bias}
+        for layer in params.layers
+    ]
+    return layers, params.head_weight, params.head_bias
+
+
 def weight_mask(shape, xp, dtype):
     """Flat vector: 1 on weights (penalised by ``alpha``), 0 on biases."""
     parts = [

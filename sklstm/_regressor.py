@@ -1,29 +1,24 @@
 """LSTMRegressor: a many-to-one LSTM with the scikit-learn estimator API."""
 
-import time
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import r2_score
-from sklearn.utils import check_random_state, gen_batches
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._backend import resolve_backend
 from ._cell import Workspace
-from ._losses import LOSS_FUNCTIONS, loss_and_gradient
+from ._losses import LOSS_FUNCTIONS
 from ._network import (
     NetworkShape,
-    backward,
-    forward,
     init_parameters,
+    pack_parameters,
     unflatten,
-    weight_mask,
+    unpack_parameters,
 )
-from ._optimizers import AdamOptimizer, SGDOptimizer
 from ._sklearn_compat import Interval, StrOptions, _check_sample_weight, _fit_context
+from ._training import Progress, Validation, split_for_early_stopping, train, upload
 from ._validation import validate_sequences
 
 
@@ -106,8 +101,9 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         caps it, and joblib sets that in its workers, so a search with
         ``n_jobs`` does not oversubscribe), and one thread when called from
         any thread but the main one (joblib's threading backend, Dask
-        threads). The fitted model is the same on any number of threads. The NumPy reference engine gives
-        ``n_threads`` (None: 1) to BLAS. See :doc:`/performance`.
+        threads). The fitted model is the same on any number of threads.
+        The NumPy reference engine gives ``n_threads`` (None: 1) to BLAS.
+        See :doc:`/performance`.
     backend : {"auto", "numpy", "cupy"}, default="auto"
         Array backend of training. ``"auto"`` uses CuPy when it is installed
         and sees a CUDA device, else NumPy.
@@ -128,7 +124,8 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         ``(y - target_mean_) / target_scale_``. Zeros and ones when
         ``scale_target=False``.
     loss_curve_ : list of float
-        Mean training loss (penalty included) of each epoch.
+        Mean training loss (penalty included) of each epoch; a fit with
+        ``warm_start`` continues it, as ``MLPRegressor`` does.
     validation_scores_ : list of float or None
         Validation R² of each epoch when ``early_stopping``, else None.
     best_validation_score_ : float or None
@@ -136,15 +133,20 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
     best_loss_ : float or None
         Minimum training loss when not ``early_stopping``, else None.
     n_iter_ : int
-        Number of epochs run.
+        Number of epochs run (over every fit, with ``warm_start``).
     t_ : int
-        Number of training samples seen by the optimiser.
+        Number of training samples seen by the optimiser (over every fit,
+        with ``warm_start``).
     n_outputs_ : int
         Number of outputs.
     backend_ : str
         The backend that trained the model, ``"numpy"`` or ``"cupy"``.
     n_features_in_ : int
         Number of features per time step.
+    n_timesteps_in_ : int
+        Number of time steps of the sequences seen in ``fit`` (1 for a 2-D
+        ``X``). ``predict`` reads sequences of any length, but refuses 2-D
+        ``X`` after a fit on longer sequences (a missing windower).
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Feature names, when ``X`` was a DataFrame with string column names.
 
@@ -293,13 +295,28 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         RuntimeError
             If training diverges (the loss becomes NaN or infinite). A fit
             that raises leaves the estimator as it was before the call.
+
+        Warns
+        -----
+        UserWarning
+            If training is interrupted (Ctrl-C, ``KeyboardInterrupt``): the
+            fit stops, keeps the best weights so far (those of the best
+            validation epoch with ``early_stopping``) and returns.
         """
-        previous_state = dict(self.__dict__)
+        # Input validation records n_features_in_ (and feature names) on the
+        # estimator; every other fitted attribute is assigned once, at the
+        # end, so only these two need putting back if the fit fails.
+        recorded = {
+            name: self.__dict__[name]
+            for name in ("n_features_in_", "feature_names_in_")
+            if name in self.__dict__
+        }
         try:
             return self._fit(X, y, sample_weight)
         except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(previous_state)
+            for name in ("n_features_in_", "feature_names_in_"):
+                self.__dict__.pop(name, None)
+            self.__dict__.update(recorded)
             raise
 
     def _fit(self, X, y, sample_weight):
@@ -309,6 +326,11 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         sample_weight = _check_sample_weight(
             sample_weight, X[:, 0, :], dtype=X.dtype, ensure_non_negative=True
         )
+        if not sample_weight.any():
+            raise ValueError(
+                "Every sample_weight is zero: there is nothing to fit. Give some "
+                "samples a positive weight."
+            )
         y_was_1d = y.ndim == 1
         y = y.reshape(len(y), -1)
         shape = NetworkShape(X.shape[2], hidden_sizes, y.shape[1])
@@ -317,31 +339,60 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
 
         if warm:
             self._check_warm_start_shape(shape)
-            flat = self._flat_parameters(shape)
+            flat = self._flat_parameters()
+            target_mean, target_scale = self.target_mean_, self.target_scale_
+            progress = self._progress().resume(self.early_stopping)
         else:
-            self.target_mean_, self.target_scale_ = self._target_scaling(
-                y, sample_weight
-            )
+            target_mean, target_scale = self._target_scaling(y, sample_weight)
             flat = init_parameters(shape, random_state, np.dtype(self.dtype))
-        self.n_outputs_ = shape.n_outputs
-        self._y_was_1d = y_was_1d
-        self.backend_ = backend.name
-        y_scaled = (y - self.target_mean_) / self.target_scale_
+            progress = Progress.start(self.early_stopping)
 
+        n_train, validation = len(X), None
+        if self.early_stopping:
+            n_train = split_for_early_stopping(
+                len(X), self.validation_fraction, sample_weight
+            )
+            validation = Validation(
+                X[n_train:],
+                y[n_train:],
+                sample_weight[n_train:],
+                target_mean,
+                target_scale,
+            )
+        y_scaled = (y[:n_train] - target_mean) / target_scale
+        data = upload(
+            backend,
+            X[:n_train],
+            y_scaled,
+            sample_weight[:n_train],
+            np.dtype(self.dtype),
+        )
         engine = backend.engine(self.n_threads)
         with engine.thread_limits():
-            flat = self._fit_stochastic(
-                X,
-                y_scaled,
-                y,
-                sample_weight,
+            flat = train(
+                self,
+                data,
+                validation,
                 flat,
                 shape,
                 backend,
                 engine,
                 random_state,
+                progress,
             )
-        self._store_parameters(flat, shape)
+
+        self._set_fitted_parameters(flat, shape, backend)
+        self.target_mean_, self.target_scale_ = target_mean, target_scale
+        self.loss_curve_ = progress.loss_curve
+        self.validation_scores_ = progress.validation_scores
+        self.best_validation_score_ = progress.best_validation_score
+        self.best_loss_ = progress.best_loss
+        self.n_iter_ = progress.n_iter
+        self.t_ = progress.t
+        self.n_outputs_ = shape.n_outputs
+        self.n_timesteps_in_ = X.shape[1]
+        self.backend_ = backend.name
+        self._y_was_1d = y_was_1d
         return self
 
     def predict(self, X):
@@ -359,7 +410,9 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
             Same number of dimensions as the ``y`` given to ``fit``.
         """
         check_is_fitted(self)
-        X = validate_sequences(self, X, reset=False)
+        X = validate_sequences(
+            self, X, reset=False, fitted_steps=getattr(self, "n_timesteps_in_", 1)
+        )
         shape = NetworkShape(X.shape[2], self._hidden_sizes_fitted(), self.n_outputs_)
         backend = self._predict_backend()
         engine = backend.engine(self.n_threads)
@@ -379,7 +432,7 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         device_weights = getattr(self, "_device_weights", None)
         if backend.name == "cupy" and device_weights is not None:
             return device_weights
-        return backend.asarray(self._flat_parameters(shape, dtype=dtype))
+        return backend.asarray(self._flat_parameters(dtype))
 
     def __getstate__(self):
         state = super().__getstate__()
@@ -398,190 +451,6 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
             except (ImportError, RuntimeError):
                 pass
         return resolve_backend("numpy")
-
-    # --- training ---------------------------------------------------------
-
-    def _fit_stochastic(
-        self,
-        X,
-        y_scaled,
-        y,
-        sample_weight,
-        flat,
-        shape,
-        backend,
-        engine,
-        random_state,
-    ):
-        """Run the epochs; return the final (or best) flat parameters."""
-        xp = backend.xp
-        dtype = np.dtype(self.dtype)
-        n_samples = X.shape[0]
-        n_train = n_samples
-        if self.early_stopping:
-            n_train = self._n_train_for_early_stopping(n_samples)
-            X_val, y_val, sw_val = X[n_train:], y[n_train:], sample_weight[n_train:]
-        # Time-major on the device once; batches are gathered from it.
-        X_train = backend.asarray(np.swapaxes(X[:n_train], 0, 1), dtype=dtype)
-        y_train = backend.asarray(y_scaled[:n_train], dtype=dtype)
-        sw_train = backend.asarray(sample_weight[:n_train], dtype=dtype)
-        params = unflatten(backend.asarray(flat, dtype=dtype), shape)
-        grads = unflatten(xp.zeros_like(params.flat), shape)
-        decay = weight_mask(shape, xp, dtype)
-        optimizer = self._make_optimizer(params.flat)
-        workspace = Workspace(xp)
-        batch_size = (
-            min(128, n_train)
-            if self.batch_size == "auto"
-            else min(self.batch_size, n_train)
-        )
-
-        best_flat = None
-        self.loss_curve_ = []
-        self.t_ = 0
-        self._no_improvement_count = 0
-        if self.early_stopping:
-            self.validation_scores_ = []
-            self.best_validation_score_ = -np.inf
-            self.best_loss_ = None
-        else:
-            self.validation_scores_ = None
-            self.best_validation_score_ = None
-            self.best_loss_ = np.inf
-
-        start = time.perf_counter()
-        for epoch in range(1, self.max_iter + 1):
-            host_order = random_state.permutation(n_train) if self.shuffle else None
-            # One host-to-device copy of the epoch's order, not one per batch.
-            order = None if host_order is None else backend.asarray(host_order)
-            epoch_loss = 0.0
-            # A diverging run is stopped below with a clear message; the
-            # overflow warnings on its way there are noise.
-            with np.errstate(over="ignore", invalid="ignore"):
-                for batch in gen_batches(n_train, batch_size):
-                    host_index = batch if host_order is None else host_order[batch]
-                    if not sample_weight[host_index].any():
-                        continue  # all weights zero: no loss, no gradient
-                    index = batch if order is None else order[batch]
-                    epoch_loss += self._train_batch(
-                        params,
-                        grads,
-                        decay,
-                        optimizer,
-                        workspace,
-                        backend,
-                        engine,
-                        X_train[:, index],
-                        y_train[index],
-                        sw_train[index],
-                    )
-            epoch_loss = float(epoch_loss) / float(sw_train.sum())
-            self._check_finite(epoch_loss, epoch)
-            self.loss_curve_.append(epoch_loss)
-            self.t_ += n_train
-            self.n_iter_ = epoch
-
-            if self.early_stopping:
-                score = self._validation_score(
-                    params, X_val, y_val, sw_val, engine, workspace
-                )
-                self.validation_scores_.append(score)
-                improved = score > self.best_validation_score_
-                if improved:
-                    best_flat = backend.to_numpy(params.flat).copy()
-                self._count_no_improvement(score, higher_is_better=True)
-            else:
-                self._count_no_improvement(epoch_loss, higher_is_better=False)
-            if self.verbose:
-                self._print_progress(epoch, start)
-            if self._no_improvement_count > self.n_iter_no_change:
-                if self.verbose:
-                    print(
-                        f"No improvement of more than tol={self.tol} for "
-                        f"{self.n_iter_no_change} epochs: stopping."
-                    )
-                break
-        else:
-            warnings.warn(
-                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
-                "reached and the optimization hasn't converged yet.",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
-        if best_flat is not None:
-            return best_flat
-        # No early stopping, or no epoch with a comparable validation score.
-        return backend.to_numpy(params.flat)
-
-    def _train_batch(
-        self, params, grads, decay, optimizer, workspace, backend, engine, X, y, sw
-    ):
-        """One gradient step on a batch; return its weighted loss sum."""
-        xp = backend.xp
-        X = xp.ascontiguousarray(X)
-        predictions, caches = forward(params, X, workspace, engine)
-        loss, d_predictions = loss_and_gradient(self.loss, y, predictions, sw, xp)
-        backward(params, caches, d_predictions, grads, workspace, engine)
-        weight_sum = sw.sum()
-        flat, flat_grad = params.flat, grads.flat
-        if self.alpha:
-            penalty = self.alpha / weight_sum
-            decayed = decay * flat
-            loss = loss + 0.5 * penalty * (decayed @ flat)
-            flat_grad += penalty * decayed
-        if self.gradient_clip is not None:
-            norm = xp.sqrt(flat_grad @ flat_grad)
-            flat_grad *= xp.minimum(1.0, self.gradient_clip / (norm + 1e-12))
-        optimizer.update_params(flat, flat_grad)
-        return loss * weight_sum
-
-    def _make_optimizer(self, flat):
-        if self.solver == "sgd":
-            return SGDOptimizer(
-                flat, self.learning_rate_init, self.momentum, self.nesterovs_momentum
-            )
-        return AdamOptimizer(
-            flat, self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon
-        )
-
-    def _count_no_improvement(self, value, *, higher_is_better):
-        """Update the no-improvement counter and the best value, as MLP does."""
-        if higher_is_better:
-            if value < self.best_validation_score_ + self.tol:
-                self._no_improvement_count += 1
-            else:
-                self._no_improvement_count = 0
-            self.best_validation_score_ = max(self.best_validation_score_, value)
-        else:
-            if value > self.best_loss_ - self.tol:
-                self._no_improvement_count += 1
-            else:
-                self._no_improvement_count = 0
-            self.best_loss_ = min(self.best_loss_, value)
-
-    def _validation_score(self, params, X_val, y_val, sw_val, engine, workspace):
-        # The training workspace: validation buffers are allocated once per
-        # fit, not once per epoch.
-        y_pred = engine.network_output(params, X_val, workspace)
-        y_pred = y_pred * self.target_scale_ + self.target_mean_
-        return float(r2_score(y_val, y_pred, sample_weight=sw_val))
-
-    def _check_finite(self, epoch_loss, epoch):
-        if not np.isfinite(epoch_loss):
-            raise RuntimeError(
-                f"Training diverged at epoch {epoch}: the loss became "
-                f"{epoch_loss}. Use a smaller learning_rate_init (now "
-                f"{self.learning_rate_init}), set gradient_clip (e.g. 1.0), or "
-                "scale the inputs (e.g. StandardScaler before the windower)."
-            )
-
-    def _print_progress(self, epoch, start):
-        elapsed = time.perf_counter() - start
-        eta = elapsed / epoch * (self.max_iter - epoch)
-        message = f"Epoch {epoch}/{self.max_iter}: loss = {self.loss_curve_[-1]:.6f}"
-        if self.early_stopping:
-            message += f", validation R² = {self.validation_scores_[-1]:.4f}"
-        print(f"{message}, {elapsed:.1f}s elapsed, at most {eta:.0f}s left")
 
     # --- parameters -------------------------------------------------------
 
@@ -613,18 +482,6 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         scale[scale < tiny] = 1.0
         return mean, scale
 
-    def _n_train_for_early_stopping(self, n_samples):
-        n_val = int(np.ceil(self.validation_fraction * n_samples))
-        if n_val < 2 or n_samples - n_val < 1:
-            raise ValueError(
-                f"early_stopping holds out the last validation_fraction="
-                f"{self.validation_fraction} of the {n_samples} samples, which "
-                f"leaves {n_val} for validation and {n_samples - n_val} for "
-                "training; both need at least 2 and 1. Pass more samples, change "
-                "validation_fraction, or set early_stopping=False."
-            )
-        return n_samples - n_val
-
     def _check_warm_start_shape(self, shape):
         fitted = NetworkShape(
             self.n_features_in_, self._hidden_sizes_fitted(), self.n_outputs_
@@ -636,29 +493,29 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
                 "of features and outputs, or set warm_start=False."
             )
 
-    def _flat_parameters(self, shape, dtype=None):
-        """The public fitted weights as one flat NumPy vector."""
-        arrays = []
-        for layer in self.layers_:
-            arrays += [layer["weight_ih"], layer["weight_hh"], layer["bias"]]
-        arrays += [self.head_weight_, self.head_bias_]
-        flat = np.concatenate([np.ravel(array) for array in arrays])
-        return flat.astype(dtype or self.dtype, copy=False)
+    def _progress(self):
+        """The fitted training progress, for a warm start to continue."""
+        return Progress(
+            loss_curve=self.loss_curve_,
+            validation_scores=self.validation_scores_,
+            best_loss=self.best_loss_,
+            best_validation_score=self.best_validation_score_,
+            n_iter=self.n_iter_,
+            t=self.t_,
+        )
 
-    def _store_parameters(self, flat, shape):
-        """Copy a flat NumPy vector into the public fitted attributes."""
-        params = unflatten(np.array(flat, copy=True), shape)
-        self.layers_ = [
-            {
-                "weight_ih": layer.weight_ih,
-                "weight_hh": layer.weight_hh,
-                "bias": layer.bias,
-            }
-            for layer in params.layers
-        ]
-        self.head_weight_ = params.head_weight
-        self.head_bias_ = params.head_bias
+    def _flat_parameters(self, dtype=None):
+        """The public fitted weights as one flat NumPy vector."""
+        return pack_parameters(
+            self.layers_, self.head_weight_, self.head_bias_, dtype or self.dtype
+        )
+
+    def _set_fitted_parameters(self, flat, shape, backend):
+        """Assign the public fitted weights from a flat NumPy vector."""
+        self.layers_, self.head_weight_, self.head_bias_ = unpack_parameters(
+            flat, shape
+        )
+        # On a GPU, predict reuses one float64 copy of the weights there.
         self._device_weights = None
-        if self.backend_ == "cupy":
-            backend = resolve_backend("cupy")
-            self._device_weights = backend.asarray(params.flat, dtype=np.float64)
+        if backend.name == "cupy":
+            self._device_weights = backend.asarray(flat, dtype=np.float64)

@@ -18,7 +18,7 @@ def reject_sparse(estimator, X):
         )
 
 
-def validate_sequences(estimator, X, y="no_validation", *, reset):
+def validate_sequences(estimator, X, y="no_validation", *, reset, fitted_steps=1):
     """Validate sequence inputs (and targets) for an LSTM estimator.
 
     ``X`` is ``(n_samples, n_timesteps, n_features)``, or
@@ -37,6 +37,10 @@ def validate_sequences(estimator, X, y="no_validation", *, reset):
     y : array-like of shape (n_samples,) or (n_samples, n_outputs), optional
     reset : bool
         True in ``fit``, False in ``predict``.
+    fitted_steps : int, default=1
+        Time steps of the sequences the model was fitted on. A 2-D ``X``
+        after a fit on longer sequences is an error: it is the classic
+        "forgot the windower" mistake.
 
     Returns
     -------
@@ -56,6 +60,14 @@ def validate_sequences(estimator, X, y="no_validation", *, reset):
             f"{type(estimator).__name__} expects X of shape (n_samples, "
             f"n_timesteps, n_features) or (n_samples, n_features), got a "
             f"{X.ndim}-D array. Reshape it to 3-D."
+        )
+    if X.ndim == 2 and fitted_steps > 1:
+        raise ValueError(
+            f"{type(estimator).__name__} was fitted on sequences of "
+            f"{fitted_steps} time steps, shape (n_samples, {fitted_steps}, "
+            f"n_features), but got 2-D X of shape {X.shape}, which would be read "
+            "as one-step sequences. Turn the rows into windows first, e.g. with "
+            "SequenceWindower in a Pipeline (other window lengths are fine)."
         )
     if X.ndim == 3:
         X = np.asarray(X)

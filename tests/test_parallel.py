@@ -54,14 +54,14 @@ def test_explicit_limit_is_applied_during_fit(monkeypatch, engine, blas, openmp)
     seen, engines = [], []
     import sklstm._regressor as regressor_module
 
-    original = regressor_module.LSTMRegressor._fit_stochastic
+    original = regressor_module.train
 
-    def spy(self, *args, **kwargs):
+    def spy(model, data, validation, flat, shape, backend, engine, *args):
         seen.extend(_blas_threads_now())
-        engines.append(args[-2])
-        return original(self, *args, **kwargs)
+        engines.append(engine)
+        return original(model, data, validation, flat, shape, backend, engine, *args)
 
-    monkeypatch.setattr(regressor_module.LSTMRegressor, "_fit_stochastic", spy)
+    monkeypatch.setattr(regressor_module, "train", spy)
     LSTMRegressor(hidden_layer_sizes=2, max_iter=1, n_threads=2).fit(
         np.ones((6, 2, 1)), np.arange(6.0)
     )

@@ -94,7 +94,9 @@ def test_one_fit_is_one_full_batch_gradient_step(alpha):
     model.fit(X, y, sample_weight=sample_weight)
     after = model._flat_parameters(None)
     np.testing.assert_allclose(after, before - 0.05 * gradient, rtol=0, atol=1e-9)
-    assert model.loss_curve_[0] == pytest.approx(loss_of(before), rel=1e-12)
+    # warm_start continues the curve: the second fit's epoch is appended.
+    assert len(model.loss_curve_) == 2 and model.n_iter_ == 2
+    assert model.loss_curve_[-1] == pytest.approx(loss_of(before), rel=1e-12)
 
 
 @pytest.mark.parametrize("y_shape", [(40,), (40, 1), (40, 3)])
