@@ -326,11 +326,6 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         sample_weight = _check_sample_weight(
             sample_weight, X[:, 0, :], dtype=X.dtype, ensure_non_negative=True
         )
-        if not sample_weight.any():
-            raise ValueError(
-                "Every sample_weight is zero: there is nothing to fit. Give some "
-                "samples a positive weight."
-            )
         y_was_1d = y.ndim == 1
         y = y.reshape(len(y), -1)
         shape = NetworkShape(X.shape[2], hidden_sizes, y.shape[1])

@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.base import clone
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.metrics import r2_score
 from sklearn.model_selection import GridSearchCV, TimeSeriesSplit
 from sklearn.pipeline import Pipeline
 
 from sklstm import LSTMRegressor, SequenceWindower
+from sklstm._network import NetworkShape, init_parameters, unflatten
 
 from ._reference import central_difference, reference_loss, reference_network_output
 
@@ -273,14 +274,26 @@ def test_gradient_clip_bounds_the_step():
     assert np.linalg.norm(step) == pytest.approx(1e-3, rel=1e-3)
 
 
-def test_sample_weight_changes_the_fit():
+def test_sample_weight_acts_in_the_loss():
+    # Zero weights on the second half: exactly the fit on the first half
+    # alone (full batches, same initial weights, no target scaling). A loss
+    # that ignored the weights would fit the second half too.
     X, y = _sequences(n_samples=60)
-    weights = np.r_[np.full(30, 100.0), np.full(30, 0.01)]
-    params = dict(hidden_layer_sizes=4, max_iter=5, random_state=0, dtype="float64")
-    plain = LSTMRegressor(**params).fit(X, y)
-    weighted = LSTMRegressor(**params).fit(X, y, sample_weight=weights)
-    assert not np.allclose(plain.predict(X), weighted.predict(X))
-    assert weighted.target_mean_ == pytest.approx(np.average(y, weights=weights))
+    y[30:] = -5 * y[30:]
+    weights = np.r_[np.ones(30), np.zeros(30)]
+    params = dict(
+        hidden_layer_sizes=4,
+        max_iter=5,
+        random_state=0,
+        dtype="float64",
+        scale_target=False,
+        shuffle=False,
+    )
+    weighted = LSTMRegressor(batch_size=60, **params).fit(X, y, sample_weight=weights)
+    first_half = LSTMRegressor(batch_size=30, **params).fit(X[:30], y[:30])
+    np.testing.assert_allclose(weighted.predict(X), first_half.predict(X), atol=1e-10)
+    unweighted = LSTMRegressor(batch_size=60, **params).fit(X, y)
+    assert np.abs(unweighted.predict(X) - first_half.predict(X)).max() > 1e-3
 
 
 def test_a_batch_of_zero_weights_is_skipped():
@@ -398,3 +411,228 @@ def test_bad_hidden_layer_sizes(sizes):
     X, y = _sequences()
     with pytest.raises(ValueError, match="hidden_layer_sizes"):
         LSTMRegressor(hidden_layer_sizes=sizes, max_iter=1).fit(X, y)
+
+
+def _interrupt_at_epoch(monkeypatch, epoch):
+    """Make training raise KeyboardInterrupt at the start of ``epoch``."""
+    import sklstm._training as training
+
+    original, calls = training._run_epoch, []
+
+    def run_epoch(*args, **kwargs):
+        calls.append(None)
+        if len(calls) == epoch:
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(training, "_run_epoch", run_epoch)
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_ctrl_c_keeps_what_was_learnt_and_warns(monkeypatch, early_stopping):
+    X, y = _sequences(n_samples=80)
+    _interrupt_at_epoch(monkeypatch, epoch=4)
+    model = LSTMRegressor(
+        hidden_layer_sizes=4,
+        max_iter=50,
+        random_state=0,
+        dtype="float64",
+        early_stopping=early_stopping,
+        learning_rate_init=0.01,
+    )
+    with pytest.warns(UserWarning, match="interrupted by the user after 3"):
+        assert model.fit(X, y) is model
+    assert model.n_iter_ == 3 and len(model.loss_curve_) == 3
+    assert np.all(np.isfinite(model.predict(X)))
+    if early_stopping:
+        # The best validation epoch's weights, as after a normal stop.
+        score = model.score(X[-8:], y[-8:])
+        assert score == pytest.approx(model.best_validation_score_, abs=1e-9)
+
+
+def test_a_fresh_estimator_stays_unfitted_after_a_failed_fit():
+    X, y = _sequences()
+    model = LSTMRegressor(
+        hidden_layer_sizes=4,
+        solver="sgd",
+        learning_rate_init=1e30,
+        max_iter=3,
+        random_state=0,
+    )
+    with pytest.raises(RuntimeError, match="diverged"):
+        model.fit(X, y)
+    # Not even n_features_in_, which input validation records first.
+    assert not [name for name in vars(model) if name.endswith("_")]
+    with pytest.raises(NotFittedError):
+        model.predict(X)
+
+
+def test_all_zero_sample_weights_say_so():
+    X, y = _sequences()
+    with pytest.raises(ValueError, match="at least one non-zero"):
+        LSTMRegressor(max_iter=1).fit(X, y, sample_weight=np.zeros(len(X)))
+
+
+@pytest.mark.parametrize(
+    "zero_part, match",
+    [(slice(0, 36), "training part"), (slice(36, 40), "validation part")],
+)
+def test_early_stopping_names_the_part_whose_weights_are_all_zero(zero_part, match):
+    X, y = _sequences()
+    weights = np.ones(len(X))
+    weights[zero_part] = 0
+    model = LSTMRegressor(max_iter=2, early_stopping=True, validation_fraction=0.1)
+    with pytest.raises(ValueError, match=match):
+        model.fit(X, y, sample_weight=weights)
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_warm_start_continues_the_curves_and_counters(early_stopping):
+    X, y = _sequences(n_samples=60)
+    model = LSTMRegressor(
+        hidden_layer_sizes=3,
+        max_iter=2,
+        tol=0,
+        n_iter_no_change=50,
+        warm_start=True,
+        random_state=0,
+        early_stopping=early_stopping,
+    )
+    model.fit(X, y)
+    first_curve = list(model.loss_curve_)
+    model.fit(X, y)
+    assert model.loss_curve_[:2] == first_curve and len(model.loss_curve_) == 4
+    assert model.n_iter_ == 4
+    n_train = 54 if early_stopping else 60
+    assert model.t_ == 4 * n_train
+    if early_stopping:
+        assert len(model.validation_scores_) == 4
+        assert model.best_validation_score_ == max(model.validation_scores_)
+
+
+def test_two_dimensional_X_after_a_fit_on_windows_names_the_windower():
+    X, y = _sequences(steps=6)
+    model = LSTMRegressor(hidden_layer_sizes=3, max_iter=2, random_state=0).fit(X, y)
+    assert model.n_timesteps_in_ == 6
+    with pytest.raises(ValueError, match="SequenceWindower"):
+        model.predict(X[:, -1, :])
+    # Windows of another length are fine: the LSTM reads any length.
+    assert model.predict(X[:, -3:, :]).shape == (len(X),)
+    # A model fitted on one-step (2-D) rows predicts 2-D rows.
+    flat = LSTMRegressor(hidden_layer_sizes=3, max_iter=2, random_state=0)
+    flat.fit(X[:, -1, :], y)
+    assert flat.n_timesteps_in_ == 1
+    assert flat.predict(X[:, -1, :]).shape == (len(X),)
+
+
+def _adam_by_hand(flat, gradient, state, lr, beta_1, beta_2, epsilon):
+    """scikit-learn's Adam (MLPRegressor), written out for the test."""
+    state["t"] += 1
+    state["m"] = beta_1 * state["m"] + (1 - beta_1) * gradient
+    state["v"] = beta_2 * state["v"] + (1 - beta_2) * gradient**2
+    t = state["t"]
+    step = lr * np.sqrt(1 - beta_2**t) / (1 - beta_1**t)
+    return flat - step * state["m"] / (np.sqrt(state["v"]) + epsilon)
+
+
+@pytest.mark.parametrize(
+    "loss, solver, options",
+    [
+        ("squared_error", "adam", dict(beta_1=0.8, beta_2=0.95, epsilon=1e-3)),
+        ("squared_error", "adam", dict(beta_1=0.95, beta_2=0.8, epsilon=1e-8)),
+        ("squared_error", "sgd", dict(momentum=0.7, nesterovs_momentum=False)),
+        ("squared_error", "sgd", dict(momentum=0.7, nesterovs_momentum=True)),
+        ("absolute_error", "sgd", dict(momentum=0.0)),
+        ("huber", "adam", dict(beta_1=0.9, beta_2=0.99, epsilon=1e-8)),
+    ],
+)
+def test_optimisers_and_losses_through_the_estimator_match_pytorch(
+    loss, solver, options
+):
+    """Three full-batch steps of the estimator against PyTorch's gradients
+    and optimisers (Adam by hand: PyTorch scales epsilon differently)."""
+    torch = pytest.importorskip("torch")
+    X, y = _sequences(n_samples=16, steps=5, n_features=3)
+    y = 3 * y  # residuals on both sides of Huber's threshold
+    lr, n_steps = 0.05, 3
+    model = LSTMRegressor(
+        hidden_layer_sizes=(4,),
+        loss=loss,
+        solver=solver,
+        learning_rate_init=lr,
+        batch_size=len(X),
+        shuffle=False,
+        max_iter=n_steps,
+        alpha=0.0,
+        scale_target=False,
+        dtype="float64",
+        random_state=0,
+        tol=0,
+        n_iter_no_change=100,
+        **options,
+    )
+    model.fit(X, y)
+
+    shape = NetworkShape(3, (4,), 1)
+    initial = unflatten(
+        init_parameters(shape, np.random.RandomState(0), np.float64), shape
+    )
+    weights = [
+        torch.tensor(array, requires_grad=True)
+        for array in (*initial.layers[0], initial.head_weight, initial.head_bias)
+    ]
+    lstm = torch.nn.LSTM(3, 4, batch_first=True).double()
+    inputs, target = torch.from_numpy(X), torch.from_numpy(y).reshape(-1, 1)
+    residual_loss = {
+        "squared_error": lambda r: 0.5 * (r**2).mean(),
+        "absolute_error": lambda r: r.abs().mean(),
+        "huber": lambda r: torch.nn.functional.huber_loss(
+            r, torch.zeros_like(r), delta=1.0
+        ),
+    }[loss]
+    optimizer = None
+    if solver == "sgd":
+        optimizer = torch.optim.SGD(
+            weights,
+            lr=lr,
+            momentum=options["momentum"],
+            nesterov=options.get("nesterovs_momentum", False),
+        )
+    adam_state = None
+    for _ in range(n_steps):
+        weight_ih, weight_hh, bias, head_weight, head_bias = weights
+        outputs, _ = torch.func.functional_call(
+            lstm,
+            {
+                "weight_ih_l0": weight_ih,
+                "weight_hh_l0": weight_hh,
+                "bias_ih_l0": bias,
+                "bias_hh_l0": torch.zeros_like(bias),
+            },
+            (inputs,),
+        )
+        prediction = outputs[:, -1] @ head_weight.T + head_bias
+        value = residual_loss(prediction - target)
+        for weight in weights:
+            weight.grad = None
+        value.backward()
+        if optimizer is not None:
+            optimizer.step()
+            continue
+        flat = np.concatenate([w.detach().numpy().ravel() for w in weights])
+        gradient = np.concatenate([w.grad.numpy().ravel() for w in weights])
+        if adam_state is None:
+            adam_state = {"t": 0, "m": 0 * flat, "v": 0 * flat}
+        flat = _adam_by_hand(flat, gradient, adam_state, lr, **options)
+        with torch.no_grad():
+            start = 0
+            for weight in weights:
+                weight.copy_(
+                    torch.from_numpy(flat[start : start + weight.numel()]).reshape(
+                        weight.shape
+                    )
+                )
+                start += weight.numel()
+    expected = np.concatenate([w.detach().numpy().ravel() for w in weights])
+    np.testing.assert_allclose(model._flat_parameters(None), expected, atol=1e-10)
+    assert np.abs(expected - initial.flat).max() > 1e-3  # the weights moved
