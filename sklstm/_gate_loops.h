@@ -265,26 +265,26 @@ static int sklstm_cpu_has_fma(void)
 #endif
 }
 
-static void sklstm_gemm_float(int use_fma, SKLSTM_GEMM_ARGS(float))
-{
+/* The GEMM of the build this CPU runs best (``use_fma`` from
+ * sklstm_cpu_has_fma, read once when the module loads). */
 #ifdef SKLSTM_HAVE_FMA_BUILD
-    if (use_fma) {
-        sklstm_gemm_fma_float(rows, n, k, a, lda, wp, accumulate, c, ldc);
-        return;
+#define SKLSTM_GEMM_DISPATCH(T)                                                 \
+    static void sklstm_gemm_##T(int use_fma, SKLSTM_GEMM_ARGS(T))               \
+    {                                                                           \
+        if (use_fma)                                                            \
+            sklstm_gemm_fma_##T(rows, n, k, a, lda, wp, accumulate, c, ldc);    \
+        else                                                                    \
+            sklstm_gemm_plain_##T(rows, n, k, a, lda, wp, accumulate, c, ldc);  \
+    }
+#else
+#define SKLSTM_GEMM_DISPATCH(T)                                                 \
+    static void sklstm_gemm_##T(int use_fma, SKLSTM_GEMM_ARGS(T))               \
+    {                                                                           \
+        (void)use_fma;                                                          \
+        sklstm_gemm_plain_##T(rows, n, k, a, lda, wp, accumulate, c, ldc);      \
     }
 #endif
-    sklstm_gemm_plain_float(rows, n, k, a, lda, wp, accumulate, c, ldc);
-}
-
-static void sklstm_gemm_double(int use_fma, SKLSTM_GEMM_ARGS(double))
-{
-#ifdef SKLSTM_HAVE_FMA_BUILD
-    if (use_fma) {
-        sklstm_gemm_fma_double(rows, n, k, a, lda, wp, accumulate, c, ldc);
-        return;
-    }
-#endif
-    sklstm_gemm_plain_double(rows, n, k, a, lda, wp, accumulate, c, ldc);
-}
+SKLSTM_GEMM_DISPATCH(float)
+SKLSTM_GEMM_DISPATCH(double)
 
 #endif

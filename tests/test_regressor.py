@@ -237,7 +237,11 @@ def test_divergence_raises_and_keeps_no_nan_model():
         RuntimeError, match=r"diverged at epoch 2: the loss became .*learning_rate_init"
     ):
         model.fit(X, y)
-    assert not hasattr(model, "layers_")
+    # No fitted attribute at all, not even n_features_in_, which input
+    # validation records first: the estimator stays unfitted.
+    assert not [name for name in vars(model) if name.endswith("_")]
+    with pytest.raises(NotFittedError):
+        model.predict(X)
 
 
 def test_a_failed_refit_leaves_the_fitted_model_as_it_was():
@@ -448,23 +452,6 @@ def test_ctrl_c_keeps_what_was_learnt_and_warns(monkeypatch, early_stopping):
         # The best validation epoch's weights, as after a normal stop.
         score = model.score(X[-8:], y[-8:])
         assert score == pytest.approx(model.best_validation_score_, abs=1e-9)
-
-
-def test_a_fresh_estimator_stays_unfitted_after_a_failed_fit():
-    X, y = _sequences()
-    model = LSTMRegressor(
-        hidden_layer_sizes=4,
-        solver="sgd",
-        learning_rate_init=1e30,
-        max_iter=3,
-        random_state=0,
-    )
-    with pytest.raises(RuntimeError, match="diverged"):
-        model.fit(X, y)
-    # Not even n_features_in_, which input validation records first.
-    assert not [name for name in vars(model) if name.endswith("_")]
-    with pytest.raises(NotFittedError):
-        model.predict(X)
 
 
 def test_all_zero_sample_weights_say_so():
