@@ -18,7 +18,11 @@ class SequenceWindower(TransformerMixin, BaseEstimator):
     first, so its last step is row ``t`` itself. The output keeps the number
     of rows, so a target ``y`` stays aligned with ``X`` inside a
     :class:`~sklearn.pipeline.Pipeline`. The first ``window - 1`` rows lack
-    part of their history; ``padding`` says how it is filled.
+    part of their history; ``padding`` says how it is filled. Any input with
+    at least one row is windowed, even one shorter than ``window``: its rows
+    are padded exactly like the first rows of a longer input, so windowing
+    the first ``n`` rows of a series gives the first ``n`` windows of the
+    whole series.
 
     The windower has no state beyond the number (and names) of features: it
     windows whatever rows it is given, so give ``transform`` the history that
@@ -39,6 +43,17 @@ class SequenceWindower(TransformerMixin, BaseEstimator):
         ``"edge"`` repeats the first row (a flat past, no jump at the first
         real row); ``"zero"`` fills zeros (the mean, after standard
         scaling).
+
+    Notes
+    -----
+    :meth:`set_output` is always available, so the windower fits in a
+    :class:`~sklearn.pipeline.Pipeline` whose output is set to pandas or
+    polars (by ``Pipeline.set_output`` or by
+    ``sklearn.set_config(transform_output=...)``). With ``flatten=True`` the
+    lag features then come as a DataFrame whose columns are
+    :meth:`get_feature_names_out`. With ``flatten=False`` the 3-D windows have
+    no table form: they pass through as an ndarray whatever the output
+    setting, which is what :class:`LSTMRegressor` reads.
 
     Attributes
     ----------
@@ -107,7 +122,9 @@ class SequenceWindower(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_rows, n_features)
-            Time-ordered rows, oldest first; at least ``window`` of them.
+            Time-ordered rows, oldest first; at least one. Rows with fewer
+            than ``window - 1`` rows before them are padded as ``padding``
+            says.
 
         Returns
         -------
@@ -127,6 +144,55 @@ class SequenceWindower(TransformerMixin, BaseEstimator):
         if self.flatten:
             return windows.reshape(n_rows, self.window * n_features)
         return windows
+
+    def set_output(self, *, transform=None):
+        """Set the output container of ``transform`` and ``fit_transform``.
+
+        Available whatever ``flatten`` is, so that ``Pipeline.set_output``
+        works on a pipeline holding the windower.
+
+        Parameters
+        ----------
+        transform : {"default", "pandas", "polars"}, default=None
+            Output of ``transform`` and ``fit_transform``:
+
+            - ``"default"``: an ndarray;
+            - ``"pandas"`` or ``"polars"``: with ``flatten=True``, a DataFrame
+              whose columns are :meth:`get_feature_names_out`; with
+              ``flatten=False``, the 3-D ndarray unchanged, since windows
+              have no table form;
+            - ``None``: the setting is left unchanged.
+
+        Returns
+        -------
+        self : SequenceWindower
+            The transformer, its output configured.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from sklstm import SequenceWindower
+        >>> frame = pd.DataFrame({"temp": [1.0, 2.0, 3.0]})
+        >>> windower = SequenceWindower(window=2, flatten=True)
+        >>> windower.set_output(transform="pandas").fit_transform(frame)
+           temp_lag1  temp_lag0
+        0        1.0        1.0
+        1        1.0        2.0
+        2        2.0        3.0
+        >>> windows = SequenceWindower(window=2).set_output(transform="pandas")
+        >>> windows.fit_transform(frame).shape
+        (3, 2, 1)
+        """
+        # The same configuration _SetOutputMixin.set_output stores; the mixin
+        # offers its method only when get_feature_names_out exists, i.e. with
+        # flatten=True, and wraps the output only then, so the 3-D windows
+        # pass through as an ndarray.
+        if transform is None:
+            return self
+        if not hasattr(self, "_sklearn_output_config"):
+            self._sklearn_output_config = {}
+        self._sklearn_output_config["transform"] = transform
+        return self
 
     @available_if(lambda windower: windower.flatten)
     def get_feature_names_out(self, input_features=None):
@@ -157,12 +223,37 @@ class SequenceWindower(TransformerMixin, BaseEstimator):
 
     def _validate(self, X, *, reset):
         reject_sparse(self, X)
-        X = validate_data(self, X, reset=reset, dtype=FLOAT_DTYPES)
-        if X.shape[0] < self.window:
-            raise ValueError(
-                f"SequenceWindower(window={self.window}) needs at least "
-                f"{self.window} rows, got {X.shape[0]} sample(s) (too short a "
-                "series). Pass a longer series (for predictions, include the "
-                f"{self.window - 1} rows before the first one) or a smaller window."
-            )
+        # validate_data refuses empty input (0 rows or 0 columns) with a clear
+        # message; non-finite values are reported below, with their position
+        # and a fix, which its own message for infinity lacks.
+        X = validate_data(
+            self, X, reset=reset, dtype=FLOAT_DTYPES, ensure_all_finite=False
+        )
+        _reject_non_finite(X, self.window)
         return X
+
+
+def _reject_non_finite(X, window):
+    """Raise a ValueError that locates NaN or infinite values in ``X``."""
+    finite = np.isfinite(X)
+    if finite.all():
+        return
+    rows, columns = np.nonzero(~finite)
+    has_infinity = np.isinf(X).any()
+    found = [
+        kind
+        for kind, present in (("NaN", np.isnan(X).any()), ("infinity", has_infinity))
+        if present
+    ]
+    fix = "DataFrame.ffill() fills from past values only"
+    if has_infinity:
+        fix = (
+            "turn infinities into NaN with "
+            f"DataFrame.replace([np.inf, -np.inf], np.nan), then fill; {fix}"
+        )
+    raise ValueError(
+        f"Input X contains {' and '.join(found)} ({len(rows)} value(s), the "
+        f"first at row {rows[0]}, column {columns[0]}). SequenceWindower would "
+        f"copy each into the {window} window(s) that hold its row. Fill or drop "
+        f"the non-finite values before windowing: {fix}."
+    )

@@ -1,42 +1,71 @@
-"""SequenceWindower: alignment, padding, lag names, errors."""
+"""SequenceWindower: alignment, padding, lag names, output containers, errors."""
 
 import numpy as np
 import pandas as pd
 import pytest
+import sklearn
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from sklearn.compose import ColumnTransformer
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sklstm import SequenceWindower
+from sklstm import LSTMRegressor, SequenceWindower
 
 
 @st.composite
-def series_and_window(draw):
+def series_and_window(draw, min_rows=1, min_features=1):
+    """A float table and a window; the table may be shorter than the window."""
     window = draw(st.integers(1, 8))
-    n_rows = draw(st.integers(window, 30))
-    n_features = draw(st.integers(1, 4))
-    X = draw(arrays(np.float64, (n_rows, n_features), elements=st.floats(-1e6, 1e6)))
+    # Up to three windows' worth, so about a third of the tables are short.
+    n_rows = draw(st.integers(min_rows, 3 * window + 2))
+    n_features = draw(st.integers(min_features, 4))
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    elements = st.floats(-1e6, 1e6, width=np.finfo(dtype).bits)
+    X = draw(arrays(dtype, (n_rows, n_features), elements=elements))
     return X, window
+
+
+@st.composite
+def series_with_non_finite_values(draw):
+    """A table, possibly empty, with NaN or infinities at a few positions."""
+    X, window = draw(series_and_window(min_rows=0, min_features=0))
+    if X.size and draw(st.booleans()):
+        positions = st.tuples(
+            st.integers(0, X.shape[0] - 1),
+            st.integers(0, X.shape[1] - 1),
+            st.sampled_from([np.nan, np.inf, -np.inf]),
+        )
+        for row, column, value in draw(st.lists(positions, min_size=1, max_size=3)):
+            X[row, column] = value
+    return X, window
+
+
+def reference_windows(X, window, padding):
+    """The windows written as a plain loop over rows and steps."""
+    n_rows, n_features = X.shape
+    windows = np.empty((n_rows, window, n_features), dtype=X.dtype)
+    for t in range(n_rows):
+        for k in range(window):
+            source = t - window + 1 + k
+            if source >= 0:
+                windows[t, k] = X[source]
+            elif padding == "edge":
+                windows[t, k] = X[0]
+            else:
+                windows[t, k] = 0.0
+    return windows
 
 
 @settings(max_examples=60, deadline=None)
 @given(series_and_window(), st.sampled_from(["edge", "zero"]))
-def test_row_t_window_ends_at_row_t(data, padding):
+def test_windows_match_the_reference_loop(data, padding):
     X, window = data
     windows = SequenceWindower(window=window, padding=padding).fit_transform(X)
-    assert windows.shape == (len(X), window, X.shape[1])
-    for t in range(len(X)):
-        np.testing.assert_array_equal(windows[t, -1], X[t])
-        for k in range(window):
-            source = t - window + 1 + k
-            if source >= 0:
-                expected = X[source]
-            else:
-                expected = X[0] if padding == "edge" else np.zeros(X.shape[1])
-            np.testing.assert_array_equal(windows[t, k], expected)
+    assert windows.dtype == X.dtype
+    np.testing.assert_array_equal(windows, reference_windows(X, window, padding))
+    np.testing.assert_array_equal(windows[:, -1], X)
 
 
 @settings(max_examples=30, deadline=None)
@@ -46,6 +75,74 @@ def test_flatten_is_the_windows_row_major(data):
     windows = SequenceWindower(window=window).fit_transform(X)
     flat = SequenceWindower(window=window, flatten=True).fit_transform(X)
     np.testing.assert_array_equal(flat, windows.reshape(len(X), -1))
+
+
+@settings(max_examples=30, deadline=None)
+@given(series_and_window(), st.sampled_from(["edge", "zero"]), st.data())
+def test_a_prefix_gets_the_first_windows_of_the_series(data, padding, draw):
+    # A short input is padded exactly like the first rows of a longer one.
+    X, window = data
+    n_rows = draw.draw(st.integers(1, len(X)), label="n_rows")
+    windower = SequenceWindower(window=window, padding=padding).fit(X)
+    np.testing.assert_array_equal(
+        windower.transform(X[:n_rows]), windower.transform(X)[:n_rows]
+    )
+
+
+def expected_error(X):
+    """The message pattern the windower must raise for ``X``, or None."""
+    if X.size == 0:
+        return r"0 (sample|feature)\(s\) .*while a minimum of 1 is required"
+    found = [
+        kind
+        for kind, present in (("NaN", np.isnan(X).any()), ("infinity", np.isinf(X)))
+        if np.any(present)
+    ]
+    if not found:
+        return None
+    return rf"Input X contains {' and '.join(found)} .*Fill or drop"
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    series_with_non_finite_values(),
+    st.sampled_from(["edge", "zero"]),
+    st.booleans(),
+    st.sampled_from(["fit_transform", "transform"]),
+)
+def test_any_table_is_windowed_or_refused_with_the_fix(data, padding, flatten, step):
+    X, window = data
+    windower = SequenceWindower(window=window, flatten=flatten, padding=padding)
+
+    def window_rows():
+        if step == "fit_transform":
+            return windower.fit_transform(X)
+        return windower.fit(np.zeros((1, X.shape[1]), X.dtype)).transform(X)
+
+    match = expected_error(X)
+    if match is not None:
+        with pytest.raises(ValueError, match=match):
+            window_rows()
+        return
+    expected = reference_windows(X, window, padding)
+    if flatten:
+        expected = expected.reshape(len(X), -1)
+    np.testing.assert_array_equal(window_rows(), expected)
+
+
+@pytest.mark.parametrize("padding, fill", [("edge", 1.0), ("zero", 0.0)])
+def test_fewer_rows_than_window_are_padded(padding, fill):
+    windower = SequenceWindower(window=4, padding=padding).fit(np.ones((10, 1)))
+    windows = windower.transform(np.array([[1.0], [2.0]]))
+    np.testing.assert_array_equal(
+        windows[:, :, 0], [[fill, fill, fill, 1.0], [fill, fill, 1.0, 2.0]]
+    )
+
+
+def test_one_row_fills_a_default_window():
+    windows = SequenceWindower().fit_transform(np.array([[3.0, -4.0]]))
+    assert windows.shape == (1, 24, 2)
+    np.testing.assert_array_equal(windows[0], np.tile([3.0, -4.0], (24, 1)))
 
 
 def test_lag_names_match_the_flattened_columns():
@@ -66,11 +163,73 @@ def test_lag_names_match_the_flattened_columns():
     assert flat[4, names.index("temp_lag0")] == frame["temp"].iloc[4]
 
 
-def test_pandas_output_with_flatten():
-    frame = pd.DataFrame({"a": np.arange(5.0)})
-    out = SequenceWindower(window=2, flatten=True).set_output(transform="pandas")
-    result = out.fit_transform(frame)
-    assert list(result.columns) == ["a_lag1", "a_lag0"]
+def short_frame():
+    """Five rows, two columns, a non-default index: shorter than a window."""
+    return pd.DataFrame(
+        {"a": np.arange(5.0), "b": np.arange(5.0) ** 2}, index=np.arange(10, 15)
+    )
+
+
+def test_pandas_output_with_flatten_has_the_lag_names():
+    frame = short_frame()
+    windower = SequenceWindower(flatten=True).set_output(transform="pandas")
+    result = windower.fit_transform(frame)
+    assert isinstance(result, pd.DataFrame)
+    assert list(result.columns) == list(windower.get_feature_names_out())
+    assert list(result.columns[[0, 1, -2, -1]]) == [
+        "a_lag23",
+        "b_lag23",
+        "a_lag0",
+        "b_lag0",
+    ]
+    assert result.index.equals(frame.index)
+    np.testing.assert_array_equal(
+        result.to_numpy(), SequenceWindower(flatten=True).fit_transform(frame)
+    )
+
+
+@pytest.mark.parametrize("configure", ["set_output", "set_config"])
+def test_three_d_windows_pass_through_pandas_output(configure):
+    frame = short_frame()
+    windower = SequenceWindower()
+    with sklearn.config_context(
+        transform_output="pandas" if configure == "set_config" else "default"
+    ):
+        if configure == "set_output":
+            assert windower.set_output(transform="pandas") is windower
+        windows = windower.fit_transform(frame)
+        transformed = windower.transform(frame)
+    for result in (windows, transformed):
+        assert type(result) is np.ndarray
+        assert result.shape == (5, 24, 2)
+        np.testing.assert_array_equal(result, SequenceWindower().fit_transform(frame))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_pipeline_set_output_pandas_with_three_d_windows():
+    frame = short_frame()
+    y = frame["a"].to_numpy()
+    pipeline = Pipeline(
+        [("win", SequenceWindower()), ("lstm", LSTMRegressor(max_iter=2))]
+    ).set_output(transform="pandas")
+    y_pred = pipeline.fit(frame, y).predict(frame)
+    assert y_pred.shape == (5,)
+    assert np.isfinite(y_pred).all()
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_global_pandas_output_end_to_end():
+    frame = short_frame()
+    y = frame["a"].to_numpy()
+    pipeline = make_pipeline(
+        StandardScaler(), SequenceWindower(), LSTMRegressor(max_iter=2)
+    )
+    with sklearn.config_context(transform_output="pandas"):
+        y_pred = pipeline.fit(frame, y).predict(frame)
+    # The scaler's DataFrame reached the windower: it recorded the names.
+    assert list(pipeline[1].feature_names_in_) == ["a", "b"]
+    assert y_pred.shape == (5,)
+    assert np.isfinite(y_pred).all()
 
 
 def test_three_d_output_has_no_feature_names():
@@ -98,11 +257,18 @@ def test_in_a_pipeline_after_a_column_transformer():
 @pytest.mark.parametrize(
     "X, match",
     [
-        (np.ones((3, 2)), "needs at least 4 rows, got 3 sample.*smaller window"),
-        (np.r_[np.ones(5), np.nan].reshape(-1, 1), "NaN"),
+        (
+            np.r_[np.ones(5), np.nan].reshape(-1, 1),
+            r"contains NaN \(1 value\(s\), the first at row 5, column 0\).*ffill",
+        ),
+        (
+            np.r_[np.ones(3), -np.inf, np.inf, 1.0].reshape(-1, 2),
+            r"contains infinity \(2 value\(s\), the first at row 1, column 1\)"
+            r".*replace\(\[np.inf, -np.inf\], np.nan\)",
+        ),
         (np.ones((6, 2, 2)), "Found array with dim 3"),
         (np.ones(6), "Expected 2D array"),
-        (np.ones((0, 2)), "0 sample"),
+        (np.ones((0, 2)), r"0 sample\(s\) \(shape=\(0, 2\)\) while a minimum of 1"),
     ],
 )
 def test_bad_input_raises_a_clear_value_error(X, match):
@@ -110,12 +276,12 @@ def test_bad_input_raises_a_clear_value_error(X, match):
         SequenceWindower(window=4).fit(X)
 
 
-def test_transform_checks_length_and_features():
+def test_transform_checks_rows_and_features():
     windower = SequenceWindower(window=4).fit(np.ones((10, 2)))
-    with pytest.raises(ValueError, match=r"needs at least 4 rows.*include the 3 rows"):
-        windower.transform(np.ones((2, 2)))
     with pytest.raises(ValueError, match="X has 3 features"):
         windower.transform(np.ones((10, 3)))
+    with pytest.raises(ValueError, match=r"0 sample\(s\).*minimum of 1"):
+        windower.transform(np.ones((0, 2)))
 
 
 def test_sparse_input_is_refused_with_the_fix():
