@@ -16,7 +16,10 @@ import numpy as np
 from ._engines import ArrayEngine, host_engine
 from ._gates import NumpyGateKernels, make_cupy_gate_kernels
 
-GPU_INSTALL_HINT = 'pip install "sklstm[gpu]"'
+GPU_INSTALL_HINT = (
+    'pip install "sklstm[gpu-cuda12]" on CUDA 12 or '
+    'pip install "sklstm[gpu-cuda13]" on CUDA 13'
+)
 
 
 @dataclass(frozen=True)
@@ -77,8 +80,8 @@ def _import_cupy():
     except ImportError as exc:
         raise ImportError(
             "backend='cupy' needs CuPy, which is not installed. Install it with "
-            f"{GPU_INSTALL_HINT} (CUDA 12) or the cupy wheel matching your CUDA "
-            "version, or use backend='numpy'."
+            f"{GPU_INSTALL_HINT} (nvidia-smi shows the CUDA version), or the "
+            "cupy wheel matching another CUDA version, or use backend='numpy'."
         ) from exc
     return cupy
 

@@ -44,7 +44,9 @@ def test_auto_falls_back_to_numpy_without_a_device(cupy_without_device):
 
 
 def test_cupy_missing_says_how_to_install(no_cupy):
-    with pytest.raises(ImportError, match=re.escape('pip install "sklstm[gpu]"')):
+    with pytest.raises(
+        ImportError, match=re.escape('pip install "sklstm[gpu-cuda12]"')
+    ):
         resolve_backend("cupy")
 
 
@@ -55,7 +57,7 @@ def test_cupy_without_device_says_so(cupy_without_device):
 
 def test_the_error_comes_at_fit_not_at_construction(no_cupy):
     model = LSTMRegressor(backend="cupy", max_iter=1)  # no error here
-    with pytest.raises(ImportError, match="sklstm\\[gpu\\]"):
+    with pytest.raises(ImportError, match="sklstm\\[gpu-cuda12\\]"):
         model.fit(np.ones((4, 2, 1)), np.arange(4.0))
 
 

@@ -1,13 +1,16 @@
 """Tests for sklstm.beijing: protocol P, the baselines and the study command."""
 
+import importlib.util
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.pipeline import Pipeline
 
 from sklstm import LSTMRegressor
-from sklstm.beijing import StudySettings, main, run_study
-from sklstm.beijing._cli import PLOT_PNG, TABLE_CSV, TABLE_MD
+from sklstm.beijing import StudySettings, _cli, main, run_study
+from sklstm.beijing._cli import PLOT_PNG, TABLE_CSV, TABLE_MD, _prose
 from sklstm.beijing._models import (
     fit_columns,
     fit_lstm,
@@ -21,6 +24,8 @@ from sklstm.beijing._protocol import (
     FULL,
     QUICK,
     WINDOW,
+    Period,
+    Protocol,
     fill_gaps,
     history_start,
     load_frame,
@@ -43,10 +48,34 @@ def frame():
         return load_frame()
 
 
+def _scores(y_true, y_pred):
+    """RMSE and MAE, computed here rather than by scikit-learn."""
+    error = np.asarray(y_true, dtype=float) - np.asarray(y_pred, dtype=float)
+    return np.sqrt(np.mean(error**2)), np.mean(np.abs(error))
+
+
+def _quiet(line):
+    """A ``log`` for run_study that prints nothing."""
+
+
+@pytest.fixture
+def studies(monkeypatch):
+    """The StudyResult of every run_study that ``main`` calls, in order."""
+    results = []
+    run = _cli.run_study
+
+    def recording_run_study(settings, **kwargs):
+        results.append(run(settings, **kwargs))
+        return results[-1]
+
+    monkeypatch.setattr(_cli, "run_study", recording_run_study)
+    return results
+
+
 # --- the command, end to end ------------------------------------------------
 
 
-def test_quick_run_writes_table_and_plot(shared_data_home, tmp_path, capsys):
+def test_quick_run_writes_table_and_plot(shared_data_home, tmp_path, capsys, frame):
     assert main(["--quick", "--epochs", "2", "--out", str(tmp_path)]) == 0
 
     results = pd.read_csv(tmp_path / TABLE_CSV)
@@ -61,7 +90,17 @@ def test_quick_run_writes_table_and_plot(shared_data_home, tmp_path, capsys):
     # Every model is scored on the same rows: all of January 2014.
     assert (results["n_test"] == 31 * 24).all()
     assert (results["rmse"] > 0).all()
-    assert (results["mae"] <= results["rmse"]).all()
+    # The naive scores, recomputed from the data: the forecast for each hour
+    # of January 2014 is PM2.5 `lag` hours before it.
+    pollution = frame["pollution"]
+    january = QUICK.test.contains(frame.index)
+    scored = results.set_index(["inputs", "model", "horizon"])
+    for horizon in (1, 6, 24):
+        for model, lag in [("persistence", horizon), ("seasonal naive", 24)]:
+            rmse, mae = _scores(pollution[january], pollution.shift(lag)[january])
+            row = scored.loc["univariate", model, horizon]
+            assert row["rmse"] == pytest.approx(rmse, abs=1e-4)
+            assert row["mae"] == pytest.approx(mae, abs=1e-4)
     fitted = ~results["model"].isin(MODELS[:2])
     assert (results.loc[fitted, "fit_time_s"] > 0).all()
 
@@ -70,12 +109,122 @@ def test_quick_run_writes_table_and_plot(shared_data_home, tmp_path, capsys):
     assert header in markdown
     assert markdown.count("| multivariate | ") == 3
     assert markdown.count("| univariate | ") == 5
+    assert "24-hour input windows" in markdown
+    assert "standardised 24-hour lags" in markdown
     png = (tmp_path / PLOT_PNG).read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 10_000
 
     out = capsys.readouterr().out
     assert "Epoch 1/2" in out  # the LSTM's progress
     assert "RMSE h=24" in out  # the final table
+
+
+def test_quick_run_without_matplotlib_says_so_first_and_writes_the_table(
+    shared_data_home, tmp_path, capsys, monkeypatch
+):
+    # None in sys.modules makes `import matplotlib` fail and find_spec say None.
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    assert importlib.util.find_spec("matplotlib") is None
+    said_before_the_study = []
+    run = _cli.run_study
+
+    def run_study_after_reading_stderr(settings, **kwargs):
+        said_before_the_study.append(capsys.readouterr().err)
+        return run(settings, **kwargs)
+
+    monkeypatch.setattr(_cli, "run_study", run_study_after_reading_stderr)
+    argv = ["--quick", "--epochs", "1", "--horizons", "1", "--inputs",
+            "univariate", "--quiet", "--out", str(tmp_path)]  # fmt: skip
+    assert main(argv) == 0
+
+    (before,) = said_before_the_study
+    lines = before.splitlines()
+    assert len(lines) == 1
+    assert "matplotlib is not installed" in lines[0]
+    assert "plot is skipped" in lines[0]
+    assert 'pip install "sklstm[plot]"' in lines[0]
+    assert len(pd.read_csv(tmp_path / TABLE_CSV)) == 5
+    assert (tmp_path / TABLE_MD).is_file()
+    assert not (tmp_path / PLOT_PNG).exists()
+    out = capsys.readouterr().out
+    assert "RMSE h=1" in out
+    assert PLOT_PNG not in out
+
+
+def test_window_option_sets_every_windowed_model_and_the_report(
+    shared_data_home, tmp_path, studies
+):
+    argv = ["--quick", "--window", "12", "--epochs", "1", "--horizons", "1",
+            "--quiet", "--out", str(tmp_path)]  # fmt: skip
+    assert main(argv) == 0
+
+    (result,) = studies
+    assert result.settings.window == 12
+    windowed = [model for models in result.models.values() for model in models]
+    assert len(windowed) == 6  # ridge, gradient boosting, LSTM × 2 input sets
+    assert all(model[1].window == 12 for model in windowed)
+    # The lag baselines see 12 lags of each feature (8 in the multivariate set).
+    for inputs, n_features in [("univariate", 1), ("multivariate", 8)]:
+        (ridge,) = result.models[inputs, "ridge", 1]
+        assert ridge[-1].coef_.shape == (12 * n_features,)
+    markdown = (tmp_path / TABLE_MD).read_text(encoding="utf-8")
+    assert "12-hour input windows" in markdown
+    assert "standardised 12-hour lags" in markdown
+    assert "24-hour" not in markdown
+    # Seasonal naive stays daily whatever the window.
+    assert "seasonal naive (value at t+h-24;" in markdown
+
+
+def test_report_prose_states_the_settings_it_ran_with():
+    settings = StudySettings.quick(
+        window=12, hidden=7, epochs=5, patience=1, learning_rate=0.02,
+        batch_size=16, seeds=(3, 4), horizons=(2, 30), inputs=("univariate",),
+        hgb_max_iter=11,
+    )  # fmt: skip
+    text = "\n".join(_prose(settings, {"numpy"}))
+    for phrase in [
+        f"train {QUICK.train.first:%Y-%m-%d %H:%M} to "
+        f"{QUICK.train.last:%Y-%m-%d %H:%M}",
+        f"test {QUICK.test.first:%Y-%m-%d %H:%M}",
+        "horizons 2 and 30 hours",
+        "12-hour input windows",
+        "Inputs: univariate: PM2.5 only.",
+        "7 hidden units",
+        "learning rate 0.02,",
+        "batch 16,",
+        "at most 5 epochs,",
+        "after 1 epoch without",
+        "seeds 3 and 4 (forecasts averaged)",
+        "backend auto (numpy)",
+        "value at t+h-24, or at t+h-24k for h > 24",
+        "max_iter=11,",
+        "standardised 12-hour lags",
+    ]:
+        assert phrase in text
+    assert "24-hour" not in text
+    assert "multivariate" not in text
+
+    default = "\n".join(_prose(StudySettings()))
+    for phrase in [
+        "horizons 1, 6 and 24 hours",
+        "24-hour input windows",
+        "64 hidden units",
+        "learning rate 0.001,",
+        "at most 40 epochs",
+        "seed 0,",
+        "max_iter=300,",
+        "multivariate: PM2.5, dew point",
+    ]:
+        assert phrase in default
+    assert "24k" not in default
+
+
+@pytest.mark.parametrize("window", ["0", "-3"])
+def test_cli_rejects_a_window_under_one(window, capsys):
+    with pytest.raises(SystemExit):
+        main(["--window", window])
+    assert "--window must be at least 1" in capsys.readouterr().err
 
 
 def test_cli_rejects_unknown_inputs(capsys):
@@ -89,7 +238,7 @@ def test_study_models_are_pipelines_on_the_same_rows(frame):
         horizons=(1, 6), inputs=("multivariate",), epochs=1, hidden=8,
         hgb_max_iter=5, verbose=False,
     )  # fmt: skip
-    result = run_study(settings, frame=frame, log=lambda line: None)
+    result = run_study(settings, frame=frame, log=_quiet)
     (lstm,) = result.models["multivariate", "lstm", 6]
     assert isinstance(lstm, Pipeline)
     assert [name for name, _ in lstm.steps] == ["columns", "windows", "lstm"]
@@ -102,6 +251,11 @@ def test_study_models_are_pipelines_on_the_same_rows(frame):
     np.testing.assert_allclose(forecast.to_numpy(), y_pred)
     assert forecast.index[0] == QUICK.test.first
     assert forecast.index[-1] == QUICK.test.last
+    # The table's scores are those of the saved forecasts against the truth.
+    rmse, mae = _scores(result.truth[forecast.index], forecast)
+    (row,) = result.results.query("model == 'lstm' and horizon == 6").itertuples()
+    assert row.rmse == pytest.approx(rmse, rel=1e-12)
+    assert row.mae == pytest.approx(mae, rel=1e-12)
     assert result.results["n_test"].nunique() == 1
     # One fitted pipeline per model and horizon, not one refitted in turn.
     first, second = (result.models["multivariate", "ridge", h][0] for h in (1, 6))
@@ -222,6 +376,10 @@ def test_lstm_fit_scales_on_train_and_validates_on_the_next_period(frame):
         for horizon in horizons:
             assert period.contains(target_times(frame.index, horizon)[used]).all()
     np.testing.assert_array_equal(weight > 0, (trained | validated)[rows])
+    # Weighted rows train on their true targets, at every horizon.
+    np.testing.assert_array_equal(
+        lstm.fit_y_[weight > 0], y.to_numpy()[rows][weight > 0]
+    )
     # History rows only lend their past.
     assert (weight[: WINDOW - 1] == 0).all()
     # The windows are the transformed rows, with their true past.
@@ -234,10 +392,23 @@ def test_lstm_fit_scales_on_train_and_validates_on_the_next_period(frame):
 # --- baselines ----------------------------------------------------------------
 
 
-def test_persistence_is_the_value_at_t():
-    series = np.arange(50.0)
-    for horizon in (1, 6, 24):
-        np.testing.assert_array_equal(persistence(series, horizon), series)
+@pytest.mark.parametrize("horizon", [1, 6, 24])
+def test_persistence_forecasts_the_target_by_the_value_h_hours_before(horizon):
+    index = pd.date_range("2014-01-01", periods=60, freq="h")
+    steps = np.arange(60.0)
+    toy = pd.DataFrame({"pollution": steps**2}, index=index)
+    value = toy["pollution"].to_numpy()
+    y = targets(toy, [horizon])[f"pollution_h{horizon}"].to_numpy()
+    forecast = persistence(value, horizon)
+    rows = np.arange(len(index) - horizon)
+    # Row t forecasts y[t] = value[t + h], due at target_times(t), by the value
+    # h hours before that time: (t + h)² - t² = 2th + h² off.
+    due = target_times(index, horizon)[rows]
+    known = toy["pollution"].reindex(due - pd.Timedelta(hours=horizon))
+    np.testing.assert_array_equal(forecast[rows], known.to_numpy())
+    np.testing.assert_array_equal(
+        y[rows] - forecast[rows], 2 * steps[rows] * horizon + horizon**2
+    )
 
 
 @pytest.mark.parametrize("horizon, lag", [(1, 23), (6, 18), (24, 0), (30, 18)])
@@ -252,16 +423,36 @@ def test_seasonal_naive_is_the_value_at_t_plus_h_minus_24(horizon, lag):
     assert forecast[t] == series[t + horizon - 24 * (1 + (horizon > 24))]
 
 
-def test_naive_baselines_on_a_toy_frame_score_as_by_hand():
+RAMP = np.arange(96.0)
+WAVE = 100 + 10 * np.sin(RAMP / 3.0) + RAMP
+
+
+@pytest.mark.parametrize("values", [RAMP, WAVE], ids=["ramp", "wave"])
+def test_naive_baselines_on_a_toy_frame_score_as_by_hand(values):
     index = pd.date_range("2014-01-01", periods=96, freq="h")
-    toy = pd.DataFrame({"pollution": 100 + 10 * np.sin(np.arange(96) / 3.0)},
-                       index=index)  # fmt: skip
-    value = toy["pollution"].to_numpy()
-    horizon = 6
-    y = targets(toy, [horizon])[f"pollution_h{horizon}"].to_numpy()
-    rows = np.arange(30, 80)
-    np.testing.assert_array_equal(persistence(value, horizon)[rows], value[rows])
-    np.testing.assert_array_equal(
-        seasonal_naive(value, horizon)[rows], value[rows + horizon - 24]
+    toy = pd.DataFrame({"pollution": values}, index=index)
+    day = pd.Timedelta(hours=23)
+    first, second, third = (index[0] + pd.Timedelta(days=k) for k in range(3))
+    protocol = Protocol(
+        train=Period(first, first + day),
+        validation=Period(second, second + day),
+        test=Period(third, index[-1]),  # the last two days: positions 48-95
+        plot_start=third,
     )
-    np.testing.assert_array_equal(y[rows], value[rows + horizon])
+    settings = StudySettings(protocol=protocol, inputs=(), verbose=False)
+    result = run_study(settings, frame=toy, log=_quiet)
+
+    scored = result.results.set_index(["model", "horizon"])
+    assert len(scored) == 6  # two naive models × three horizons, nothing fitted
+    due = np.arange(48, 96)  # positions of the test targets
+    for horizon in (1, 6, 24):
+        for model, lag in [("persistence", horizon), ("seasonal naive", 24)]:
+            rmse, mae = _scores(values[due], values[due - lag])
+            row = scored.loc[model, horizon]
+            assert row["n_test"] == 48
+            assert row["rmse"] == pytest.approx(rmse, rel=1e-12)
+            assert row["mae"] == pytest.approx(mae, rel=1e-12)
+            if values is RAMP:
+                # On a ramp, every forecast is exactly `lag` low.
+                assert row["rmse"] == pytest.approx(lag)
+                assert row["mae"] == pytest.approx(lag)

@@ -5,17 +5,19 @@ Run it with ``sklstm-beijing`` (or ``python -m sklstm.beijing``); see
 
 - the LSTM, a scikit-learn :class:`~sklearn.pipeline.Pipeline`
   ``ColumnTransformer → SequenceWindower(window=24) → LSTMRegressor`` with
-  early stopping on 2013;
+  early stopping on 2013 (``--window`` changes the 24 hours of input, for
+  the LSTM and the lag baselines alike);
 - persistence, seasonal-naive, Ridge and gradient-boosting baselines on the
   same test rows;
 
-and writes a results table (Markdown and CSV) and a plot of two test weeks.
+and writes a results table (Markdown and CSV) and, where matplotlib is
+installed (``pip install "sklstm[plot]"``), a plot of two test weeks.
 
 Protocol P (``_protocol``): PM2.5 gaps filled by time interpolation (the
 leading gap back-filled); train 2010-2012, validation 2013, test 2014, a row
-belonging to the period of its target; 24-hour input windows; horizons 1, 6
-and 24 hours; univariate (PM2.5 only) and multivariate (eight features)
-inputs; scalers fitted on the train period only.
+belonging to the period of its target; 24-hour input windows by default;
+horizons 1, 6 and 24 hours; univariate (PM2.5 only) and multivariate (eight
+features) inputs; scalers fitted on the train period only.
 
 How the LSTM pipeline is fitted (``_models``): the ColumnTransformer is
 fitted on the train rows and frozen (:class:`~sklearn.frozen.FrozenEstimator`);

@@ -1,6 +1,7 @@
 """The ``sklstm-beijing`` command: parse the options, run, write the outputs."""
 
 import argparse
+import importlib.util
 import os
 import platform
 import shlex
@@ -11,7 +12,8 @@ import numpy as np
 import sklearn
 
 from .. import __version__
-from ._protocol import HORIZONS, INPUT_SETS
+from ._models import LAG_REGRESSORS, SEASON
+from ._protocol import FEATURE_NAMES, HORIZONS, INPUT_SETS
 from ._report import plot_forecasts, to_markdown, to_text, wide_table
 from ._study import StudySettings, run_study
 
@@ -19,6 +21,9 @@ from ._study import StudySettings, run_study
 TABLE_CSV = "beijing_pm25.csv"
 TABLE_MD = "beijing_pm25.md"
 PLOT_PNG = "beijing_pm25_forecast.png"
+
+#: How to get the plot where matplotlib is missing (it is an optional extra).
+PLOT_INSTALL_HINT = 'pip install "sklstm[plot]"'
 
 
 def main(argv=None):
@@ -40,6 +45,10 @@ def main(argv=None):
     out = Path(options.out)
     out.mkdir(parents=True, exist_ok=True)
     log = (lambda line: None) if options.quiet else _log
+    # matplotlib is an optional extra: find out now, not after the long study.
+    can_plot = importlib.util.find_spec("matplotlib") is not None
+    if not can_plot:
+        print(_NO_PLOT, file=sys.stderr, flush=True)
 
     data_home = getattr(options, "data_home", None)
     result = run_study(settings, data_home=data_home, log=log)
@@ -48,20 +57,31 @@ def main(argv=None):
     result.results.to_csv(out / TABLE_CSV, index=False, float_format="%.4f")
     command = shlex.join(["sklstm-beijing", *(sys.argv[1:] if argv is None else argv)])
     (out / TABLE_MD).write_text(_markdown(result, table, command), encoding="utf-8")
+    written = [out / TABLE_MD, out / TABLE_CSV]
     protocol = settings.protocol
-    plot_forecasts(
-        out / PLOT_PNG,
-        result.truth,
-        result.forecasts,
-        max(protocol.plot_start, protocol.test.first),
-        title="Beijing PM2.5, test period: observed and forecast",
-    )
+    if can_plot:
+        written.append(
+            plot_forecasts(
+                out / PLOT_PNG,
+                result.truth,
+                result.forecasts,
+                max(protocol.plot_start, protocol.test.first),
+                title="Beijing PM2.5, test period: observed and forecast",
+            )
+        )
     print()
     print(f"Test RMSE and MAE (µg/m³), {_period_text(protocol.test)}:")
     print(to_text(table))
-    print(f"\nWall time {result.wall_time_s:.0f} s. Wrote {out / TABLE_MD}, "
-          f"{out / TABLE_CSV} and {out / PLOT_PNG}.")  # fmt: skip
+    print(f"\nWall time {result.wall_time_s:.0f} s. Wrote {_and(written)}.")
+    if not can_plot:
+        print(_NO_PLOT, file=sys.stderr)
     return 0
+
+
+_NO_PLOT = (
+    "sklstm-beijing: matplotlib is not installed, so the forecast plot is "
+    f"skipped (the table is still written); for the plot: {PLOT_INSTALL_HINT}"
+)
 
 
 def _log(line):
@@ -72,9 +92,10 @@ def _parser():
     parser = argparse.ArgumentParser(
         prog="sklstm-beijing",
         description=(
-            "Forecast Beijing PM2.5 1, 6 and 24 hours ahead with an LSTM "
+            f"Forecast Beijing PM2.5 {_and(HORIZONS)} hours ahead with an LSTM "
             "pipeline and baselines (protocol P: train 2010-2012, validation "
-            "2013, test 2014); write a results table and a plot."
+            "2013, test 2014); write a results table and a plot (the plot "
+            f"needs matplotlib: {PLOT_INSTALL_HINT})."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -106,6 +127,13 @@ def _parser():
     )
     quick = StudySettings.quick()
     for option, kind, name, what in [
+        (
+            "--window",
+            int,
+            "window",
+            "hours of input history: the LSTM's sequence length and the lags "
+            "of the Ridge and gradient-boosting baselines",
+        ),
         ("--epochs", int, "epochs", "most LSTM epochs"),
         (
             "--patience",
@@ -147,8 +175,12 @@ def _parser():
     return parser  # fmt: skip
 
 
+#: Options that take an integer of at least 1, by StudySettings attribute.
+_POSITIVE = ("window", "epochs", "patience", "hidden", "batch_size")
+
+
 def _settings(options, parser):
-    for name in ("epochs", "patience", "hidden", "batch_size"):
+    for name in _POSITIVE:
         value = getattr(options, name, None)
         if value is not None and value < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1, got {value}")
@@ -165,7 +197,7 @@ def _settings(options, parser):
         threads=options.threads or None,
         verbose=not options.quiet,
     )
-    for name in ("epochs", "patience", "hidden", "batch_size", "learning_rate"):
+    for name in (*_POSITIVE, "learning_rate"):
         if hasattr(options, name):
             changes[name] = getattr(options, name)
     return StudySettings.quick(**changes) if options.quick else StudySettings(**changes)
@@ -203,8 +235,71 @@ def _period_text(period):
     return f"{period.first:%Y-%m-%d %H:%M} to {period.last:%Y-%m-%d %H:%M}"
 
 
+def _and(items):
+    """``"a, b and c"`` from the items' strings."""
+    items = [str(item) for item in items]
+    if len(items) < 2:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def _count(number, noun):
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def _prose(settings, backends=()):
+    """The report's description of the study, from the settings it ran with.
+
+    Parameters
+    ----------
+    settings : StudySettings
+    backends : iterable of str, default=()
+        The LSTM backends used (``backend_`` of the fitted LSTMs).
+
+    Returns
+    -------
+    paragraphs : list of str
+    """
+    protocol, window = settings.protocol, settings.window
+    inputs = "; ".join(
+        f"{name}: "
+        + ", ".join(FEATURE_NAMES[feature] for feature in INPUT_SETS[name])
+        + (" only" if len(INPUT_SETS[name]) == 1 else "")
+        for name in settings.inputs
+    )
+    seasonal = f"value at t+h-{SEASON}"
+    if max(settings.horizons) > SEASON:
+        seasonal += (
+            f", or at t+h-{SEASON}k for h > {SEASON}, k the fewest days back known at t"
+        )
+    seeds = list(settings.seeds)
+    ridge = LAG_REGRESSORS["ridge"]()
+    return [
+        "Protocol P: PM2.5 gaps filled by time interpolation; rows assigned to "
+        "the period of their target: train "
+        f"{_period_text(protocol.train)}, validation "
+        f"{_period_text(protocol.validation)} (LSTM early stopping), test "
+        f"{_period_text(protocol.test)}; horizons {_and(settings.horizons)} "
+        f"hours; {window}-hour input windows; scalers fitted on the train "
+        f"period. Inputs: {inputs}.",
+        f"LSTM: one per horizon, {settings.hidden} hidden units, Adam "
+        f"learning rate {settings.learning_rate:g}, batch "
+        f"{settings.batch_size}, at most {_count(settings.epochs, 'epoch')}, "
+        f"early stopping after {_count(settings.patience, 'epoch')} without a better "
+        "validation score (best weights kept), "
+        f"{'seed' if len(seeds) == 1 else 'seeds'} {_and(seeds)}"
+        f"{' (forecasts averaged)' if len(seeds) > 1 else ''}, backend "
+        f"{settings.backend} ({', '.join(sorted(backends)) or 'none run'}). "
+        "Baselines: persistence (value at t), seasonal naive "
+        f"({seasonal}; daily seasonality, whatever the input window), "
+        f"Ridge(alpha={ridge.alpha:g}) and HistGradientBoostingRegressor("
+        f"max_iter={settings.hgb_max_iter}, no early stopping) on standardised "
+        f"{window}-hour lags, wind direction label-encoded.",
+    ]
+
+
 def _markdown(result, table, command):
-    settings, protocol = result.settings, result.settings.protocol
+    settings = result.settings
     quick = settings.protocol is not StudySettings().protocol
     backends = {
         model[-1].backend_
@@ -218,30 +313,11 @@ def _markdown(result, table, command):
         f"Command: `{command}`"
         + (" (a smoke-test slice: not protocol P's numbers)" if quick else ""),
         "",
-        "Protocol P: PM2.5 gaps filled by time interpolation; rows assigned to "
-        "the period of their target: train "
-        f"{_period_text(protocol.train)}, validation "
-        f"{_period_text(protocol.validation)} (LSTM early stopping), test "
-        f"{_period_text(protocol.test)}; 24-hour input windows; scalers fitted "
-        "on the train period. Univariate: PM2.5 only; multivariate: PM2.5, dew "
-        "point, temperature, pressure, wind direction, wind speed, snow, rain.",
-        "",
-        f"LSTM: one per horizon, {settings.hidden} hidden units, Adam "
-        f"learning rate {settings.learning_rate}, batch {settings.batch_size}, "
-        f"at most {settings.epochs} epochs, early stopping after "
-        f"{settings.patience} epochs without a better 2013 score (best weights "
-        f"kept), seeds {', '.join(map(str, settings.seeds))}, backend "
-        f"{settings.backend} ({', '.join(sorted(backends)) or 'none run'}). "
-        "Baselines: persistence (value at t), seasonal "
-        "naive (value at t+h-24), Ridge(alpha=1) and "
-        f"HistGradientBoostingRegressor(max_iter={settings.hgb_max_iter}, no "
-        "early stopping) on standardised 24-hour lags, wind direction "
-        "label-encoded.",
-        "",
+        *(line for paragraph in _prose(settings, backends) for line in (paragraph, "")),
         to_markdown(table),
         "",
         "Fit time: seconds spent fitting, all horizons together (the LSTM's "
-        "includes the per-epoch validation on 2013).",
+        "includes the per-epoch validation on the validation period).",
         "",
         f"Run: sklstm {__version__}, scikit-learn {sklearn.__version__}, NumPy "
         f"{np.__version__}, Python {platform.python_version()}, "

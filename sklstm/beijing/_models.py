@@ -4,7 +4,7 @@ Every model that reads the inputs is a :class:`~sklearn.pipeline.Pipeline`
 from raw hourly rows to forecasts::
 
     columns  (ColumnTransformer fitted on the train period, then frozen)
-      → windows (SequenceWindower: the 24 hours ending at each row)
+      → windows (SequenceWindower: the ``window`` hours ending at each row)
       → model   (LSTMRegressor, or Ridge / HistGradientBoosting on lags)
 
 Why the column step is frozen: protocol P fits scalers on the train period
@@ -18,8 +18,9 @@ windows read their true past in 2012) and trains the LSTM on them, with the
 train-period scaling. Rows whose target would fall outside their own period
 (the last hours of 2012, whose targets are in 2013) and the warm-up rows that
 only supply history get ``sample_weight=0``: they neither train nor
-validate. The fitted pipeline predicts from raw rows; give it the 23 hours
-before the first row to predict (:func:`._protocol.predict_rows`).
+validate. The fitted pipeline predicts from raw rows; give it the
+``window - 1`` hours before the first row to predict
+(:func:`._protocol.predict_rows`).
 """
 
 import time
@@ -37,6 +38,9 @@ from .._windowing import SequenceWindower
 from ._protocol import WINDOW, history_start, rows_in
 
 WIND_DIRECTION = "wnd_dir"
+#: Hours in a season of the seasonal-naive forecast: PM2.5 follows a daily
+#: cycle, so this stays 24 whatever the input window.
+SEASON = 24
 
 
 def lstm_columns(features):
@@ -61,7 +65,7 @@ def lag_columns(features):
     """Label-encode wind direction, then standard-scale every feature.
 
     The encoding of the reference baselines (Ridge and gradient boosting on
-    24-hour lags).
+    the window's lags).
     """
     return _columns(features, make_pipeline(OrdinalEncoder(), StandardScaler()))
 
@@ -80,23 +84,23 @@ def fit_columns(columns, frame, protocol, features):
     return FrozenEstimator(columns.fit(frame.loc[in_train, list(features)]))
 
 
-def lstm_pipeline(columns, **lstm_params):
-    """Frozen columns → 24-hour windows → :class:`LSTMRegressor`."""
+def lstm_pipeline(columns, *, window=WINDOW, **lstm_params):
+    """Frozen columns → ``window``-hour windows → :class:`LSTMRegressor`."""
     return Pipeline(
         [
             ("columns", columns),
-            ("windows", SequenceWindower(window=WINDOW)),
+            ("windows", SequenceWindower(window=window)),
             ("lstm", LSTMRegressor(**lstm_params)),
         ]
     )
 
 
-def lag_pipeline(columns, regressor):
-    """Frozen columns → flattened 24-hour lags → ``regressor``."""
+def lag_pipeline(columns, regressor, *, window=WINDOW):
+    """Frozen columns → flattened ``window``-hour lags → ``regressor``."""
     return Pipeline(
         [
             ("columns", columns),
-            ("lags", SequenceWindower(window=WINDOW, flatten=True)),
+            ("lags", SequenceWindower(window=window, flatten=True)),
             ("model", regressor),
         ]
     )
@@ -120,7 +124,8 @@ def fit_lstm(pipeline, frame, y, protocol, features, horizons):
     validation period's last are given in time order; rows whose targets
     are not all in the train period, or all in the validation period, get
     weight 0. ``validation_fraction`` is set so that early stopping holds
-    out exactly the rows from the first validation row on.
+    out exactly the rows from the first validation row on. The history
+    before the first train row is the pipeline's ``window`` minus one hours.
 
     Parameters
     ----------
@@ -142,7 +147,7 @@ def fit_lstm(pipeline, frame, y, protocol, features, horizons):
     """
     trained = rows_in(protocol.train, frame.index, horizons)
     validated = rows_in(protocol.validation, frame.index, horizons)
-    start = history_start(trained)
+    start = history_start(trained, pipeline["windows"].window)
     first_validated = int(np.flatnonzero(validated)[0])
     stop = int(np.flatnonzero(validated)[-1]) + 1
     n_validation = stop - first_validated
@@ -160,8 +165,9 @@ def fit_lags(pipeline, frame, y, protocol, features, horizon):
     their history would need ``sample_weight=0`` rows, and sample weights
     make HistGradientBoostingRegressor's binning some 40 times slower
     (scikit-learn 1.9). On protocol P the train rows start with the data, so
-    nothing is lost; on the ``--quick`` slice the first 23 windows are padded
-    (``SequenceWindower(padding="edge")``) instead of reading August 2012.
+    nothing is lost; on the ``--quick`` slice the first ``window - 1``
+    windows are padded (``SequenceWindower(padding="edge")``) instead of
+    reading August 2012.
 
     Returns
     -------
@@ -204,7 +210,7 @@ def persistence(pollution, horizon):
     return np.asarray(pollution, dtype=float).copy()
 
 
-def seasonal_naive(pollution, horizon, season=24):
+def seasonal_naive(pollution, horizon, season=SEASON):
     """Forecast ``pollution[t + horizon]`` by the same hour one season before.
 
     That is ``pollution[t + horizon - season]`` for ``horizon <= season``

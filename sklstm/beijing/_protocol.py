@@ -5,8 +5,9 @@ model of the study (LSTM and baselines alike) is fitted and scored on the
 same rows:
 
 - PM2.5 gaps are filled by time interpolation, the leading gap back-filled;
-- a row ``t`` is an *issue time*: its inputs are the 24 hours ending at
-  ``t`` and its target at horizon ``h`` is PM2.5 at ``t + h``;
+- a row ``t`` is an *issue time*: its inputs are the ``window`` hours
+  ending at ``t`` (:data:`WINDOW`, 24, unless ``--window`` says otherwise)
+  and its target at horizon ``h`` is PM2.5 at ``t + h``;
 - a row belongs to a period (train 2010-2012, validation 2013, test 2014)
   by the time of its *target*, so no target crosses a period boundary; its
   input window may reach into the period before (the first test windows
@@ -25,6 +26,18 @@ from ..datasets import load_beijing_pm25
 TARGET = "pollution"
 FEATURES = ("pollution", "dew", "temp", "press", "wnd_dir", "wnd_spd", "snow", "rain")
 INPUT_SETS = {"univariate": (TARGET,), "multivariate": FEATURES}
+#: What each feature is, in words, for the report.
+FEATURE_NAMES = {
+    "pollution": "PM2.5",
+    "dew": "dew point",
+    "temp": "temperature",
+    "press": "pressure",
+    "wnd_dir": "wind direction",
+    "wnd_spd": "wind speed",
+    "snow": "snow",
+    "rain": "rain",
+}
+#: Hours of input history in each window, by default.
 WINDOW = 24
 HORIZONS = (1, 6, 24)
 
@@ -171,21 +184,21 @@ def rows_in(period, index, horizons):
     return mask
 
 
-def history_start(mask):
+def history_start(mask, window=WINDOW):
     """First row position that a windowed model needs to predict ``mask``.
 
-    That is ``WINDOW - 1`` rows before the first selected row (or the first
+    That is ``window - 1`` rows before the first selected row (or the first
     row of the data), so its window holds true history, not padding.
     """
     first = int(np.flatnonzero(mask)[0])
-    return max(first - (WINDOW - 1), 0)
+    return max(first - (window - 1), 0)
 
 
-def predict_rows(model, frame, mask):
+def predict_rows(model, frame, mask, window=WINDOW):
     """Predict the rows of ``mask`` from their true past.
 
     The model (a pipeline that starts from raw rows and windows them) is given
-    the selected rows and the ``WINDOW - 1`` rows before the first one, and
+    the selected rows and the ``window - 1`` rows before the first one, and
     the predictions of those history rows are dropped.
 
     Parameters
@@ -195,12 +208,14 @@ def predict_rows(model, frame, mask):
         All rows, time-ordered.
     mask : ndarray of bool
         Rows to predict.
+    window : int, default=WINDOW
+        The window of the model's :class:`~sklstm.SequenceWindower`.
 
     Returns
     -------
     y_pred : ndarray of shape (mask.sum(),) or (mask.sum(), n_outputs)
     """
     positions = np.flatnonzero(mask)
-    start, stop = history_start(mask), positions[-1] + 1
+    start, stop = history_start(mask, window), positions[-1] + 1
     y_pred = model.predict(frame.iloc[start:stop])
     return y_pred[positions - start]

@@ -5,9 +5,10 @@ study fits and scores, on the same test rows (targets in 2014):
 
 - persistence and seasonal-naive forecasts (no fitting);
 - Ridge(alpha=1) and HistGradientBoostingRegressor(max_iter=300) on the
-  standardised 24-hour lags, wind direction label-encoded;
-- the LSTM pipeline (one-hot wind direction, standard scaling, 24-hour
-  windows, :class:`~sklstm.LSTMRegressor` with early stopping on 2013).
+  standardised lags of the input window, wind direction label-encoded;
+- the LSTM pipeline (one-hot wind direction, standard scaling, windows of
+  ``StudySettings.window`` hours, 24 by default,
+  :class:`~sklstm.LSTMRegressor` with early stopping on 2013).
 
 One LSTM is trained per horizon. Trained jointly on several horizons (``y``
 with one column per horizon), the network fits the noisy 24-hour target
@@ -46,6 +47,7 @@ from ._protocol import (
     INPUT_SETS,
     QUICK,
     TARGET,
+    WINDOW,
     load_frame,
     predict_rows,
     rows_in,
@@ -67,6 +69,9 @@ class StudySettings:
         Input sets, keys of ``INPUT_SETS``.
     protocol : Protocol
         The periods (``FULL`` or the ``QUICK`` slice).
+    window : int
+        Hours of input history: the LSTM's sequence length and the lags of
+        the Ridge and gradient-boosting baselines.
     hidden : int
         LSTM hidden units.
     epochs : int
@@ -91,6 +96,7 @@ class StudySettings:
     horizons: tuple = HORIZONS
     inputs: tuple = tuple(INPUT_SETS)
     protocol: object = FULL
+    window: int = WINDOW
     hidden: int = 64
     epochs: int = 40
     patience: int = 6
@@ -244,11 +250,11 @@ def _run(settings, data_home, frame, log):
                 regressor = make_regressor()
                 if "max_iter" in regressor.get_params():
                     regressor.set_params(max_iter=settings.hgb_max_iter)
-                model = lag_pipeline(columns, regressor)
+                model = lag_pipeline(columns, regressor, window=settings.window)
                 fit_time = fit_lags(
                     model, frame, y[f"{TARGET}_h{horizon}"], protocol, features, horizon
                 )
-                y_pred = predict_rows(model, frame, test_rows[horizon])
+                y_pred = predict_rows(model, frame, test_rows[horizon], settings.window)
                 record = score(inputs, name, horizon, y_pred, fit_time)
                 result.models[inputs, name, horizon] = [model]
                 log(f"[{step}/{n_fits}] {_describe(record)}")
@@ -265,7 +271,9 @@ def _run(settings, data_home, frame, log):
             )
             fitted, predictions, fit_time = [], [], 0.0
             for seed in settings.seeds:
-                model = lstm_pipeline(columns, **settings.lstm_params(seed))
+                model = lstm_pipeline(
+                    columns, window=settings.window, **settings.lstm_params(seed)
+                )
                 with warnings.catch_warnings():
                     # Reaching max_iter is reported below, with the best epoch.
                     warnings.simplefilter("ignore", ConvergenceWarning)
@@ -276,7 +284,9 @@ def _run(settings, data_home, frame, log):
                     f"    seed {seed}: {lstm.n_iter_} epochs, best validation "
                     f"score at epoch {int(np.argmax(lstm.validation_scores_)) + 1}"
                 )
-                predictions.append(predict_rows(model, frame, test_rows[horizon]))
+                predictions.append(
+                    predict_rows(model, frame, test_rows[horizon], settings.window)
+                )
                 fitted.append(model)
             y_pred = np.mean(predictions, axis=0)
             record = score(inputs, "lstm", horizon, y_pred, fit_time)
