@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._backend import resolve_backend
 from ._cell import Workspace
 from ._losses import LOSS_FUNCTIONS
+from ._memory import trace_layers
 from ._network import (
     NetworkShape,
     init_parameters,
@@ -18,7 +19,14 @@ from ._network import (
     unpack_parameters,
 )
 from ._sklearn_compat import Interval, StrOptions, _check_sample_weight, _fit_context
-from ._training import Progress, Validation, split_for_early_stopping, train, upload
+from ._training import (
+    Incremental,
+    Progress,
+    Validation,
+    split_for_early_stopping,
+    train,
+    upload,
+)
 from ._validation import validate_sequences
 
 
@@ -303,6 +311,37 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
             fit stops, keeps the best weights so far (those of the best
             validation epoch with ``early_stopping``) and returns.
         """
+        return self._fit_restoring_features(X, y, sample_weight, incremental=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Update the model with one pass over ``X`` and ``y``.
+
+        As ``MLPRegressor.partial_fit``: the first call initialises the
+        weights and fixes the target scaling; every call then makes one pass
+        (minibatches of ``batch_size``, shuffled if ``shuffle``) from the
+        current weights and optimiser state. ``early_stopping`` and
+        ``max_iter`` do not apply. Use it to update a model as new rows
+        arrive.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features) or \
+                (n_samples, n_features)
+            Input sequences, oldest step first.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets, with as many outputs as in the first call.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples in the loss.
+
+        Returns
+        -------
+        self : LSTMRegressor
+            The updated estimator.
+        """
+        return self._fit_restoring_features(X, y, sample_weight, incremental=True)
+
+    def _fit_restoring_features(self, X, y, sample_weight, *, incremental):
         # Input validation records n_features_in_ (and feature names) on the
         # estimator; every other fitted attribute is assigned once, at the
         # end, so only these two need putting back if the fit fails.
@@ -312,16 +351,18 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
             if name in self.__dict__
         }
         try:
-            return self._fit(X, y, sample_weight)
+            return self._fit(X, y, sample_weight, incremental)
         except BaseException:
             for name in ("n_features_in_", "feature_names_in_"):
                 self.__dict__.pop(name, None)
             self.__dict__.update(recorded)
             raise
 
-    def _fit(self, X, y, sample_weight):
+    def _fit(self, X, y, sample_weight, incremental):
         hidden_sizes = self._hidden_sizes()
-        warm = self.warm_start and hasattr(self, "layers_")
+        fitted = hasattr(self, "layers_")
+        warm = fitted and (self.warm_start or incremental)
+        early_stopping = self.early_stopping and not incremental
         X, y = validate_sequences(self, X, y, reset=not warm)
         sample_weight = _check_sample_weight(
             sample_weight, X[:, 0, :], dtype=X.dtype, ensure_non_negative=True
@@ -330,20 +371,27 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         y = y.reshape(len(y), -1)
         shape = NetworkShape(X.shape[2], hidden_sizes, y.shape[1])
         backend = resolve_backend(self.backend)
-        random_state = check_random_state(self.random_state)
+        if incremental and fitted:
+            # One random stream over the calls, as MLPRegressor.partial_fit.
+            random_state = self._random_state
+        else:
+            random_state = check_random_state(self.random_state)
+        state = Incremental()
+        if incremental and fitted:
+            state = self._incremental
 
         if warm:
             self._check_warm_start_shape(shape)
             flat = self._flat_parameters()
             target_mean, target_scale = self.target_mean_, self.target_scale_
-            progress = self._progress().resume(self.early_stopping)
+            progress = self._progress().resume(early_stopping)
         else:
             target_mean, target_scale = self._target_scaling(y, sample_weight)
             flat = init_parameters(shape, random_state, np.dtype(self.dtype))
-            progress = Progress.start(self.early_stopping)
+            progress = Progress.start(early_stopping)
 
         n_train, validation = len(X), None
-        if self.early_stopping:
+        if early_stopping:
             n_train = split_for_early_stopping(
                 len(X), self.validation_fraction, sample_weight
             )
@@ -374,9 +422,12 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
                 engine,
                 random_state,
                 progress,
+                incremental=state if incremental else None,
             )
 
         self._set_fitted_parameters(flat, shape, backend)
+        self._incremental = state
+        self._random_state = random_state
         self.target_mean_, self.target_scale_ = target_mean, target_scale
         self.loss_curve_ = progress.loss_curve
         self.validation_scores_ = progress.validation_scores
@@ -417,6 +468,41 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
             y_pred = engine.network_output(params, X, Workspace(backend.xp))
         y_pred = y_pred * self.target_scale_ + self.target_mean_
         return y_pred.ravel() if self._y_was_1d else y_pred
+
+    def trace_memory(self, X):
+        """Trace the memories and the gates through the sequences of ``X``.
+
+        The same sequences as :meth:`predict` reads, step by step: the
+        long-term memory (cell state) and short-term memory (hidden state)
+        after each step, and the gate activations that made them
+        (:doc:`/maths` maps each key to its equation). Computed in float64
+        from the fitted weights, on the CPU, whatever backend trained the
+        model. In a pipeline, window the rows with all steps but the last
+        and trace with the last: ``pipe[-1].trace_memory(pipe[:-1].transform(X))``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features) or \
+                (n_samples, n_features)
+            Input sequences, as for :meth:`predict`.
+
+        Returns
+        -------
+        traces : :class:`~sklearn.utils.Bunch`
+            Keys ``long_term`` (cell state after each step), ``short_term``
+            (hidden state after each step), ``forget``, ``input``,
+            ``candidate`` (the potential long-term memory, in (-1, 1)) and
+            ``output`` (gates, in (0, 1)); each a list with one array of
+            shape ``(n_samples, n_timesteps, hidden_size)`` per layer, first
+            layer first.
+        """
+        check_is_fitted(self)
+        X = validate_sequences(
+            self, X, reset=False, fitted_steps=getattr(self, "n_timesteps_in_", 1)
+        )
+        shape = NetworkShape(X.shape[2], self._hidden_sizes_fitted(), self.n_outputs_)
+        params = unflatten(self._flat_parameters(np.float64), shape)
+        return trace_layers(params, X.astype(np.float64, copy=False))
 
     def _predict_weights(self, backend, shape, dtype):
         """The fitted weights as a ``dtype`` vector on ``backend``'s device.

@@ -182,7 +182,17 @@ def batch_size_for(model, n_train):
 
 
 def train(
-    model, data, validation, flat, shape, backend, engine, random_state, progress
+    model,
+    data,
+    validation,
+    flat,
+    shape,
+    backend,
+    engine,
+    random_state,
+    progress,
+    *,
+    incremental=None,
 ):
     """Run the epochs of ``model``'s settings on local state.
 
@@ -201,6 +211,9 @@ def train(
     random_state : numpy.random.RandomState
     progress : Progress
         Updated in place, epoch by epoch.
+    incremental : Incremental or None
+        For ``partial_fit``: one pass over ``data``, no convergence warning,
+        and the optimiser state of the previous call (updated in place).
 
     Returns
     -------
@@ -214,12 +227,16 @@ def train(
     grads = unflatten(xp.zeros_like(params.flat), shape)
     decay = weight_mask(shape, xp, dtype)
     step = _GradientStep(model, params, grads, decay, engine, xp)
+    max_iter = model.max_iter
+    if incremental is not None:
+        max_iter = 1
+        step.optimizer = incremental.optimizer_on(backend, step.optimizer)
     best = BestWeights(backend)
     batch_size = batch_size_for(model, data.n_samples)
     total_weight = float(data.host_weight.sum())
     start = time.perf_counter()
     try:
-        for epoch in range(1, model.max_iter + 1):
+        for epoch in range(1, max_iter + 1):
             epoch_loss = _run_epoch(
                 step, data, batch_size, random_state, backend, model.shuffle
             )
@@ -241,12 +258,8 @@ def train(
                     )
                 break
         else:
-            warnings.warn(
-                f"Stochastic Optimizer: Maximum iterations ({model.max_iter}) "
-                "reached and the optimization hasn't converged yet.",
-                ConvergenceWarning,
-                stacklevel=5,
-            )
+            if incremental is None:
+                _warn_no_convergence(model)
     except KeyboardInterrupt:
         warnings.warn(
             f"Training interrupted by the user after {progress.n_iter} complete "
@@ -259,10 +272,51 @@ def train(
             UserWarning,
             stacklevel=5,
         )
+    if incremental is not None:
+        incremental.keep(backend, step.optimizer)
     if best.flat is not None:
         return best.flat
     # No early stopping, or no epoch with a comparable validation score.
     return backend.to_numpy(params.flat)
+
+
+@dataclass
+class Incremental:
+    """The optimiser state that ``partial_fit`` carries from call to call.
+
+    Kept on the host (so that a model pickles) between calls, and moved to
+    the backend's device for each call.
+    """
+
+    optimizer: Any = None
+
+    _STATE = ("velocity", "first_moment", "second_moment")
+
+    def optimizer_on(self, backend, new_optimizer):
+        """The optimiser for this call: the kept one, else ``new_optimizer``."""
+        if self.optimizer is None:
+            return new_optimizer
+        self._move(self.optimizer, backend.asarray)
+        return self.optimizer
+
+    def keep(self, backend, optimizer):
+        """Keep ``optimizer``'s state, on the host, for the next call."""
+        self._move(optimizer, backend.to_numpy)
+        self.optimizer = optimizer
+
+    def _move(self, optimizer, to):
+        for name in self._STATE:
+            if getattr(optimizer, name, None) is not None:
+                setattr(optimizer, name, to(getattr(optimizer, name)))
+
+
+def _warn_no_convergence(model):
+    warnings.warn(
+        f"Stochastic Optimizer: Maximum iterations ({model.max_iter}) "
+        "reached and the optimization hasn't converged yet.",
+        ConvergenceWarning,
+        stacklevel=6,
+    )
 
 
 def _run_epoch(step, data, batch_size, random_state, backend, shuffle):
