@@ -20,7 +20,7 @@ from ._network import (
 )
 from ._sklearn_compat import Interval, StrOptions, _check_sample_weight, _fit_context
 from ._training import (
-    Incremental,
+    OptimizerState,
     Progress,
     Validation,
     split_for_early_stopping,
@@ -376,9 +376,10 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
             random_state = self._random_state
         else:
             random_state = check_random_state(self.random_state)
-        state = Incremental()
+        # fit starts a new optimiser; partial_fit continues the last one.
+        optimizer_state = OptimizerState()
         if incremental and fitted:
-            state = self._incremental
+            optimizer_state = self._optimizer_state
 
         if warm:
             self._check_warm_start_shape(shape)
@@ -422,11 +423,12 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
                 engine,
                 random_state,
                 progress,
-                incremental=state if incremental else None,
+                optimizer_state,
+                one_pass=incremental,
             )
 
         self._set_fitted_parameters(flat, shape, backend)
-        self._incremental = state
+        self._optimizer_state = optimizer_state
         self._random_state = random_state
         self.target_mean_, self.target_scale_ = target_mean, target_scale
         self.loss_curve_ = progress.loss_curve

@@ -191,8 +191,9 @@ def train(
     engine,
     random_state,
     progress,
+    optimizer_state,
     *,
-    incremental=None,
+    one_pass=False,
 ):
     """Run the epochs of ``model``'s settings on local state.
 
@@ -211,9 +212,11 @@ def train(
     random_state : numpy.random.RandomState
     progress : Progress
         Updated in place, epoch by epoch.
-    incremental : Incremental or None
-        For ``partial_fit``: one pass over ``data``, no convergence warning,
-        and the optimiser state of the previous call (updated in place).
+    optimizer_state : OptimizerState
+        The optimiser to continue (``partial_fit``), or an empty state for a
+        new one; holds this run's optimiser afterwards.
+    one_pass : bool, default=False
+        ``partial_fit``: one pass over ``data``, no convergence warning.
 
     Returns
     -------
@@ -227,10 +230,8 @@ def train(
     grads = unflatten(xp.zeros_like(params.flat), shape)
     decay = weight_mask(shape, xp, dtype)
     step = _GradientStep(model, params, grads, decay, engine, xp)
-    max_iter = model.max_iter
-    if incremental is not None:
-        max_iter = 1
-        step.optimizer = incremental.optimizer_on(backend, step.optimizer)
+    step.optimizer = optimizer_state.optimizer_on(backend, step.optimizer)
+    max_iter = 1 if one_pass else model.max_iter
     best = BestWeights(backend)
     batch_size = batch_size_for(model, data.n_samples)
     total_weight = float(data.host_weight.sum())
@@ -258,7 +259,7 @@ def train(
                     )
                 break
         else:
-            if incremental is None:
+            if not one_pass:
                 _warn_no_convergence(model)
     except KeyboardInterrupt:
         warnings.warn(
@@ -272,8 +273,7 @@ def train(
             UserWarning,
             stacklevel=5,
         )
-    if incremental is not None:
-        incremental.keep(backend, step.optimizer)
+    optimizer_state.keep(backend, step.optimizer)
     if best.flat is not None:
         return best.flat
     # No early stopping, or no epoch with a comparable validation score.
@@ -281,8 +281,9 @@ def train(
 
 
 @dataclass
-class Incremental:
-    """The optimiser state that ``partial_fit`` carries from call to call.
+class OptimizerState:
+    """The optimiser that ``partial_fit`` continues, as ``MLPRegressor`` does:
+    that of the last ``fit`` or ``partial_fit``.
 
     Kept on the host (so that a model pickles) between calls, and moved to
     the backend's device for each call.
