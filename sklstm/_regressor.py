@@ -382,7 +382,7 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
             optimizer_state = self._optimizer_state
 
         if warm:
-            self._check_warm_start_shape(shape)
+            self._check_same_network(shape, incremental)
             flat = self._flat_parameters()
             target_mean, target_scale = self.target_mean_, self.target_scale_
             progress = self._progress().resume(early_stopping)
@@ -565,15 +565,24 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         scale[scale < tiny] = 1.0
         return mean, scale
 
-    def _check_warm_start_shape(self, shape):
+    def _check_same_network(self, shape, incremental):
+        """A warm start or a partial_fit continues the fitted network only."""
         fitted = NetworkShape(
             self.n_features_in_, self._hidden_sizes_fitted(), self.n_outputs_
         )
         if fitted != shape:
+            how = (
+                "partial_fit continues" if incremental else "warm_start=True continues"
+            )
+            fix = (
+                "or fit a new model with fit()"
+                if incremental
+                else "or set warm_start=False"
+            )
             raise ValueError(
-                f"warm_start=True continues the fitted network {fitted}, but "
-                f"this fit needs {shape}. Keep hidden_layer_sizes and the number "
-                "of features and outputs, or set warm_start=False."
+                f"{how} the fitted network {fitted}, but these data need "
+                f"{shape}. Keep hidden_layer_sizes and the number of features "
+                f"and outputs, {fix}."
             )
 
     def _progress(self):
