@@ -110,14 +110,21 @@ class CompiledEngine:
         OpenMP threads; None uses the cores this process may use (see
         :func:`sklstm._threads.openmp_threads`). BLAS is held to one thread
         meanwhile: the threads are OpenMP's, each calling BLAS on its rows.
+    backend : Backend
+        The NumPy backend, whose arrays the engine reads and writes.
     """
 
     name = "compiled"
     # Predictions in the training dtype: its predict GEMM keeps rows apart.
     predict_dtype = None
 
-    def __init__(self, n_threads=None):
+    def __init__(self, n_threads=None, backend=None):
         self.n_threads = openmp_threads(n_threads)
+        if backend is None:
+            from ._backend import NUMPY_BACKEND  # _backend imports this module
+
+            backend = NUMPY_BACKEND
+        self.backend = backend
 
     def thread_limits(self):
         """Context manager: BLAS at one thread (OpenMP runs the threads)."""
@@ -231,7 +238,7 @@ def host_engine(backend, n_threads=None):
     if choice == "numpy":
         return ArrayEngine(backend, n_threads)
     if compiled_engine_available():
-        return CompiledEngine(n_threads)
+        return CompiledEngine(n_threads, backend)
     if choice == "compiled":
         raise ImportError(
             f"{ENGINE_ENV}=compiled, but the extension sklstm._fast_lstm is not "

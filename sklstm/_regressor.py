@@ -20,8 +20,8 @@ from ._network import (
 )
 from ._sklearn_compat import Interval, StrOptions, _check_sample_weight, _fit_context
 from ._training import (
-    OptimizerState,
     Progress,
+    TrainingState,
     Validation,
     split_for_early_stopping,
     train,
@@ -371,25 +371,14 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         y = y.reshape(len(y), -1)
         shape = NetworkShape(X.shape[2], hidden_sizes, y.shape[1])
         backend = resolve_backend(self.backend)
-        if incremental and fitted:
-            # One random stream over the calls, as MLPRegressor.partial_fit.
-            random_state = self._random_state
-        else:
-            random_state = check_random_state(self.random_state)
-        # fit starts a new optimiser; partial_fit continues the last one.
-        optimizer_state = OptimizerState()
-        if incremental and fitted:
-            optimizer_state = self._optimizer_state
-
+        state = self._starting_state(warm, incremental, early_stopping)
         if warm:
             self._check_same_network(shape, incremental)
             flat = self._flat_parameters()
             target_mean, target_scale = self.target_mean_, self.target_scale_
-            progress = self._progress().resume(early_stopping)
         else:
             target_mean, target_scale = self._target_scaling(y, sample_weight)
-            flat = init_parameters(shape, random_state, np.dtype(self.dtype))
-            progress = Progress.start(early_stopping)
+            flat = init_parameters(shape, state.random_state, np.dtype(self.dtype))
 
         n_train, validation = len(X), None
         if early_stopping:
@@ -414,22 +403,12 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         engine = backend.engine(self.n_threads)
         with engine.thread_limits():
             flat = train(
-                self,
-                data,
-                validation,
-                flat,
-                shape,
-                backend,
-                engine,
-                random_state,
-                progress,
-                optimizer_state,
-                one_pass=incremental,
+                self, data, validation, flat, shape, engine, state, one_pass=incremental
             )
 
         self._set_fitted_parameters(flat, shape, backend)
-        self._optimizer_state = optimizer_state
-        self._random_state = random_state
+        self._training_state = state
+        progress = state.progress
         self.target_mean_, self.target_scale_ = target_mean, target_scale
         self.loss_curve_ = progress.loss_curve
         self.validation_scores_ = progress.validation_scores
@@ -457,11 +436,7 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Same number of dimensions as the ``y`` given to ``fit``.
         """
-        check_is_fitted(self)
-        X = validate_sequences(
-            self, X, reset=False, fitted_steps=getattr(self, "n_timesteps_in_", 1)
-        )
-        shape = NetworkShape(X.shape[2], self._hidden_sizes_fitted(), self.n_outputs_)
+        X, shape = self._validate_for_prediction(X)
         backend = self._predict_backend()
         engine = backend.engine(self.n_threads)
         dtype = engine.predict_dtype or np.dtype(self.dtype)
@@ -498,13 +473,18 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
             shape ``(n_samples, n_timesteps, hidden_size)`` per layer, first
             layer first.
         """
+        X, shape = self._validate_for_prediction(X)
+        params = unflatten(self._flat_parameters(np.float64), shape)
+        return trace_layers(params, X.astype(np.float64, copy=False))
+
+    def _validate_for_prediction(self, X):
+        """``X`` checked against the fit, and the fitted network's shape."""
         check_is_fitted(self)
         X = validate_sequences(
             self, X, reset=False, fitted_steps=getattr(self, "n_timesteps_in_", 1)
         )
         shape = NetworkShape(X.shape[2], self._hidden_sizes_fitted(), self.n_outputs_)
-        params = unflatten(self._flat_parameters(np.float64), shape)
-        return trace_layers(params, X.astype(np.float64, copy=False))
+        return X, shape
 
     def _predict_weights(self, backend, shape, dtype):
         """The fitted weights as a ``dtype`` vector on ``backend``'s device.
@@ -584,6 +564,23 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
                 f"{shape}. Keep hidden_layer_sizes and the number of features "
                 f"and outputs, {fix}."
             )
+
+    def _starting_state(self, warm, incremental, early_stopping):
+        """The progress, random stream and optimiser a fit starts from.
+
+        ``fit`` starts a new optimiser and random stream (continuing the
+        progress with ``warm_start``); ``partial_fit`` continues all three,
+        as ``MLPRegressor.partial_fit`` does.
+        """
+        if not warm:
+            return TrainingState(
+                Progress.start(early_stopping), check_random_state(self.random_state)
+            )
+        progress = self._progress().resume(early_stopping)
+        previous = getattr(self, "_training_state", None)
+        if incremental and previous is not None:
+            return TrainingState(progress, previous.random_state, previous.optimizer)
+        return TrainingState(progress, check_random_state(self.random_state))
 
     def _progress(self):
         """The fitted training progress, for a warm start to continue."""

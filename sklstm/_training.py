@@ -181,20 +181,7 @@ def batch_size_for(model, n_train):
     return min(model.batch_size, n_train)
 
 
-def train(
-    model,
-    data,
-    validation,
-    flat,
-    shape,
-    backend,
-    engine,
-    random_state,
-    progress,
-    optimizer_state,
-    *,
-    one_pass=False,
-):
+def train(model, data, validation, flat, shape, engine, state, *, one_pass=False):
     """Run the epochs of ``model``'s settings on local state.
 
     Parameters
@@ -207,14 +194,11 @@ def train(
     flat : ndarray
         Initial flat parameters (host).
     shape : NetworkShape
-    backend : Backend
     engine : ArrayEngine or CompiledEngine
-    random_state : numpy.random.RandomState
-    progress : Progress
-        Updated in place, epoch by epoch.
-    optimizer_state : OptimizerState
-        The optimiser to continue (``partial_fit``), or an empty state for a
-        new one; holds this run's optimiser afterwards.
+    state : TrainingState
+        Its progress is updated in place, epoch by epoch; its random stream
+        shuffles the epochs; its optimiser is continued if it holds one
+        (``partial_fit``) and holds this run's optimiser afterwards.
     one_pass : bool, default=False
         ``partial_fit``: one pass over ``data``, no convergence warning.
 
@@ -225,12 +209,13 @@ def train(
         epoch with early stopping, else the last ones.
     """
     dtype = np.dtype(model.dtype)
+    backend, progress = engine.backend, state.progress
     xp = backend.xp
     params = unflatten(backend.asarray(flat, dtype=dtype), shape)
     grads = unflatten(xp.zeros_like(params.flat), shape)
     decay = weight_mask(shape, xp, dtype)
     step = _GradientStep(model, params, grads, decay, engine, xp)
-    step.optimizer = optimizer_state.optimizer_on(backend, step.optimizer)
+    step.optimizer = state.optimizer.optimizer_on(backend, step.optimizer)
     max_iter = 1 if one_pass else model.max_iter
     best = BestWeights(backend)
     batch_size = batch_size_for(model, data.n_samples)
@@ -239,7 +224,7 @@ def train(
     try:
         for epoch in range(1, max_iter + 1):
             epoch_loss = _run_epoch(
-                step, data, batch_size, random_state, backend, model.shuffle
+                step, data, batch_size, state.random_state, backend, model.shuffle
             )
             epoch_loss = float(epoch_loss) / total_weight
             _check_finite(model, epoch_loss, epoch)
@@ -273,7 +258,7 @@ def train(
             UserWarning,
             stacklevel=5,
         )
-    optimizer_state.keep(backend, step.optimizer)
+    state.optimizer.keep(backend, step.optimizer)
     if best.flat is not None:
         return best.flat
     # No early stopping, or no epoch with a comparable validation score.
@@ -309,6 +294,16 @@ class OptimizerState:
         for name in self._STATE:
             if getattr(optimizer, name, None) is not None:
                 setattr(optimizer, name, to(getattr(optimizer, name)))
+
+
+@dataclass
+class TrainingState:
+    """What a fit carries on and a ``partial_fit`` continues: the progress,
+    the random stream that shuffles the epochs, and the optimiser."""
+
+    progress: Progress
+    random_state: Any
+    optimizer: OptimizerState = field(default_factory=OptimizerState)
 
 
 def _warn_no_convergence(model):

@@ -56,12 +56,10 @@ def test_explicit_limit_is_applied_during_fit(monkeypatch, engine, blas, openmp)
 
     original = regressor_module.train
 
-    def spy(model, data, validation, flat, shape, backend, engine, *args, **kwargs):
+    def spy(model, data, validation, flat, shape, engine, *args, **kwargs):
         seen.extend(_blas_threads_now())
         engines.append(engine)
-        return original(
-            model, data, validation, flat, shape, backend, engine, *args, **kwargs
-        )
+        return original(model, data, validation, flat, shape, engine, *args, **kwargs)
 
     monkeypatch.setattr(regressor_module, "train", spy)
     LSTMRegressor(hidden_layer_sizes=2, max_iter=1, n_threads=2).fit(
