@@ -140,6 +140,22 @@ cdef inline void _row_gemm(
         sklstm_gemm_double(_USE_FMA, rows, n, k, a, lda, packed, accumulate, c, n)
 
 
+cdef inline void _forward_step(
+    Py_ssize_t rows, Py_ssize_t size, Py_ssize_t n_inputs, const floating *x,
+    const floating *h_prev, const floating *packed_ih, const floating *packed_hh,
+    const floating *bias, bint first, floating *gates, const floating *c_prev,
+    floating *c, floating *tanh_c, floating *h,
+) noexcept nogil:
+    """One step of one layer on a block of rows: the products with the
+    weights (``h_prev`` is zero at the first step and skipped), then the
+    fused gate loop. ``c`` may be ``c_prev``; ``h`` is written after
+    ``h_prev`` is read, so it may be ``h_prev``."""
+    _row_gemm(rows, 4 * size, n_inputs, x, n_inputs, packed_ih, False, gates)
+    if not first:
+        _row_gemm(rows, 4 * size, size, h_prev, size, packed_hh, True, gates)
+    _forward_rows(rows, size, gates, bias, c_prev, c, tanh_c, h)
+
+
 # --- training: one layer, every step kept --------------------------------
 
 cdef inline Py_ssize_t _block_start(Py_ssize_t block, Py_ssize_t n_blocks,
@@ -194,15 +210,11 @@ def layer_forward(
                 start = _block_start(block, n_blocks, batch)
                 rows = _block_start(block + 1, n_blocks, batch) - start
                 for t in range(steps):
-                    _row_gemm(rows, four, n_inputs, &inputs[t, start, 0],
-                              n_inputs, packed_ih, False, &gates[t, start, 0])
-                    if t:
-                        _row_gemm(rows, four, size, &hidden[t, start, 0], size,
-                                  packed_hh, True, &gates[t, start, 0])
-                    _forward_rows(rows, size, &gates[t, start, 0], &bias[0],
+                    _forward_step(rows, size, n_inputs, &inputs[t, start, 0],
+                                  &hidden[t, start, 0], packed_ih, packed_hh,
+                                  &bias[0], t == 0, &gates[t, start, 0],
                                   &cell[t, start, 0], &cell[t + 1, start, 0],
-                                  &tanh_cell[t, start, 0],
-                                  &hidden[t + 1, start, 0])
+                                  &tanh_cell[t, start, 0], &hidden[t + 1, start, 0])
     finally:
         free(packed_ih)
         free(packed_hh)
@@ -435,12 +447,10 @@ def network_output(
                         c = g + 4 * size * chunk
                         tc = c + size * chunk
                         h = tc + size * chunk
-                        _row_gemm(rows, 4 * size, n_in[l], layer_input, n_in[l],
-                                  packed_ih[l], False, g)
-                        if t:
-                            _row_gemm(rows, 4 * size, size, h, size,
-                                      packed_hh[l], True, g)
-                        _forward_rows(rows, size, g, bias_p[l], c, c, tc, h)
+                        # In place: c and h hold the previous step's states.
+                        _forward_step(rows, size, n_in[l], layer_input, h,
+                                      packed_ih[l], packed_hh[l], bias_p[l], t == 0,
+                                      g, c, c, tc, h)
                         layer_input = h
                         g = h + size * chunk
                 for r in range(rows):
