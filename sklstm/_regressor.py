@@ -47,9 +47,17 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
     ----------
     hidden_layer_sizes : int or array-like of int, default=(64,)
         Hidden size of each stacked LSTM layer, first layer first.
-    loss : {"squared_error", "absolute_error", "huber"}, default="squared_error"
-        Training loss, on the (scaled) target: ``r**2 / 2``, ``|r|``, or
-        Huber with threshold 1.
+    loss : {"squared_error", "absolute_error", "huber", "quantile"}, \
+            default="squared_error"
+        Training loss, on the (scaled) target: ``r**2 / 2``, ``|r|``, Huber
+        with threshold 1, or the pinball loss of ``quantile``, whose model
+        predicts that quantile of ``y`` given the sequence (in ``y``'s units;
+        :doc:`/intervals` builds prediction intervals from two of them).
+    quantile : float or None, default=None
+        The quantile that ``loss="quantile"`` predicts, in (0, 1): 0.9 gives
+        a value that ``y`` exceeds 10 % of the time. Required with that
+        loss, and refused with any other (as in
+        :class:`~sklearn.ensemble.HistGradientBoostingRegressor`).
     solver : {"adam", "sgd"}, default="adam"
         Stochastic optimiser.
     alpha : float, default=0.0001
@@ -79,7 +87,8 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         Whether ``solver="sgd"`` uses Nesterov's momentum.
     early_stopping : bool, default=False
         Hold out the **last** ``validation_fraction`` of the samples, in
-        their given (time) order, stop when its R² stops improving, and
+        their given (time) order, stop when its R² (with
+        ``loss="quantile"``, its D² pinball score) stops improving, and
         restore the best weights. The split is never shuffled, so the model
         is not validated on the past after training on the future.
     validation_fraction : float, default=0.1
@@ -135,9 +144,13 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         Mean training loss (penalty included) of each epoch; a fit with
         ``warm_start`` continues it, as ``MLPRegressor`` does.
     validation_scores_ : list of float or None
-        Validation R² of each epoch when ``early_stopping``, else None.
+        Validation score of each epoch when ``early_stopping``, else None:
+        R², or with ``loss="quantile"`` the D² pinball score
+        (:func:`~sklearn.metrics.d2_pinball_score`, one minus the ratio of
+        the pinball loss to that of the best constant), which ranks epochs
+        as the pinball loss does, on R²'s scale.
     best_validation_score_ : float or None
-        Best validation R² when ``early_stopping``, else None.
+        Best validation score when ``early_stopping``, else None.
     best_loss_ : float or None
         Minimum training loss when not ``early_stopping``, else None.
     n_iter_ : int
@@ -189,6 +202,7 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
             Interval(Integral, 1, None, closed="left"),
         ],
         "loss": [StrOptions(set(LOSS_FUNCTIONS))],
+        "quantile": [Interval(Real, 0, 1, closed="neither"), None],
         "solver": [StrOptions({"adam", "sgd"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [
@@ -221,6 +235,7 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         self,
         hidden_layer_sizes=(64,),
         loss="squared_error",
+        quantile=None,
         solver="adam",
         alpha=0.0001,
         batch_size="auto",
@@ -247,6 +262,7 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.loss = loss
+        self.quantile = quantile
         self.solver = solver
         self.alpha = alpha
         self.batch_size = batch_size
@@ -341,6 +357,18 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         """
         return self._fit_restoring_features(X, y, sample_weight, incremental=True)
 
+    def _check_quantile(self):
+        if self.loss == "quantile" and self.quantile is None:
+            raise ValueError(
+                "loss='quantile' needs the quantile to predict: set quantile "
+                "to a float in (0, 1), e.g. quantile=0.9 for the 90th percentile."
+            )
+        if self.loss != "quantile" and self.quantile is not None:
+            raise ValueError(
+                f"quantile={self.quantile!r} is used only with loss='quantile', "
+                f"but loss={self.loss!r}: set loss='quantile', or quantile=None."
+            )
+
     def _fit_restoring_features(self, X, y, sample_weight, *, incremental):
         # Input validation records n_features_in_ (and feature names) on the
         # estimator; every other fitted attribute is assigned once, at the
@@ -359,6 +387,7 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
             raise
 
     def _fit(self, X, y, sample_weight, incremental):
+        self._check_quantile()
         hidden_sizes = self._hidden_sizes()
         fitted = hasattr(self, "layers_")
         warm = fitted and (self.warm_start or incremental)

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import r2_score
+from sklearn.metrics import d2_pinball_score, r2_score
 from sklearn.utils import gen_batches
 
 from ._cell import Workspace
@@ -230,7 +230,9 @@ def train(model, data, validation, flat, shape, engine, state, *, one_pass=False
             _check_finite(model, epoch_loss, epoch)
             score = None
             if validation is not None:
-                score = _validation_score(engine, params, validation, step.workspace)
+                score = _validation_score(
+                    model, engine, params, validation, step.workspace
+                )
             if progress.record(epoch_loss, score, model.tol) and score is not None:
                 best.keep(params.flat)
             progress.t += data.n_samples
@@ -356,7 +358,7 @@ class _GradientStep:
         X = xp.ascontiguousarray(X)
         predictions, caches = forward(params, X, self.workspace, self.engine)
         loss, d_predictions = loss_and_gradient(
-            model.loss, y, predictions, sample_weight, xp
+            model.loss, y, predictions, sample_weight, xp, model.quantile
         )
         backward(params, caches, d_predictions, grads, self.workspace, self.engine)
         weight_sum = sample_weight.sum()
@@ -373,12 +375,17 @@ class _GradientStep:
         return loss * weight_sum
 
 
-def _validation_score(engine, params, validation, workspace):
-    """R² of the held-out rows, in target units."""
+def _validation_score(model, engine, params, validation, workspace):
+    """R² of the held-out rows in target units (D² pinball for quantiles)."""
     # The training workspace: validation buffers are allocated once per fit.
     y_pred = engine.network_output(params, validation.X, workspace)
     y_pred = y_pred * validation.target_scale + validation.target_mean
-    return float(r2_score(validation.y, y_pred, sample_weight=validation.sample_weight))
+    weights = dict(sample_weight=validation.sample_weight)
+    if model.loss == "quantile":
+        score = d2_pinball_score(validation.y, y_pred, alpha=model.quantile, **weights)
+    else:
+        score = r2_score(validation.y, y_pred, **weights)
+    return float(score)
 
 
 def _check_finite(model, epoch_loss, epoch):
@@ -396,5 +403,6 @@ def _print_progress(model, progress, epoch, start):
     eta = elapsed / epoch * (model.max_iter - epoch)
     message = f"Epoch {epoch}/{model.max_iter}: loss = {progress.loss_curve[-1]:.6f}"
     if progress.validation_scores is not None:
-        message += f", validation R² = {progress.validation_scores[-1]:.4f}"
+        name = "D² pinball" if model.loss == "quantile" else "R²"
+        message += f", validation {name} = {progress.validation_scores[-1]:.4f}"
     print(f"{message}, {elapsed:.1f}s elapsed, at most {eta:.0f}s left")

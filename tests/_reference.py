@@ -41,10 +41,12 @@ def reference_network_output(layers, head_weight, head_bias, X):
     return sequence[:, -1] @ head_weight.T + head_bias
 
 
-def reference_loss(name, y_true, y_pred, sample_weight):
+def reference_loss(name, y_true, y_pred, sample_weight, quantile=None):
     """The documented training loss, weighted mean over samples and outputs."""
     residual = y_pred - y_true
-    if name == "squared_error":
+    if name == "quantile":
+        values = np.where(residual > 0, (1 - quantile) * residual, -quantile * residual)
+    elif name == "squared_error":
         values = 0.5 * residual**2
     elif name == "absolute_error":
         values = np.abs(residual)

@@ -35,7 +35,7 @@ pytestmark = [
 SHAPE = NetworkShape(n_features=3, hidden_sizes=(16, 8), n_outputs=2)
 
 
-def _loss_and_gradient(backend, dtype):
+def _loss_and_gradient(backend, dtype, loss="squared_error"):
     random_state = np.random.RandomState(0)
     flat = init_parameters(SHAPE, random_state, np.float64)
     X = random_state.standard_normal((12, 33, 3))  # steps, batch, features
@@ -46,23 +46,24 @@ def _loss_and_gradient(backend, dtype):
         params, backend.asarray(X, dtype=dtype), Workspace(xp), backend.engine()
     )
     sample_weight = xp.ones(33, dtype=dtype)
-    loss, d_pred = loss_and_gradient(
-        "squared_error", backend.asarray(y, dtype=dtype), predictions, sample_weight, xp
+    value, d_pred = loss_and_gradient(
+        loss, backend.asarray(y, dtype=dtype), predictions, sample_weight, xp, 0.7
     )
     grads = unflatten(xp.zeros_like(params.flat), SHAPE)
     backward(params, caches, d_pred, grads, Workspace(xp), backend.engine())
     return (
         backend.to_numpy(predictions),
-        float(loss),
+        float(value),
         backend.to_numpy(grads.flat),
     )
 
 
+@pytest.mark.parametrize("loss_name", ["squared_error", "quantile"])
 @pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-10), (np.float32, 1e-5)])
-def test_forward_and_gradients_match_numpy(dtype, rtol):
-    predictions, loss, gradient = _loss_and_gradient(CUPY, dtype)
+def test_forward_and_gradients_match_numpy(dtype, rtol, loss_name):
+    predictions, loss, gradient = _loss_and_gradient(CUPY, dtype, loss_name)
     expected_predictions, expected_loss, expected_gradient = _loss_and_gradient(
-        NUMPY_BACKEND, dtype
+        NUMPY_BACKEND, dtype, loss_name
     )
     scale = np.abs(expected_gradient).max()
     np.testing.assert_allclose(predictions, expected_predictions, rtol=rtol, atol=rtol)
@@ -72,11 +73,16 @@ def test_forward_and_gradients_match_numpy(dtype, rtol):
     )
 
 
-def test_short_fits_have_matching_loss_curves():
+@pytest.mark.parametrize(
+    "loss", [dict(loss="squared_error"), dict(loss="quantile", quantile=0.9)]
+)
+def test_short_fits_have_matching_loss_curves(loss):
     rng = np.random.default_rng(0)
     X = rng.standard_normal((256, 10, 4))
     y = X[:, -1, 0] - X[:, 0, 1]
-    params = dict(hidden_layer_sizes=16, max_iter=5, random_state=0, shuffle=False)
+    params = dict(
+        hidden_layer_sizes=16, max_iter=5, random_state=0, shuffle=False, **loss
+    )
     gpu = LSTMRegressor(backend="cupy", **params).fit(X, y)
     cpu = LSTMRegressor(backend="numpy", **params).fit(X, y)
     assert gpu.backend_ == "cupy" and cpu.backend_ == "numpy"

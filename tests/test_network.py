@@ -44,6 +44,10 @@ def _problem(seed, shape=SHAPE, steps=6, batch=7):
     return flat, X, y, sample_weight
 
 
+#: The quantile of ``loss="quantile"`` in these checks.
+QUANTILE = 0.3
+
+
 def _engine_loss_and_gradient(flat, X, y, sample_weight, loss, engine, shape=SHAPE):
     params = unflatten(flat, shape)
     predictions, caches = forward(
@@ -52,19 +56,23 @@ def _engine_loss_and_gradient(flat, X, y, sample_weight, loss, engine, shape=SHA
         Workspace(np),
         engine,
     )
-    value, d_predictions = loss_and_gradient(loss, y, predictions, sample_weight, np)
+    value, d_predictions = loss_and_gradient(
+        loss, y, predictions, sample_weight, np, quantile=QUANTILE
+    )
     grads = unflatten(np.zeros_like(flat), shape)
     backward(params, caches, d_predictions, grads, Workspace(np), engine)
     return float(value), grads.flat, predictions
 
 
-@pytest.mark.parametrize("loss", ["squared_error", "absolute_error", "huber"])
+@pytest.mark.parametrize(
+    "loss", ["squared_error", "absolute_error", "huber", "quantile"]
+)
 def test_gradient_matches_finite_differences(loss, engine):
     flat, X, y, sample_weight = _problem(seed=1)
     _, gradient, predictions = _engine_loss_and_gradient(
         flat, X, y, sample_weight, loss, engine
     )
-    # Keep residuals away from the kinks of |r| and Huber, where finite
+    # Keep residuals away from the kinks of |r|, pinball and Huber, where finite
     # differences are not defined.
     residual = np.abs(predictions - y)
     assert residual.min() > 2e-2 and np.abs(residual - 1).min() > 2e-2
@@ -82,17 +90,19 @@ def test_gradient_matches_finite_differences(loss, engine):
     assert relative.max() < 1e-6, relative.max()
 
 
-def test_gradient_matches_reference_loss(engine):
-    """The engine's gradient is that of the loss of the reference loop."""
+@pytest.mark.parametrize("loss", ["squared_error", "quantile"])
+def test_gradient_matches_reference_loss(loss, engine):
+    """The engine's loss and gradient are those of the reference loop."""
     flat, X, y, sample_weight = _problem(seed=2)
-    _, gradient, _ = _engine_loss_and_gradient(
-        flat, X, y, sample_weight, "squared_error", engine
+    value, gradient, _ = _engine_loss_and_gradient(
+        flat, X, y, sample_weight, loss, engine
     )
 
     def reference(point):
         predictions = reference_network_output(*_as_public(unflatten(point, SHAPE)), X)
-        return reference_loss("squared_error", y, predictions, sample_weight)
+        return reference_loss(loss, y, predictions, sample_weight, QUANTILE)
 
+    assert value == pytest.approx(reference(flat), rel=1e-12)
     numeric = central_difference(reference, flat)
     np.testing.assert_allclose(gradient, numeric, rtol=1e-6, atol=1e-10)
 

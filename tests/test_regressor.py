@@ -531,6 +531,8 @@ def _adam_by_hand(flat, gradient, state, lr, beta_1, beta_2, epsilon):
         ("squared_error", "sgd", dict(momentum=0.7, nesterovs_momentum=True)),
         ("absolute_error", "sgd", dict(momentum=0.0)),
         ("huber", "adam", dict(beta_1=0.9, beta_2=0.99, epsilon=1e-8)),
+        ("quantile", "adam", dict(beta_1=0.9, beta_2=0.99, epsilon=1e-8, q=0.8)),
+        ("quantile", "sgd", dict(momentum=0.5, nesterovs_momentum=False, q=0.1)),
     ],
 )
 def test_optimisers_and_losses_through_the_estimator_match_pytorch(
@@ -539,12 +541,15 @@ def test_optimisers_and_losses_through_the_estimator_match_pytorch(
     """Three full-batch steps of the estimator against PyTorch's gradients
     and optimisers (Adam by hand: PyTorch scales epsilon differently)."""
     torch = pytest.importorskip("torch")
+    options = dict(options)
+    quantile = options.pop("q", None)
     X, y = _sequences(n_samples=16, steps=5, n_features=3)
     y = 3 * y  # residuals on both sides of Huber's threshold
     lr, n_steps = 0.05, 3
     model = LSTMRegressor(
         hidden_layer_sizes=(4,),
         loss=loss,
+        quantile=quantile,
         solver=solver,
         learning_rate_init=lr,
         batch_size=len(X),
@@ -576,6 +581,7 @@ def test_optimisers_and_losses_through_the_estimator_match_pytorch(
         "huber": lambda r: torch.nn.functional.huber_loss(
             r, torch.zeros_like(r), delta=1.0
         ),
+        "quantile": lambda r: torch.maximum((1 - quantile) * r, -quantile * r).mean(),
     }[loss]
     optimizer = None
     if solver == "sgd":
