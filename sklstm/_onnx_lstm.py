@@ -1,0 +1,186 @@
+"""ONNX shape calculator and converter of :class:`LSTMRegressor`.
+
+The graph is the network of ``predict``, in float32::
+
+    steps  = Transpose(X, perm=[1, 0, 2])          # time-major (T, N, F)
+    for each layer: Y, Y_h = LSTM(steps, W, R, B)  # Y (T, 1, N, H), Y_h (1, N, H)
+                    steps = Y reshaped to (T, N, H)
+    y = Y_h of the last layer (N, H) @ weight + bias
+
+ONNX Runtime runs the ``LSTM`` operator time-major only (``layout=1`` is
+refused), hence the ``Transpose``. ONNX stacks the gate blocks of ``W``,
+``R`` and ``B`` as input, output, forget, cell (``iofc``); ``layers_`` holds
+them as input, forget, cell candidate, output (PyTorch's order, see
+``_gates``), so the blocks are permuted. Our one bias goes in ``Wb``, zeros
+in ``Rb``. The target unscaling (``target_scale_``, ``target_mean_``) is
+folded into the head.
+"""
+
+import numpy as np
+from skl2onnx.common.data_types import FloatTensorType
+from sklearn.utils.validation import check_is_fitted
+
+from ._gates import CELL, FORGET, INPUT, N_GATES, OUTPUT
+from ._onnx_graph import (
+    GraphBuilder,
+    check_n_features,
+    float_tensor,
+    numeric_input_type,
+)
+
+#: Our gate blocks in the order ONNX's LSTM stacks them (``iofc``).
+ONNX_GATE_ORDER = (INPUT, OUTPUT, FORGET, CELL)
+
+
+def onnx_lstm_weights(layer):
+    """The ``W``, ``R`` and ``B`` inputs of ONNX's ``LSTM`` for one layer.
+
+    Parameters
+    ----------
+    layer : dict
+        One entry of ``LSTMRegressor.layers_``: ``weight_ih`` ``(4H,
+        n_inputs)``, ``weight_hh`` ``(4H, H)`` and ``bias`` ``(4H,)``, gate
+        blocks in the order input, forget, cell candidate, output.
+
+    Returns
+    -------
+    W : ndarray of shape (1, 4H, n_inputs)
+    R : ndarray of shape (1, 4H, H)
+    B : ndarray of shape (1, 8H)
+        Float32, gate blocks in ONNX's order input, output, forget, cell;
+        ``B`` is the bias followed by ``4H`` zeros (ONNX adds ``Wb`` and
+        ``Rb``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklstm._onnx_lstm import onnx_lstm_weights
+    >>> gates = np.repeat(np.arange(4.0), 2)  # H = 2: blocks i, f, g, o
+    >>> layer = {"weight_ih": gates[:, None], "weight_hh": np.tile(gates, (2, 1)).T,
+    ...          "bias": gates}
+    >>> W, R, B = onnx_lstm_weights(layer)
+    >>> W[0, :, 0]  # blocks i, o, f, g
+    array([0., 0., 3., 3., 1., 1., 2., 2.], dtype=float32)
+    >>> B.shape
+    (1, 16)
+    """
+    hidden = layer["weight_hh"].shape[1]
+
+    def reordered(array):
+        array = np.asarray(array, dtype=np.float32)
+        blocks = array.reshape(N_GATES, hidden, *array.shape[1:])
+        return blocks[list(ONNX_GATE_ORDER)].reshape(array.shape)
+
+    bias = np.concatenate([reordered(layer["bias"]), np.zeros(N_GATES * hidden)])
+    return (
+        reordered(layer["weight_ih"])[None],
+        reordered(layer["weight_hh"])[None],
+        bias.astype(np.float32)[None],
+    )
+
+
+def folded_head(model):
+    """The head with the target unscaling folded in: ``y = h @ weight + bias``.
+
+    Parameters
+    ----------
+    model : LSTMRegressor
+        Fitted.
+
+    Returns
+    -------
+    weight : ndarray of shape (H,) or (H, n_outputs)
+    bias : ndarray of shape () or (n_outputs,)
+        Float32, computed in float64; 1-D ``weight`` and a scalar ``bias``
+        for a model fitted on 1-D ``y``, so that the output is 1-D as
+        ``predict``'s.
+    """
+    scale = np.asarray(model.target_scale_, dtype=np.float64)
+    weight = np.asarray(model.head_weight_, dtype=np.float64).T * scale
+    bias = np.asarray(model.head_bias_, dtype=np.float64) * scale + model.target_mean_
+    if model._y_was_1d:
+        weight, bias = weight[:, 0], bias[0]
+    return weight.astype(np.float32), bias.astype(np.float32)
+
+
+def _checked_regressor(operator):
+    model = operator.raw_operator
+    check_is_fitted(model)
+    return model
+
+
+def calculate_lstm_output_shapes(operator):
+    """Set the type and shape of the predictions (skl2onnx shape calculator).
+
+    Parameters
+    ----------
+    operator : skl2onnx.common._topology.Operator
+        Holds the fitted :class:`LSTMRegressor` as ``raw_operator``.
+    """
+    model = _checked_regressor(operator)
+    shape = numeric_input_type(operator).shape
+    fitted_steps = getattr(model, "n_timesteps_in_", 1)
+    if len(shape) not in (2, 3) or (len(shape) == 2 and fitted_steps > 1):
+        expected = "(n_samples, n_timesteps, n_features)"
+        if fitted_steps == 1:
+            expected += " or (n_samples, n_features)"
+        raise ValueError(
+            f"LSTMRegressor was fitted on sequences of {fitted_steps} time "
+            f"step(s) and reads inputs of shape {expected}, but its ONNX input "
+            f"has shape {list(shape)}. Put a SequenceWindower before it in the "
+            "Pipeline, or pass a 3-D input sample."
+        )
+    check_n_features(operator, shape[-1], model.n_features_in_)
+    n_samples = shape[0]
+    output_shape = [n_samples] if model._y_was_1d else [n_samples, model.n_outputs_]
+    operator.outputs[0].type = FloatTensorType(output_shape)
+
+
+def convert_lstm(scope, operator, container):
+    """Add the LSTM layers and the head to the graph (skl2onnx converter).
+
+    Parameters
+    ----------
+    scope : skl2onnx.common._topology.Scope
+    operator : skl2onnx.common._topology.Operator
+        Holds the fitted :class:`LSTMRegressor` as ``raw_operator``.
+    container : skl2onnx.common._container.ModelComponentContainer
+    """
+    model = _checked_regressor(operator)
+    graph = GraphBuilder(scope, container, operator)
+
+    def reshaped(name, shape, hint):
+        target = graph.constant(np.array(shape, dtype=np.int64), f"{hint}_shape")
+        return graph.node("Reshape", [name, target], hint)
+
+    sequences = float_tensor(graph, operator.inputs[0])
+    if len(operator.inputs[0].type.shape) == 2:
+        sequences = reshaped(sequences, [0, 1, model.n_features_in_], "one_step")
+    steps = graph.node("Transpose", [sequences], "time_major", perm=[1, 0, 2])
+    for index, layer in enumerate(model.layers_):
+        hidden = layer["weight_hh"].shape[1]
+        weights = [
+            graph.constant(array, f"layer{index}_{name}")
+            for name, array in zip("WRB", onnx_lstm_weights(layer), strict=True)
+        ]
+        if index < len(model.layers_) - 1:
+            every_step = graph.name(f"layer{index}_hidden")
+            graph.add("LSTM", [steps, *weights], [every_step], hidden_size=hidden)
+            # Y is (n_timesteps, 1 direction, n_samples, hidden): drop the 1.
+            steps = reshaped(every_step, [0, -1, hidden], f"layer{index}_output")
+        else:
+            last_step = graph.name("last_hidden")
+            outputs = [graph.unused_output("every_step"), last_step]
+            graph.add("LSTM", [steps, *weights], outputs, hidden_size=hidden)
+    # Y_h is (1 direction, n_samples, hidden).
+    last_hidden = reshaped(last_step, [-1, hidden], "last_hidden_state")
+    weight, bias = folded_head(model)
+    product = graph.node(
+        "MatMul", [last_hidden, graph.constant(weight, "head")], "head"
+    )
+    graph.node(
+        "Add",
+        [product, graph.constant(bias, "head_bias")],
+        "prediction",
+        output=operator.outputs[0].full_name,
+    )

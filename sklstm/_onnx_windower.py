@@ -1,0 +1,114 @@
+"""ONNX shape calculator and converter of :class:`SequenceWindower`.
+
+The graph computes what ``SequenceWindower.transform`` computes, for any
+number of rows::
+
+    padded  = Pad(X, window - 1 rows before, mode)     # (n_rows + window - 1, F)
+    index   = Range(n_rows)[:, None] + arange(window)   # (n_rows, window)
+    windows = Gather(padded, index, axis=0)             # (n_rows, window, F)
+    lags    = Reshape(windows, (-1, window * F))        # flatten=True only
+
+``Pad`` in ``"edge"`` mode repeats the first row, in ``"constant"`` mode it
+adds zeros: the two ``padding`` options of the windower. Window ``t`` is then
+rows ``t … t + window - 1`` of the padded table, that is input rows
+``t - window + 1 … t``, oldest first, and the reshape keeps ``transform``'s
+flattened order (lag-major, features within a lag).
+"""
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+from ._onnx_graph import (
+    GraphBuilder,
+    check_n_features,
+    float_tensor,
+    float_type,
+    numeric_input_type,
+)
+
+#: ONNX ``Pad`` mode of each ``SequenceWindower(padding=...)`` option.
+PAD_MODES = {"edge": "edge", "zero": "constant"}
+
+
+def _checked_windower(operator):
+    """The fitted windower of ``operator``, its parameters valid for export."""
+    windower = operator.raw_operator
+    check_is_fitted(windower)
+    # Parameters set after fit are checked as fit would check them.
+    windower._validate_params()
+    if windower.padding not in PAD_MODES:
+        raise ValueError(
+            f"SequenceWindower(padding={windower.padding!r}) has no ONNX "
+            f"export; the exported options are {sorted(PAD_MODES)}."
+        )
+    return windower
+
+
+def calculate_windower_output_shapes(operator):
+    """Set the type and shape of the windows (skl2onnx shape calculator).
+
+    Parameters
+    ----------
+    operator : skl2onnx.common._topology.Operator
+        Holds the fitted :class:`SequenceWindower` as ``raw_operator``.
+    """
+    windower = _checked_windower(operator)
+    input_type = numeric_input_type(operator)
+    if len(input_type.shape) != 2:
+        raise ValueError(
+            "SequenceWindower reads rows, of shape (n_rows, n_features), but its "
+            f"ONNX input has shape {list(input_type.shape)}. Pass a 2-D sample."
+        )
+    n_rows, n_features = input_type.shape
+    check_n_features(operator, n_features, windower.n_features_in_)
+    window, n_features = windower.window, windower.n_features_in_
+    shape = [n_rows, window, n_features]
+    if windower.flatten:
+        shape = [n_rows, window * n_features]
+    # Windowing copies values: double stays double, all else becomes float32.
+    operator.outputs[0].type = float_type(input_type, keep_double=True)(shape)
+
+
+def convert_windower(scope, operator, container):
+    """Add the windowing nodes to the graph (skl2onnx converter).
+
+    Parameters
+    ----------
+    scope : skl2onnx.common._topology.Scope
+    operator : skl2onnx.common._topology.Operator
+        Holds the fitted :class:`SequenceWindower` as ``raw_operator``.
+    container : skl2onnx.common._container.ModelComponentContainer
+    """
+    windower = _checked_windower(operator)
+    window, n_features = windower.window, windower.n_features_in_
+    graph = GraphBuilder(scope, container, operator)
+    rows = float_tensor(graph, operator.inputs[0], keep_double=True)
+    padded = rows
+    if window > 1:
+        pads = np.array([window - 1, 0, 0, 0], dtype=np.int64)
+        padded = graph.node(
+            "Pad",
+            [rows, graph.constant(pads, "pads")],
+            "padded",
+            mode=PAD_MODES[windower.padding],
+        )
+    zero, one = graph.constant(np.int64(0), "zero"), graph.constant(np.int64(1), "one")
+    shape = graph.node("Shape", [rows], "shape")
+    n_rows = graph.node("Gather", [shape, zero], "n_rows", axis=0)
+    starts = graph.node("Range", [zero, n_rows, one], "starts")
+    starts = graph.node(
+        "Reshape",
+        [starts, graph.constant(np.array([-1, 1], dtype=np.int64), "column")],
+        "starts_column",
+    )
+    steps = np.arange(window, dtype=np.int64)[None, :]
+    index = graph.node("Add", [starts, graph.constant(steps, "steps")], "window_index")
+    output = operator.outputs[0].full_name
+    if not windower.flatten:
+        graph.node("Gather", [padded, index], "windows", output=output, axis=0)
+        return
+    windows = graph.node("Gather", [padded, index], "windows", axis=0)
+    flat_shape = np.array([-1, window * n_features], dtype=np.int64)
+    graph.node(
+        "Reshape", [windows, graph.constant(flat_shape, "lags")], "lags", output=output
+    )
