@@ -6,7 +6,26 @@ takes the flat parameter and gradient vectors of one array module.
 """
 
 
-class SGDOptimizer:
+class _Optimizer:
+    """What both optimisers share: a step size that may shrink."""
+
+    #: The adaptive schedule stops once the step size is this small.
+    SMALLEST_STEP = 1e-6
+
+    def reduce_step_size(self):
+        """Divide the step size by 5 (``learning_rate="adaptive"``).
+
+        As ``MLPRegressor``'s adaptive schedule: called when the epochs stop
+        improving; returns False, leaving the step size alone, once it is
+        ``SMALLEST_STEP`` or less, to stop training.
+        """
+        if self.step_size <= self.SMALLEST_STEP:
+            return False
+        self.step_size /= 5.0
+        return True
+
+
+class SGDOptimizer(_Optimizer):
     """Stochastic gradient descent with optional (Nesterov) momentum.
 
     Parameters
@@ -19,25 +38,25 @@ class SGDOptimizer:
     """
 
     def __init__(self, params, learning_rate_init=0.1, momentum=0.9, nesterov=True):
-        self.learning_rate = learning_rate_init
+        self.step_size = learning_rate_init
         self.momentum = momentum
         self.nesterov = nesterov
         self.velocity = params * 0 if momentum else None
 
     def update_params(self, params, grads):
-        """Take one step: ``params -= learning_rate * grads`` with momentum."""
+        """Take one step: ``params -= step_size * grads`` with momentum."""
         if not self.momentum:
-            params -= self.learning_rate * grads
+            params -= self.step_size * grads
             return
         self.velocity *= self.momentum
-        self.velocity -= self.learning_rate * grads
+        self.velocity -= self.step_size * grads
         if self.nesterov:
-            params += self.momentum * self.velocity - self.learning_rate * grads
+            params += self.momentum * self.velocity - self.step_size * grads
         else:
             params += self.velocity
 
 
-class AdamOptimizer:
+class AdamOptimizer(_Optimizer):
     """Adam (Kingma & Ba, 2014), in scikit-learn's formulation.
 
     Parameters
@@ -54,7 +73,7 @@ class AdamOptimizer:
     def __init__(
         self, params, learning_rate_init=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8
     ):
-        self.learning_rate_init = learning_rate_init
+        self.step_size = learning_rate_init
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
@@ -70,7 +89,7 @@ class AdamOptimizer:
         self.second_moment *= self.beta_2
         self.second_moment += (1 - self.beta_2) * (grads * grads)
         learning_rate = (
-            self.learning_rate_init
+            self.step_size
             * (1 - self.beta_2**self.t) ** 0.5
             / (1 - self.beta_1**self.t)
         )

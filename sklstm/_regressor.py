@@ -65,6 +65,15 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         ``MLPRegressor``: ``alpha / 2 * ||W||**2 / sum(batch weights)``.
     batch_size : int or "auto", default="auto"
         Minibatch size; ``"auto"`` is ``min(128, n_samples)``.
+    learning_rate : {"constant", "adaptive"}, default="constant"
+        Step-size schedule. ``"constant"`` keeps ``learning_rate_init``.
+        ``"adaptive"`` is ``MLPRegressor``'s schedule: each time
+        ``n_iter_no_change`` epochs in a row fail to improve by ``tol`` (the
+        training loss, or the validation score with ``early_stopping``), the
+        step size is divided by 5 and training goes on; it stops when the
+        step size is 1e-6 or less. Unlike ``MLPRegressor``, where it applies
+        to ``solver="sgd"`` only, it applies to Adam too (Adam's step size
+        is its ``learning_rate_init``).
     learning_rate_init : float, default=0.001
         Step size of the optimiser.
     max_iter : int, default=200
@@ -98,7 +107,8 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
     epsilon : float, default=1e-8
         Adam's numerical stability term.
     n_iter_no_change : int, default=10
-        Epochs without improvement of more than ``tol`` before stopping.
+        Epochs without improvement of more than ``tol`` before stopping (or,
+        with ``learning_rate="adaptive"``, before the step size shrinks).
     gradient_clip : float or None, default=None
         Clip the gradient to this global L2 norm before each step.
     scale_target : bool, default=True
@@ -209,6 +219,7 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
             StrOptions({"auto"}),
             Interval(Integral, 1, None, closed="left"),
         ],
+        "learning_rate": [StrOptions({"constant", "adaptive"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "shuffle": ["boolean"],
@@ -239,6 +250,7 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         solver="adam",
         alpha=0.0001,
         batch_size="auto",
+        learning_rate="constant",
         learning_rate_init=0.001,
         max_iter=200,
         shuffle=True,
@@ -266,6 +278,7 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         self.solver = solver
         self.alpha = alpha
         self.batch_size = batch_size
+        self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
         self.max_iter = max_iter
         self.shuffle = shuffle

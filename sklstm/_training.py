@@ -239,11 +239,20 @@ def train(model, data, validation, flat, shape, engine, state, *, one_pass=False
             if model.verbose:
                 _print_progress(model, progress, epoch, start)
             if progress.no_improvement_count > model.n_iter_no_change:
+                message = (
+                    f"No improvement of more than tol={model.tol} for "
+                    f"{model.n_iter_no_change} epochs: "
+                )
+                if (
+                    model.learning_rate == "adaptive"
+                    and step.optimizer.reduce_step_size()
+                ):
+                    progress.no_improvement_count = 0
+                    if model.verbose:
+                        print(f"{message}step size {step.optimizer.step_size:g}.")
+                    continue
                 if model.verbose:
-                    print(
-                        f"No improvement of more than tol={model.tol} for "
-                        f"{model.n_iter_no_change} epochs: stopping."
-                    )
+                    print(f"{message}stopping.")
                 break
         else:
             if not one_pass:

@@ -2,6 +2,7 @@
 
 import importlib.util
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -9,7 +10,7 @@ import pytest
 from sklearn.pipeline import Pipeline
 
 from sklstm import LSTMRegressor
-from sklstm.beijing import StudySettings, _cli, main, run_study
+from sklstm.beijing import StudySettings, _cli, main, run_study, wide_table
 from sklstm.beijing._cli import PLOT_PNG, TABLE_CSV, TABLE_MD, _prose
 from sklstm.beijing._models import (
     fit_columns,
@@ -76,7 +77,9 @@ def studies(monkeypatch):
 
 
 def test_quick_run_writes_table_and_plot(shared_data_home, tmp_path, capsys, frame):
-    assert main(["--quick", "--epochs", "2", "--out", str(tmp_path)]) == 0
+    # One process: the LSTMs' epoch lines are printed by this one.
+    argv = ["--quick", "--epochs", "2", "--jobs", "1", "--out", str(tmp_path)]
+    assert main(argv) == 0
 
     results = pd.read_csv(tmp_path / TABLE_CSV)
     assert list(results.columns) == RESULT_COLUMNS
@@ -104,11 +107,19 @@ def test_quick_run_writes_table_and_plot(shared_data_home, tmp_path, capsys, fra
     fitted = ~results["model"].isin(MODELS[:2])
     assert (results.loc[fitted, "fit_time_s"] > 0).all()
 
+    # Every model has its 80 % interval (the default), scored on the test.
+    assert results["coverage"].between(0, 1).all()
+    assert (results["width"] > 0).all()
+    assert results["interval"].str.contains("conformal").all()
+
     markdown = (tmp_path / TABLE_MD).read_text(encoding="utf-8")
     header = "| inputs | model | RMSE h=1 | RMSE h=6 | RMSE h=24 | MAE h=1 |"
     assert header in markdown
-    assert markdown.count("| multivariate | ") == 3
-    assert markdown.count("| univariate | ") == 5
+    assert "| cover h=1 | cover h=6 | cover h=24 | width h=1 |" in markdown
+    # The results table, then the table of interval methods.
+    assert markdown.count("| multivariate | ") == 3 * 2
+    assert markdown.count("| univariate | ") == 5 * 2
+    assert "| inputs | model | h=1 | h=6 | h=24 |" in markdown
     assert "24-hour input windows" in markdown
     assert "standardised 24-hour lags" in markdown
     png = (tmp_path / PLOT_PNG).read_bytes()
@@ -174,6 +185,77 @@ def test_window_option_sets_every_windowed_model_and_the_report(
     assert "24-hour" not in markdown
     # Seasonal naive stays daily whatever the window.
     assert "seasonal naive (value at t+h-24;" in markdown
+
+
+def test_intervals_are_the_bands_the_study_returns(shared_data_home, tmp_path, studies):
+    argv = ["--quick", "--epochs", "1", "--horizons", "1,6", "--inputs", "univariate",
+            "--intervals", "0.7", "--quiet", "--out", str(tmp_path)]  # fmt: skip
+    assert main(argv) == 0
+    (result,) = studies
+    table = result.results.set_index(["model", "horizon"])
+    for horizon in (1, 6):
+        lower, upper = result.bands[horizon]["LSTM (univariate)"]
+        truth = result.truth[lower.index]
+        inside = (lower <= truth) & (truth <= upper)
+        assert table.loc[("lstm", horizon), "coverage"] == pytest.approx(inside.mean())
+        assert table.loc[("lstm", horizon), "width"] == pytest.approx(
+            (upper - lower).mean()
+        )
+        forecast = result.forecasts[horizon]["LSTM (univariate)"]
+        assert (lower <= forecast).all() and (forecast <= upper).all()
+    markdown = (tmp_path / TABLE_MD).read_text(encoding="utf-8")
+    assert "model's 70% interval" in markdown
+
+
+def test_no_intervals_and_validation_scores(shared_data_home, tmp_path, studies):
+    """``--intervals 0`` makes none; ``--score-on validation`` scores the
+    validation period (January 2013 on the quick slice), with no intervals."""
+    common = ["--quick", "--epochs", "1", "--horizons", "1", "--inputs",
+              "univariate", "--quiet"]  # fmt: skip
+    assert main([*common, "--intervals", "0", "--out", str(tmp_path / "a")]) == 0
+    assert (
+        main([*common, "--score-on", "validation", "--out", str(tmp_path / "b")]) == 0
+    )
+    no_intervals, validation = studies
+    assert no_intervals.results["coverage"].isna().all()
+    assert no_intervals.bands == {1: {}}
+    markdown = (tmp_path / "a" / TABLE_MD).read_text(encoding="utf-8")
+    assert "cover h=1" not in markdown and "Intervals:" not in markdown
+
+    assert (validation.results["n_test"] == 31 * 24).all()
+    assert validation.results["coverage"].isna().all()
+    forecast = validation.forecasts[1]["LSTM (univariate)"]
+    assert forecast.index[0] == QUICK.validation.first
+    assert forecast.index[-1] == QUICK.validation.last
+    markdown = (tmp_path / "b" / TABLE_MD).read_text(encoding="utf-8")
+    assert markdown.startswith("# Beijing PM2.5 forecasts: validation RMSE")
+
+
+def test_seeds_are_averaged_and_their_spread_reported(frame):
+    """Two seeds, fitted in two processes: the RMSE is that of the mean
+    forecast, the spread that of each seed's own forecast; the fits are
+    those of one process."""
+    settings = StudySettings.quick(
+        horizons=(6,), inputs=("univariate",), epochs=2, hidden=8, hgb_max_iter=5,
+        seeds=(0, 1), intervals=None, verbose=False,
+    )  # fmt: skip
+    result = run_study(settings, frame=frame, log=_quiet)
+    alone = run_study(replace(settings, n_jobs=1), frame=frame, log=_quiet)
+    rows = rows_in(QUICK.test, frame.index, 6)
+    truth = targets(frame, (6,)).to_numpy()[rows, 0]
+    models = result.models["univariate", "lstm", 6]
+    each = [predict_rows(model, frame, rows) for model in models]
+    single = [_scores(truth, y_pred)[0] for y_pred in each]
+    (row,) = result.results.query("model == 'lstm'").itertuples()
+    assert row.rmse == pytest.approx(_scores(truth, np.mean(each, axis=0))[0])
+    assert (row.rmse_seed_min, row.rmse_seed_max) == pytest.approx(
+        (min(single), max(single))
+    )
+    assert row.rmse_seed_min < row.rmse_seed_max
+    for model, again in zip(models, alone.models["univariate", "lstm", 6], strict=True):
+        np.testing.assert_array_equal(model[-1].head_weight_, again[-1].head_weight_)
+    assert "seeds h=6" in wide_table(result.results).columns
+    assert result.results.query("model != 'lstm'")["rmse_seed_min"].isna().all()
 
 
 def test_report_prose_states_the_settings_it_ran_with():

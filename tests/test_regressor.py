@@ -629,3 +629,38 @@ def test_optimisers_and_losses_through_the_estimator_match_pytorch(
     expected = np.concatenate([w.detach().numpy().ravel() for w in weights])
     np.testing.assert_allclose(model._flat_parameters(None), expected, atol=1e-10)
     assert np.abs(expected - initial.flat).max() > 1e-3  # the weights moved
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_adaptive_learning_rate_divides_the_step_by_five_on_each_plateau():
+    """MLPRegressor's schedule: with every epoch counted as no improvement
+    (a huge tol) and a patience of 1, the step size shrinks every second
+    epoch from the third on (1e-3 → 2e-4 → … → 3.2e-7) and training stops
+    once it is at most 1e-6, after 13 epochs. The weights are those of
+    warm-started constant-step fits with those step sizes and epochs."""
+    X, y = _sequences(n_samples=24)
+    common = dict(
+        hidden_layer_sizes=(3,), solver="sgd", momentum=0.0, batch_size=24,
+        shuffle=False, dtype="float64", random_state=0,
+    )  # fmt: skip
+    plateau = dict(tol=1e9, n_iter_no_change=1, max_iter=100)
+    constant = LSTMRegressor(**common, **plateau).fit(X, y)
+    adaptive = LSTMRegressor(learning_rate="adaptive", **common, **plateau).fit(X, y)
+    assert constant.n_iter_ == 3
+    assert adaptive.n_iter_ == 13
+
+    by_hand = LSTMRegressor(**common, tol=0, n_iter_no_change=100, max_iter=3)
+    by_hand.fit(X, y)
+    step = by_hand.learning_rate_init
+    for _ in range(5):
+        step /= 5.0
+        by_hand.set_params(warm_start=True, learning_rate_init=step, max_iter=2)
+        by_hand.fit(X, y)
+    assert by_hand.n_iter_ == 13
+    np.testing.assert_array_equal(
+        adaptive._flat_parameters(None), by_hand._flat_parameters(None)
+    )
+    # The weights did move after the first plateau.
+    assert not np.array_equal(
+        adaptive._flat_parameters(None), constant._flat_parameters(None)
+    )

@@ -6,11 +6,25 @@ import pandas as pd
 #: Columns of the tidy results table, one row per model × input set × horizon.
 RESULT_COLUMNS = [
     "inputs", "model", "horizon", "rmse", "mae", "n_test", "fit_time_s",
+    "coverage", "width", "interval", "rmse_seed_min", "rmse_seed_max",
 ]  # fmt: skip
 
 
+#: Column titles of the wide table, by tidy column.
+_TITLES = {
+    "rmse": "RMSE", "mae": "MAE", "seeds": "seeds", "coverage": "cover",
+    "width": "width",
+}  # fmt: skip
+
+
+def count(number, noun):
+    """``"1 seed"``, ``"3 seeds"``, ``"2 processes"``."""
+    plural = "es" if noun.endswith("s") else "s"
+    return f"{number} {noun}{'' if number == 1 else plural}"
+
+
 def wide_table(results):
-    """One row per input set and model; RMSE and MAE per horizon, fit time.
+    """One row per input set and model; errors per horizon, fit time.
 
     Parameters
     ----------
@@ -20,22 +34,56 @@ def wide_table(results):
     Returns
     -------
     table : pandas.DataFrame
-        Columns ``inputs``, ``model``, ``RMSE h=…``, ``MAE h=…`` and
-        ``fit time (s)`` (all horizons together); input sets, then models, in
-        the order of ``results``.
+        Columns ``inputs``, ``model``, ``RMSE h=…``, ``MAE h=…``; with
+        several seeds ``seeds h=…``, the min-max RMSE of the single LSTMs
+        whose mean forecast the RMSE column scores; where the study made
+        intervals, ``cover h=…`` (coverage, %) and ``width h=…`` (mean
+        width); and ``fit time (s)`` (all horizons together). Input sets,
+        then models, in the order of ``results``.
     """
-    keys = ["inputs", "model"]
-    wide = results.pivot(index=keys, columns="horizon", values=["rmse", "mae"])
-    wide.columns = [f"{metric.upper()} h={horizon}" for metric, horizon in wide.columns]
-    wide["fit time (s)"] = results.groupby(keys)["fit_time_s"].sum(min_count=1)
-    # Input sets, then models, in the order the study ran them.
-    rank = {
-        key: {name: k for k, name in enumerate(dict.fromkeys(results[key]))}
-        for key in keys
-    }
-    wide = wide.reset_index()
-    wide = wide.sort_values(keys, key=lambda column: column.map(rank[column.name]))
-    return wide.reset_index(drop=True)
+    values = ["rmse", "mae"]
+    if (
+        "rmse_seed_min" in results
+        and (results["rmse_seed_min"] < results["rmse_seed_max"]).any()
+    ):
+        spread = [
+            f"{low:.2f}-{high:.2f}" if np.isfinite(low) else np.nan
+            for low, high in zip(
+                results["rmse_seed_min"], results["rmse_seed_max"], strict=True
+            )
+        ]
+        results = results.assign(seeds=spread)
+        values += ["seeds"]
+    if "coverage" in results and results["coverage"].notna().any():
+        results = results.assign(coverage=100 * results["coverage"])
+        values += ["coverage", "width"]
+    wide = _by_model(results, values, lambda value, h: f"{_TITLES[value]} h={h}")
+    fit_time = results.groupby(_KEYS, sort=False)["fit_time_s"].sum(min_count=1)
+    wide["fit time (s)"] = fit_time.to_numpy()
+    return wide
+
+
+def interval_methods(results):
+    """The interval method of each model and horizon, as a wide table.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        Columns ``inputs``, ``model`` and ``h=…``, in the order of
+        ``results``.
+    """
+    return _by_model(results, ["interval"], lambda value, h: f"h={h}")
+
+
+_KEYS = ["inputs", "model"]
+
+
+def _by_model(results, values, title):
+    """Pivot ``values`` to one column per horizon, rows in the study's order."""
+    wide = results.pivot(index=_KEYS, columns="horizon", values=values)
+    wide.columns = [title(value, horizon) for value, horizon in wide.columns]
+    order = pd.MultiIndex.from_frame(results[_KEYS].drop_duplicates())
+    return wide.reindex(order).reset_index()
 
 
 def _cells(table):
@@ -44,11 +92,14 @@ def _cells(table):
     for row in table.itertuples(index=False):
         cells.append(
             [
-                _format(value, decimals=1 if name.startswith("fit") else 2)
+                _format(value, decimals=1 if name.startswith(_ONE_DECIMAL) else 2)
                 for name, value in zip(table.columns, row, strict=True)
             ]
         )
     return cells
+
+
+_ONE_DECIMAL = ("fit", "cover", "width")
 
 
 def _format(value, decimals):
@@ -84,7 +135,7 @@ def to_markdown(table):
     return "\n".join("| " + " | ".join(row) + " |" for row in rows)
 
 
-def plot_forecasts(path, truth, forecasts, start, *, days=14, title=None):
+def plot_forecasts(path, truth, forecasts, start, *, bands=None, days=14, title=None):
     """Draw truth and forecasts over ``days`` days, one panel per horizon.
 
     Parameters
@@ -98,6 +149,9 @@ def plot_forecasts(path, truth, forecasts, start, *, days=14, title=None):
         hour it forecasts (the target time).
     start : pandas.Timestamp
         First hour drawn.
+    bands : dict, default=None
+        ``{horizon: {label: (lower, upper)}}``: intervals of some of the
+        forecasts, Series like theirs, shaded in the forecast's colour.
     days : int, default=14
     title : str, default=None
 
@@ -121,10 +175,16 @@ def plot_forecasts(path, truth, forecasts, start, *, days=14, title=None):
     for axis, horizon in zip(axes[:, 0], horizons, strict=True):
         axis.plot(truth.loc[start:stop], color="black", linewidth=1.2, label="observed")
         for label, series in forecasts[horizon].items():
-            axis.plot(
+            (line,) = axis.plot(
                 series.loc[start:stop], linewidth=1.0, label=label,
                 **styles.get(label, {}),
             )  # fmt: skip
+            if label in (bands or {}).get(horizon, {}):
+                lower, upper = (b.loc[start:stop] for b in bands[horizon][label])
+                axis.fill_between(
+                    lower.index, lower, upper, color=line.get_color(), alpha=0.15,
+                    linewidth=0, label=f"{label} interval",
+                )  # fmt: skip
         axis.set_ylabel("PM2.5 (µg/m³)")
         axis.set_title(f"{horizon} h ahead", loc="left", fontsize=10)
         axis.legend(loc="upper right", fontsize=8, ncol=4)

@@ -10,6 +10,10 @@ study fits and scores, on the same test rows (targets in 2014):
   ``StudySettings.window`` hours, 24 by default,
   :class:`~sklstm.LSTMRegressor` with early stopping on 2013).
 
+With ``intervals`` set (80 % by default), every model also gets a conformal
+interval from its own forecast errors on the validation year
+(:mod:`._intervals`), with its coverage and mean width on the test year.
+
 One LSTM is trained per horizon. Trained jointly on several horizons (``y``
 with one column per horizon), the network fits the noisy 24-hour target
 within 3-4 epochs and then overfits it, while the 1-hour output needs 10-20
@@ -26,10 +30,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, cpu_count, delayed
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import mean_absolute_error, root_mean_squared_error
 from threadpoolctl import threadpool_limits
 
+from ._intervals import choose_method, conformal_interval, interval_scores
 from ._models import (
     LAG_REGRESSORS,
     NAIVE_FORECASTS,
@@ -54,7 +60,7 @@ from ._protocol import (
     target_times,
     targets,
 )
-from ._report import RESULT_COLUMNS
+from ._report import RESULT_COLUMNS, count
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,16 @@ class StudySettings:
     threads : int or None
         Threads of BLAS and OpenMP (gradient boosting) during the study;
         None leaves the libraries' defaults.
+    intervals : float or None
+        Coverage of the forecast intervals, in (0, 1); None for none. They
+        are calibrated on the validation period, so they are made only when
+        the study scores the test period.
+    score_on : {"test", "validation"}
+        The period whose errors the table reports. ``"validation"`` is how
+        the study's settings were chosen without reading the test period.
+    n_jobs : int or None
+        Processes fitting LSTMs side by side (one per seed and horizon), one
+        thread each; None for one per core.
     verbose : bool
         Print the progress of every fit, epoch by epoch for the LSTM.
     """
@@ -106,6 +122,9 @@ class StudySettings:
     hgb_max_iter: int = 300
     backend: str = "auto"
     threads: int = 1
+    intervals: float | None = 0.8
+    score_on: str = "test"
+    n_jobs: int | None = None
     verbose: bool = True
 
     @classmethod
@@ -156,6 +175,9 @@ class StudyResult:
     forecasts : dict
         ``{horizon: {label: Series}}`` of the LSTMs and persistence on the test
         rows, indexed by target time, for the plot.
+    bands : dict
+        ``{horizon: {label: (lower, upper)}}``, the LSTMs' intervals as Series
+        like ``forecasts`` (empty without ``intervals``).
     models : dict
         ``{(inputs, model, horizon): [fitted Pipeline, ...]}``, one pipeline
         per seed for the LSTM.
@@ -166,6 +188,7 @@ class StudyResult:
     results: pd.DataFrame
     truth: pd.Series
     forecasts: dict
+    bands: dict = field(default_factory=dict)
     models: dict = field(default_factory=dict)
     settings: StudySettings = None
     wall_time_s: float = 0.0
@@ -203,41 +226,76 @@ def _run(settings, data_home, frame, log):
         frame = load_frame(data_home)
     protocol, horizons = settings.protocol, tuple(settings.horizons)
     y = targets(frame, horizons)
-    test_rows = {h: rows_in(protocol.test, frame.index, h) for h in horizons}
+    scored_period = getattr(protocol, settings.score_on)
+    test_rows = {h: rows_in(scored_period, frame.index, h) for h in horizons}
+    validation_rows = {
+        h: rows_in(protocol.validation, frame.index, h) for h in horizons
+    }
+    make_intervals = settings.intervals and settings.score_on == "test"
     result = StudyResult(
         results=None,
         truth=frame[TARGET],
         forecasts={h: {} for h in horizons},
+        bands={h: {} for h in horizons},
         settings=settings,
     )
     records = []
 
-    def score(inputs, model, horizon, y_pred, fit_time):
-        rows = test_rows[horizon]
-        y_true = y[f"{TARGET}_h{horizon}"].to_numpy()[rows]
-        records.append(
-            dict(
-                inputs=inputs,
-                model=model,
-                horizon=horizon,
-                rmse=root_mean_squared_error(y_true, y_pred),
-                mae=mean_absolute_error(y_true, y_pred),
-                n_test=int(rows.sum()),
-                fit_time_s=fit_time,
-            )
+    def score(inputs, model, horizon, forecasts, fit_time):
+        """Record test errors and, from ``forecasts`` on the validation and
+        test rows (a function of the rows), the interval; return the record
+        and the test forecasts and bounds."""
+        rows, target = test_rows[horizon], y[f"{TARGET}_h{horizon}"].to_numpy()
+        y_true, y_pred = target[rows], forecasts(rows)
+        if y_pred.ndim > 1:  # one forecast per seed: score their mean
+            seed_rmse = [root_mean_squared_error(y_true, p) for p in y_pred]
+            y_pred = y_pred.mean(axis=0)
+        else:
+            seed_rmse = [np.nan]
+        record = dict(
+            inputs=inputs,
+            model=model,
+            horizon=horizon,
+            rmse=root_mean_squared_error(y_true, y_pred),
+            mae=mean_absolute_error(y_true, y_pred),
+            n_test=int(rows.sum()),
+            fit_time_s=fit_time,
+            coverage=np.nan,
+            width=np.nan,
+            interval="",
+            rmse_seed_min=np.min(seed_rmse),
+            rmse_seed_max=np.max(seed_rmse),
         )
-        return records[-1]
+        bounds = None
+        if make_intervals:
+            validation_pred = forecasts(validation_rows[horizon])
+            if validation_pred.ndim > 1:
+                validation_pred = validation_pred.mean(axis=0)
+            calibration = (target[validation_rows[horizon]], validation_pred)
+            method, _ = choose_method(*calibration, horizon, settings.intervals)
+            bounds = conformal_interval(
+                method, calibration, y_pred, y_true, horizon, settings.intervals
+            )
+            record["coverage"], record["width"] = interval_scores(y_true, *bounds)
+            record["interval"] = str(method)
+        records.append(record)
+        return record, y_pred, bounds
 
     pollution = frame[TARGET].to_numpy()
     for name, forecast in NAIVE_FORECASTS.items():
         for horizon in horizons:
-            y_pred = forecast(pollution, horizon)[test_rows[horizon]]
-            score("univariate", name, horizon, y_pred, np.nan)
+            _, y_pred, _ = score(
+                "univariate",
+                name,
+                horizon,
+                lambda rows, f=forecast, h=horizon: f(pollution, h)[rows],
+                np.nan,
+            )
             if name == "persistence":
                 result.forecasts[horizon][name] = _by_target_time(
                     y_pred, frame.index, test_rows[horizon], horizon
                 )
-    log(_summary("naive forecasts", records))
+    log(_summary("naive forecasts", records, settings.score_on))
 
     n_fits = len(settings.inputs) * len(horizons) * (len(LAG_REGRESSORS) + 1)
     step = 0
@@ -254,51 +312,90 @@ def _run(settings, data_home, frame, log):
                 fit_time = fit_lags(
                     model, frame, y[f"{TARGET}_h{horizon}"], protocol, features, horizon
                 )
-                y_pred = predict_rows(model, frame, test_rows[horizon], settings.window)
-                record = score(inputs, name, horizon, y_pred, fit_time)
+                record, _, _ = score(
+                    inputs,
+                    name,
+                    horizon,
+                    lambda rows, m=model: predict_rows(m, frame, rows, settings.window),
+                    fit_time,
+                )
                 result.models[inputs, name, horizon] = [model]
                 log(f"[{step}/{n_fits}] {_describe(record)}")
 
-    for inputs in settings.inputs:
-        features = INPUT_SETS[inputs]
-        columns = fit_columns(lstm_columns(features), frame, protocol, features)
-        for horizon in horizons:
-            step += 1
-            log(
-                f"[{step}/{n_fits}] fitting the LSTM, {inputs}, h={horizon}: "
-                f"at most {settings.epochs} epochs, early stopping on "
-                f"{protocol.validation.first.year}"
+    jobs = [
+        (inputs, horizon, seed)
+        for inputs in settings.inputs
+        for horizon in horizons
+        for seed in settings.seeds
+    ]
+    log(
+        f"fitting {count(len(jobs), 'LSTM')} ({count(len(settings.seeds), 'seed')} "
+        f"per input set and horizon) in {count(_n_workers(settings, jobs), 'process')}"
+        f": at most {settings.epochs} epochs, early stopping on "
+        f"{protocol.validation.first.year}"
+    )
+    columns = {
+        inputs: fit_columns(
+            lstm_columns(INPUT_SETS[inputs]), frame, protocol, INPUT_SETS[inputs]
+        )
+        for inputs in settings.inputs
+    }
+    fits = Parallel(n_jobs=_n_workers(settings, jobs))(
+        delayed(_fit_lstm)(
+            settings, columns[inputs], frame, y[f"{TARGET}_h{horizon}"], inputs,
+            horizon, seed,
+        )
+        for inputs, horizon, seed in jobs
+    )  # fmt: skip
+    by_cell = {}
+    for (inputs, horizon, seed), (model, fit_time) in zip(jobs, fits, strict=True):
+        by_cell.setdefault((inputs, horizon), []).append((model, fit_time))
+        lstm = model[-1]
+        log(
+            f"    LSTM {inputs}, h={horizon}, seed {seed}: {lstm.n_iter_} epochs, "
+            f"best validation score at epoch "
+            f"{int(np.argmax(lstm.validation_scores_)) + 1}, {fit_time:.1f} s"
+        )
+    for (inputs, horizon), cell in by_cell.items():
+        step += 1
+        fitted = [model for model, _ in cell]
+
+        def each_seed(rows, models=tuple(fitted)):
+            window = settings.window
+            return np.array([predict_rows(m, frame, rows, window) for m in models])
+
+        fit_time = sum(fit_time for _, fit_time in cell)
+        record, y_pred, bounds = score(inputs, "lstm", horizon, each_seed, fit_time)
+        result.models[inputs, "lstm", horizon] = fitted
+        label, rows = f"LSTM ({inputs})", test_rows[horizon]
+        result.forecasts[horizon][label] = _by_target_time(
+            y_pred, frame.index, rows, horizon
+        )
+        if bounds is not None:
+            result.bands[horizon][label] = tuple(
+                _by_target_time(bound, frame.index, rows, horizon) for bound in bounds
             )
-            fitted, predictions, fit_time = [], [], 0.0
-            for seed in settings.seeds:
-                model = lstm_pipeline(
-                    columns, window=settings.window, **settings.lstm_params(seed)
-                )
-                with warnings.catch_warnings():
-                    # Reaching max_iter is reported below, with the best epoch.
-                    warnings.simplefilter("ignore", ConvergenceWarning)
-                    fit_time += fit_lstm(model, frame, y[f"{TARGET}_h{horizon}"],
-                                         protocol, features, (horizon,))  # fmt: skip
-                lstm = model[-1]
-                log(
-                    f"    seed {seed}: {lstm.n_iter_} epochs, best validation "
-                    f"score at epoch {int(np.argmax(lstm.validation_scores_)) + 1}"
-                )
-                predictions.append(
-                    predict_rows(model, frame, test_rows[horizon], settings.window)
-                )
-                fitted.append(model)
-            y_pred = np.mean(predictions, axis=0)
-            record = score(inputs, "lstm", horizon, y_pred, fit_time)
-            result.models[inputs, "lstm", horizon] = fitted
-            result.forecasts[horizon][f"LSTM ({inputs})"] = _by_target_time(
-                y_pred, frame.index, test_rows[horizon], horizon
-            )
-            log(f"[{step}/{n_fits}] {_describe(record)}")
+        log(f"[{step}/{n_fits}] {_describe(record)}")
 
     result.results = pd.DataFrame.from_records(records, columns=RESULT_COLUMNS)
     result.wall_time_s = time.perf_counter() - began
     return result
+
+
+def _n_workers(settings, jobs):
+    n_jobs = settings.n_jobs or cpu_count()
+    return max(1, min(n_jobs, len(jobs)))
+
+
+def _fit_lstm(settings, columns, frame, y, inputs, horizon, seed):
+    """Fit one LSTM pipeline; return it and its fit time (a joblib task)."""
+    model = lstm_pipeline(columns, window=settings.window, **settings.lstm_params(seed))
+    features = INPUT_SETS[inputs]
+    with threadpool_limits(limits=settings.threads), warnings.catch_warnings():
+        # Reaching max_iter is reported in the log, with the best epoch.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fit_time = fit_lstm(model, frame, y, settings.protocol, features, (horizon,))
+    return model, fit_time
 
 
 def _by_target_time(y_pred, index, rows, horizon):
@@ -307,15 +404,15 @@ def _by_target_time(y_pred, index, rows, horizon):
 
 def _describe(record):
     return (
-        f"{record['model']}, {record['inputs']}, h={record['horizon']}: test "
+        f"{record['model']}, {record['inputs']}, h={record['horizon']}: "
         f"RMSE {record['rmse']:.2f}, MAE {record['mae']:.2f} µg/m³, "
         f"fitted in {record['fit_time_s']:.1f} s"
     )
 
 
-def _summary(what, records):
+def _summary(what, records, period):
     parts = [f"h={r['horizon']} {r['model']} {r['rmse']:.2f}" for r in records]
-    return f"{what}, test RMSE: " + ", ".join(parts)
+    return f"{what}, {period} RMSE: " + ", ".join(parts)
 
 
 __all__ = ["StudyResult", "StudySettings", "run_study"]
