@@ -776,6 +776,12 @@ def format_report(args, settings, torch, results):
     return "\n".join(lines) + "\n"
 
 
+def usable_thread_counts(requested):
+    """The requested thread counts this process may use, sorted (else [1])."""
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    return sorted({n for n in requested if 1 <= n <= usable}) or [1]
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -824,8 +830,7 @@ def parse_args(argv):
     )
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
-    args.thread_counts = sorted({n for n in args.threads if 1 <= n <= usable}) or [1]
+    args.thread_counts = usable_thread_counts(args.threads)
     return args
 
 

@@ -53,6 +53,7 @@ from bench_lstm import (
     git_revision,
     make_data,
     median_time,
+    usable_thread_counts,
     warmup_slice,
 )
 from sklearn.pipeline import Pipeline
@@ -286,8 +287,7 @@ def parse_args(argv):
     )
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
-    args.thread_counts = sorted({n for n in args.threads if 1 <= n <= usable}) or [1]
+    args.thread_counts = usable_thread_counts(args.threads)
     return args
 
 
