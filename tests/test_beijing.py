@@ -167,7 +167,7 @@ def test_window_option_sets_every_windowed_model_and_the_report(
     shared_data_home, tmp_path, studies
 ):
     argv = ["--quick", "--window", "12", "--epochs", "1", "--horizons", "1",
-            "--quiet", "--out", str(tmp_path)]  # fmt: skip
+            "--seeds", "0", "--quiet", "--out", str(tmp_path)]  # fmt: skip
     assert main(argv) == 0
 
     (result,) = studies
@@ -262,7 +262,7 @@ def test_report_prose_states_the_settings_it_ran_with():
     settings = StudySettings.quick(
         window=12, hidden=7, epochs=5, patience=1, learning_rate=0.02,
         batch_size=16, seeds=(3, 4), horizons=(2, 30), inputs=("univariate",),
-        hgb_max_iter=11,
+        hgb_max_iter=11, schedule="adaptive",
     )  # fmt: skip
     text = "\n".join(_prose(settings, {"numpy"}))
     for phrase in [
@@ -276,7 +276,7 @@ def test_report_prose_states_the_settings_it_ran_with():
         "learning rate 0.02,",
         "batch 16,",
         "at most 5 epochs,",
-        "after 1 epoch without",
+        "step size divided by 5 after 1 epoch without",
         "seeds 3 and 4 (forecasts averaged)",
         "backend auto (numpy)",
         "value at t+h-24, or at t+h-24k for h > 24",
@@ -294,7 +294,8 @@ def test_report_prose_states_the_settings_it_ran_with():
         "64 hidden units",
         "learning rate 0.001,",
         "at most 40 epochs",
-        "seed 0,",
+        "early stopping after 6 epochs without",
+        "seeds 0, 1 and 2 (forecasts averaged)",
         "max_iter=300,",
         "multivariate: PM2.5, dew point",
     ]:
@@ -318,7 +319,7 @@ def test_cli_rejects_unknown_inputs(capsys):
 def test_study_models_are_pipelines_on_the_same_rows(frame):
     settings = StudySettings.quick(
         horizons=(1, 6), inputs=("multivariate",), epochs=1, hidden=8,
-        hgb_max_iter=5, verbose=False,
+        hgb_max_iter=5, seeds=(0,), verbose=False,
     )  # fmt: skip
     result = run_study(settings, frame=frame, log=_quiet)
     (lstm,) = result.models["multivariate", "lstm", 6]

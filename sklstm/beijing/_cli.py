@@ -154,6 +154,7 @@ def _parser():
             "patience",
             "LSTM epochs without a better validation score before stopping",
         ),
+        ("--tol", float, "tol", "least gain of LSTM validation R² that counts"),
         ("--hidden", int, "hidden", "LSTM hidden units"),
         ("--batch-size", int, "batch_size", "LSTM minibatch size"),
         ("--learning-rate", float, "learning_rate", "LSTM Adam step size"),
@@ -165,9 +166,16 @@ def _parser():
             help=f"{what} [{getattr(defaults, name)}; --quick: {getattr(quick, name)}]",
         )
     parser.add_argument(
+        "--schedule",
+        choices=["constant", "adaptive"],
+        default=defaults.schedule,
+        help="LSTM step-size schedule: 'adaptive' divides it by 5 where "
+        "early stopping would stop, until it is 1e-6",
+    )
+    parser.add_argument(
         "--seeds",
         type=_int_list,
-        default="0",
+        default=",".join(map(str, defaults.seeds)),
         help="LSTM seeds, comma-separated; several are averaged",
     )
     parser.add_argument(
@@ -224,10 +232,13 @@ def _settings(options, parser):
     learning_rate = getattr(options, "learning_rate", None)
     if learning_rate is not None and learning_rate <= 0:
         parser.error(f"--learning-rate must be positive, got {learning_rate}")
+    if getattr(options, "tol", 0) < 0:
+        parser.error(f"--tol must be 0 or more, got {options.tol}")
     changes = dict(
         horizons=options.horizons,
         inputs=options.inputs,
         seeds=options.seeds,
+        schedule=options.schedule,
         backend=options.backend,
         threads=options.threads or None,
         intervals=options.intervals or None,
@@ -235,7 +246,7 @@ def _settings(options, parser):
         n_jobs=options.jobs or None,
         verbose=not options.quiet,
     )
-    for name in (*_POSITIVE, "learning_rate"):
+    for name in (*_POSITIVE, "learning_rate", "tol"):
         if hasattr(options, name):
             changes[name] = getattr(options, name)
     return StudySettings.quick(**changes) if options.quick else StudySettings(**changes)
@@ -332,9 +343,16 @@ def _prose(settings, backends=()):
         f"LSTM: one per horizon, {settings.hidden} hidden units, Adam "
         f"learning rate {settings.learning_rate:g}, batch "
         f"{settings.batch_size}, at most {count(settings.epochs, 'epoch')}, "
-        f"early stopping after {count(settings.patience, 'epoch')} without a better "
-        "validation score (best weights kept), "
-        f"{'seed' if len(seeds) == 1 else 'seeds'} {_and(seeds)}"
+        + (
+            "early stopping"
+            if settings.schedule == "constant"
+            else "step size divided by 5"
+        )
+        + f" after {count(settings.patience, 'epoch')} without a better validation "
+        f"score (an R² gain over {settings.tol:g}), "
+        + ("" if settings.schedule == "constant" else "stopping once it is 1e-6, ")
+        + "best weights kept, "
+        + f"{'seed' if len(seeds) == 1 else 'seeds'} {_and(seeds)}"
         f"{' (forecasts averaged)' if len(seeds) > 1 else ''}, backend "
         f"{settings.backend} ({', '.join(sorted(backends)) or 'none run'}). "
         "Baselines: persistence (value at t), seasonal naive "
@@ -385,7 +403,8 @@ def _markdown(result, table, command):
         to_markdown(table),
         "",
         "Fit time: seconds spent fitting, all horizons together (the LSTM's "
-        "includes the per-epoch validation on the validation period).",
+        "includes the per-epoch validation on the validation period, and adds "
+        "up its seeds, which were fitted side by side in separate processes).",
         "",
         *_interval_notes(result),
         f"Run: sklstm {__version__}, scikit-learn {sklearn.__version__}, NumPy "

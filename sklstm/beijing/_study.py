@@ -84,10 +84,18 @@ class StudySettings:
         Most epochs per LSTM (early stopping usually ends sooner).
     patience : int
         Epochs without a better 2013 score before the LSTM stops.
+    tol : float
+        ``LSTMRegressor(tol=...)``: the least gain of validation R² that
+        counts as better.
     batch_size : int
     learning_rate : float
+    schedule : {"constant", "adaptive"}
+        ``LSTMRegressor(learning_rate=...)``: with ``"adaptive"``, each time
+        ``patience`` epochs fail to improve the validation score the step
+        size is divided by 5 instead of stopping (until it is 1e-6).
     seeds : tuple of int
-        LSTM seeds; with several, their forecasts are averaged.
+        LSTM seeds; with several, their forecasts are averaged (three by
+        default: chosen on 2013, see the Beijing docs page).
     hgb_max_iter : int
         Boosting iterations of the gradient-boosting baseline.
     backend : str
@@ -116,9 +124,11 @@ class StudySettings:
     hidden: int = 64
     epochs: int = 40
     patience: int = 6
+    tol: float = 1e-4
     batch_size: int = 128
     learning_rate: float = 1e-3
-    seeds: tuple = (0,)
+    schedule: str = "constant"
+    seeds: tuple = (0, 1, 2)
     hgb_max_iter: int = 300
     backend: str = "auto"
     threads: int = 1
@@ -151,10 +161,12 @@ class StudySettings:
         return dict(
             hidden_layer_sizes=self.hidden,
             batch_size=self.batch_size,
+            learning_rate=self.schedule,
             learning_rate_init=self.learning_rate,
             max_iter=self.epochs,
             early_stopping=True,
             n_iter_no_change=self.patience,
+            tol=self.tol,
             random_state=seed,
             verbose=self.verbose,
             backend=self.backend,
