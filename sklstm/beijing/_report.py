@@ -151,7 +151,9 @@ def plot_forecasts(path, truth, forecasts, start, *, bands=None, days=14, title=
         First hour drawn.
     bands : dict, default=None
         ``{horizon: {label: (lower, upper)}}``: intervals of some of the
-        forecasts, Series like theirs, shaded in the forecast's colour.
+        forecasts, Series like theirs, shaded in the forecast's colour. The
+        vertical axis fits the observed and forecast series, so a band
+        wider than them is cut at the frame.
     days : int, default=14
     title : str, default=None
 
@@ -185,6 +187,14 @@ def plot_forecasts(path, truth, forecasts, start, *, bands=None, days=14, title=
                     lower.index, lower, upper, color=line.get_color(), alpha=0.15,
                     linewidth=0, label=f"{label} interval",
                 )  # fmt: skip
+        # The axis fits the series and forecasts; a band that reaches
+        # further (an adaptive interval after a run of misses, or a lower
+        # bound below zero) is cut at the frame.
+        shown = [truth.loc[start:stop]] + [
+            series.loc[start:stop] for series in forecasts[horizon].values()
+        ]
+        top = max(float(np.nanmax(series)) for series in shown)
+        axis.set_ylim(min(0.0, *(float(np.nanmin(s)) for s in shown)), 1.25 * top)
         axis.set_ylabel("PM2.5 (µg/m³)")
         axis.set_title(f"{horizon} h ahead", loc="left", fontsize=10)
         axis.legend(loc="upper right", fontsize=8, ncol=4)

@@ -21,7 +21,10 @@ epochs: one early-stopping point cannot serve both, and the joint model lost
 1-2 µg/m³ at h=1 in our runs. A joint model of the 6- and 24-hour horizons
 alone did no better than one model each.
 
-All fits run on one BLAS/OpenMP thread by default (``StudySettings.threads``).
+All fits run on one BLAS/OpenMP thread by default (``StudySettings.threads``);
+the LSTMs, one per seed, input set and horizon, are fitted side by side in
+``StudySettings.n_jobs`` processes (one per core by default). A fit does not
+depend on the process or thread count, so neither does the table.
 """
 
 import time
