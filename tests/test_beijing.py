@@ -229,6 +229,8 @@ def test_no_intervals_and_validation_scores(shared_data_home, tmp_path, studies)
     assert forecast.index[-1] == QUICK.validation.last
     markdown = (tmp_path / "b" / TABLE_MD).read_text(encoding="utf-8")
     assert markdown.startswith("# Beijing PM2.5 forecasts: validation RMSE")
+    # The plot draws the same fortnight of the validation year.
+    assert (tmp_path / "b" / PLOT_PNG).stat().st_size > 10_000
 
 
 def test_seeds_are_averaged_and_their_spread_reported(frame):

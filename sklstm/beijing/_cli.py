@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import sklearn
 
 from .. import __version__
@@ -67,19 +68,23 @@ def main(argv=None):
     (out / TABLE_MD).write_text(_markdown(result, table, command), encoding="utf-8")
     written = [out / TABLE_MD, out / TABLE_CSV]
     protocol = settings.protocol
+    scored = getattr(protocol, settings.score_on)
     if can_plot:
+        # The fortnight the protocol names, at the same place in the scored
+        # period when that is the validation one.
+        offset = max(protocol.plot_start - protocol.test.first, pd.Timedelta(0))
         written.append(
             plot_forecasts(
                 out / PLOT_PNG,
                 result.truth,
                 result.forecasts,
-                max(protocol.plot_start, protocol.test.first),
+                scored.first + offset,
                 bands=result.bands,
-                title="Beijing PM2.5, test period: observed and forecast",
+                title=f"Beijing PM2.5, {settings.score_on} period: observed and "
+                "forecast",
             )
         )
     print()
-    scored = getattr(protocol, settings.score_on)
     print(
         f"{settings.score_on.capitalize()} RMSE and MAE (µg/m³), "
         f"{_period_text(scored)}:"
