@@ -146,7 +146,7 @@ def init_parameters(shape, random_state, dtype):
     return flat
 
 
-def forward(params, inputs, workspace, engine):
+def forward(params, inputs, workspace, engine, dropout_masks=None):
     """Predict from time-major inputs.
 
     Parameters
@@ -156,6 +156,10 @@ def forward(params, inputs, workspace, engine):
     workspace : Workspace
     engine : ArrayEngine or CompiledEngine
         Runs each layer (see ``_engines``).
+    dropout_masks : list of array or None, default=None
+        Training only: per layer, an array of shape ``(batch, n_inputs)``
+        multiplying that layer's inputs at every step (0 for a dropped
+        input, ``1 / (1 - p)`` for a kept one; :func:`dropout_masks`).
 
     Returns
     -------
@@ -165,6 +169,12 @@ def forward(params, inputs, workspace, engine):
     caches = []
     layer_inputs = inputs
     for index, weights in enumerate(params.layers):
+        if dropout_masks is not None:
+            dropped = workspace.empty(
+                f"l{index}.dropped", layer_inputs.shape, layer_inputs.dtype
+            )
+            workspace.xp.multiply(layer_inputs, dropout_masks[index], out=dropped)
+            layer_inputs = dropped
         cache = engine.layer_forward(
             weights, layer_inputs, workspace, name=f"l{index}."
         )
@@ -176,7 +186,9 @@ def forward(params, inputs, workspace, engine):
     return predictions, caches
 
 
-def backward(params, caches, d_predictions, grads, workspace, engine):
+def backward(
+    params, caches, d_predictions, grads, workspace, engine, dropout_masks=None
+):
     """Backpropagate ``d_predictions`` through the head and every layer.
 
     Parameters
@@ -191,6 +203,8 @@ def backward(params, caches, d_predictions, grads, workspace, engine):
     workspace : Workspace
     engine : ArrayEngine or CompiledEngine
         Runs each layer (see ``_engines``).
+    dropout_masks : list of array or None, default=None
+        Those given to :func:`forward`.
     """
     xp = workspace.xp
     last_hidden = caches[-1].hidden[-1]
@@ -207,3 +221,34 @@ def backward(params, caches, d_predictions, grads, workspace, engine):
             name=f"l{index}.",
             need_d_inputs=index > 0,
         )
+        if dropout_masks is not None and index > 0:
+            d_hidden *= dropout_masks[index]
+
+
+def dropout_masks(shape, rate, batch, random_state, backend, dtype):
+    """Draw the dropout masks of one training batch (variational dropout).
+
+    Each sequence drops each input of each layer with probability ``rate``
+    for all its time steps (Gal and Ghahramani, 2016), and scales the kept
+    ones by ``1 / (1 - rate)`` so that their expected value is unchanged.
+
+    Parameters
+    ----------
+    shape : NetworkShape
+    rate : float
+        In [0, 1).
+    batch : int
+    random_state : numpy.random.RandomState
+        Drawn from on the host, so that every backend gets the same masks.
+    backend : Backend
+    dtype : numpy dtype
+
+    Returns
+    -------
+    masks : list of array of shape (batch, n_inputs), one per layer
+    """
+    masks = []
+    for n_inputs in shape.layer_inputs():
+        kept = random_state.random_sample((batch, n_inputs)) >= rate
+        masks.append(backend.asarray(kept / (1.0 - rate), dtype=dtype))
+    return masks

@@ -63,6 +63,13 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
     alpha : float, default=0.0001
         Strength of the L2 penalty on the weights (not the biases), as in
         ``MLPRegressor``: ``alpha / 2 * ||W||**2 / sum(batch weights)``.
+    dropout : float, default=0.0
+        Share of each layer's inputs dropped in training, in [0, 1): each
+        training sequence zeroes each input of each layer with this
+        probability, for all its time steps (variational dropout, Gal and
+        Ghahramani, 2016; Keras's ``dropout``), and scales the kept ones by
+        ``1 / (1 - dropout)``. ``predict`` drops nothing. The recurrent
+        connections are not dropped.
     batch_size : int or "auto", default="auto"
         Minibatch size; ``"auto"`` is ``min(128, n_samples)``.
     learning_rate : {"constant", "adaptive"}, default="constant"
@@ -215,6 +222,7 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         "quantile": [Interval(Real, 0, 1, closed="neither"), None],
         "solver": [StrOptions({"adam", "sgd"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
         "batch_size": [
             StrOptions({"auto"}),
             Interval(Integral, 1, None, closed="left"),
@@ -249,6 +257,7 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         quantile=None,
         solver="adam",
         alpha=0.0001,
+        dropout=0.0,
         batch_size="auto",
         learning_rate="constant",
         learning_rate_init=0.001,
@@ -277,6 +286,7 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         self.quantile = quantile
         self.solver = solver
         self.alpha = alpha
+        self.dropout = dropout
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init

@@ -18,7 +18,7 @@ from sklearn.utils import gen_batches
 
 from ._cell import Workspace
 from ._losses import loss_and_gradient
-from ._network import backward, forward, unflatten, weight_mask
+from ._network import backward, dropout_masks, forward, unflatten, weight_mask
 from ._optimizers import AdamOptimizer, SGDOptimizer
 
 
@@ -214,7 +214,9 @@ def train(model, data, validation, flat, shape, engine, state, *, one_pass=False
     params = unflatten(backend.asarray(flat, dtype=dtype), shape)
     grads = unflatten(xp.zeros_like(params.flat), shape)
     decay = weight_mask(shape, xp, dtype)
-    step = _GradientStep(model, params, grads, decay, engine, xp)
+    step = _GradientStep(
+        model, params, grads, decay, engine, xp, shape, state.random_state
+    )
     step.optimizer = state.optimizer.optimizer_on(backend, step.optimizer)
     max_iter = 1 if one_pass else model.max_iter
     best = BestWeights(backend)
@@ -350,13 +352,15 @@ def _run_epoch(step, data, batch_size, random_state, backend, shuffle):
 class _GradientStep:
     """One optimiser step on a batch: forward, loss, backward, penalty, clip."""
 
-    def __init__(self, model, params, grads, decay, engine, xp):
+    def __init__(self, model, params, grads, decay, engine, xp, shape, random_state):
         self.model = model
         self.params = params
         self.grads = grads
         self.decay = decay
         self.engine = engine
         self.xp = xp
+        self.shape = shape
+        self.random_state = random_state
         self.workspace = Workspace(xp)
         self.optimizer = make_optimizer(model, params.flat)
 
@@ -365,11 +369,19 @@ class _GradientStep:
         model, xp = self.model, self.xp
         params, grads = self.params, self.grads
         X = xp.ascontiguousarray(X)
-        predictions, caches = forward(params, X, self.workspace, self.engine)
+        masks = None
+        if model.dropout:
+            masks = dropout_masks(
+                self.shape, model.dropout, X.shape[1], self.random_state,
+                self.engine.backend, params.flat.dtype,
+            )  # fmt: skip
+        predictions, caches = forward(params, X, self.workspace, self.engine, masks)
         loss, d_predictions = loss_and_gradient(
             model.loss, y, predictions, sample_weight, xp, model.quantile
         )
-        backward(params, caches, d_predictions, grads, self.workspace, self.engine)
+        backward(
+            params, caches, d_predictions, grads, self.workspace, self.engine, masks
+        )
         weight_sum = sample_weight.sum()
         flat, flat_grad = params.flat, grads.flat
         if model.alpha:

@@ -264,7 +264,7 @@ def test_report_prose_states_the_settings_it_ran_with():
     settings = StudySettings.quick(
         window=12, hidden=7, epochs=5, patience=1, learning_rate=0.02,
         batch_size=16, seeds=(3, 4), horizons=(2, 30), inputs=("univariate",),
-        hgb_max_iter=11, schedule="adaptive",
+        hgb_max_iter=11, schedule="adaptive", dropout=0.25,
     )  # fmt: skip
     text = "\n".join(_prose(settings, {"numpy"}))
     for phrase in [
@@ -279,6 +279,7 @@ def test_report_prose_states_the_settings_it_ran_with():
         "batch 16,",
         "at most 5 epochs,",
         "step size divided by 5 after 1 epoch without",
+        "input dropout 0.25,",
         "seeds 3 and 4 (forecasts averaged)",
         "backend auto (numpy)",
         "value at t+h-24, or at t+h-24k for h > 24",
@@ -310,6 +311,13 @@ def test_cli_rejects_a_window_under_one(window, capsys):
     with pytest.raises(SystemExit):
         main(["--window", window])
     assert "--window must be at least 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("rate", ["1", "-0.5"])
+def test_cli_rejects_a_dropout_outside_zero_one(rate, capsys):
+    with pytest.raises(SystemExit):
+        main(["--dropout", rate])
+    assert "--dropout must be in [0, 1)" in capsys.readouterr().err
 
 
 def test_cli_rejects_unknown_inputs(capsys):

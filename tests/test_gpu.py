@@ -74,7 +74,12 @@ def test_forward_and_gradients_match_numpy(dtype, rtol, loss_name):
 
 
 @pytest.mark.parametrize(
-    "loss", [dict(loss="squared_error"), dict(loss="quantile", quantile=0.9)]
+    "loss",
+    [
+        dict(loss="squared_error"),
+        dict(loss="quantile", quantile=0.9),
+        dict(loss="squared_error", dropout=0.2),  # masks drawn on the host
+    ],
 )
 def test_short_fits_have_matching_loss_curves(loss):
     rng = np.random.default_rng(0)

@@ -163,6 +163,7 @@ def _parser():
         ("--hidden", int, "hidden", "LSTM hidden units"),
         ("--batch-size", int, "batch_size", "LSTM minibatch size"),
         ("--learning-rate", float, "learning_rate", "LSTM Adam step size"),
+        ("--dropout", float, "dropout", "share of LSTM inputs dropped in training"),
     ]:
         parser.add_argument(
             option,
@@ -239,6 +240,8 @@ def _settings(options, parser):
         parser.error(f"--learning-rate must be positive, got {learning_rate}")
     if getattr(options, "tol", 0) < 0:
         parser.error(f"--tol must be 0 or more, got {options.tol}")
+    if not 0 <= getattr(options, "dropout", 0) < 1:
+        parser.error(f"--dropout must be in [0, 1), got {options.dropout}")
     changes = dict(
         horizons=options.horizons,
         inputs=options.inputs,
@@ -251,7 +254,7 @@ def _settings(options, parser):
         n_jobs=options.jobs or None,
         verbose=not options.quiet,
     )
-    for name in (*_POSITIVE, "learning_rate", "tol"):
+    for name in (*_POSITIVE, "learning_rate", "tol", "dropout"):
         if hasattr(options, name):
             changes[name] = getattr(options, name)
     return StudySettings.quick(**changes) if options.quick else StudySettings(**changes)
@@ -357,6 +360,7 @@ def _prose(settings, backends=()):
         f"score (an R² gain over {settings.tol:g}), "
         + ("" if settings.schedule == "constant" else "stopping once it is 1e-6, ")
         + "best weights kept, "
+        + (f"input dropout {settings.dropout:g}, " if settings.dropout else "")
         + f"{'seed' if len(seeds) == 1 else 'seeds'} {_and(seeds)}"
         f"{' (forecasts averaged)' if len(seeds) > 1 else ''}, backend "
         f"{settings.backend} ({', '.join(sorted(backends)) or 'none run'}). "

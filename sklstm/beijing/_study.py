@@ -92,6 +92,9 @@ class StudySettings:
         counts as better.
     batch_size : int
     learning_rate : float
+    dropout : float
+        ``LSTMRegressor(dropout=...)``, the share of inputs dropped in
+        training.
     schedule : {"constant", "adaptive"}
         ``LSTMRegressor(learning_rate=...)``: with ``"adaptive"``, each time
         ``patience`` epochs fail to improve the validation score the step
@@ -130,6 +133,7 @@ class StudySettings:
     tol: float = 1e-4
     batch_size: int = 128
     learning_rate: float = 1e-3
+    dropout: float = 0.0
     schedule: str = "constant"
     seeds: tuple = (0, 1, 2)
     hgb_max_iter: int = 300
@@ -165,6 +169,7 @@ class StudySettings:
             hidden_layer_sizes=self.hidden,
             batch_size=self.batch_size,
             learning_rate=self.schedule,
+            dropout=self.dropout,
             learning_rate_init=self.learning_rate,
             max_iter=self.epochs,
             early_stopping=True,
