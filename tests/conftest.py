@@ -11,6 +11,9 @@ os.environ.setdefault("SCIPY_ARRAY_API", "1")
 import numpy as np
 import pytest
 
+from sklstm._backend import NUMPY_BACKEND
+from sklstm._engines import ArrayEngine, CompiledEngine, compiled_engine_available
+
 # Tests and CI read the Beijing PM2.5 data from ../shared/data beside the
 # project root; it is never committed.
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -58,3 +61,20 @@ def sine_series():
     X = (signal + 0.02 * generator.standard_normal(t.size))[:, None]
     y = np.roll(signal, -1)
     return X[:-1], y[:-1]
+
+
+#: The engines whose maths the tests check: the NumPy reference and the
+#: compiled one, on one thread and on several.
+ENGINES = {
+    "numpy": lambda: ArrayEngine(NUMPY_BACKEND),
+    "compiled-1-thread": lambda: CompiledEngine(1),
+    "compiled-3-threads": lambda: CompiledEngine(3),
+}
+
+
+@pytest.fixture(params=list(ENGINES))
+def engine(request):
+    """Each engine of :data:`ENGINES` in turn."""
+    if request.param.startswith("compiled") and not compiled_engine_available():
+        pytest.fail("the compiled extension is not built: pip install -e .")
+    return ENGINES[request.param]()

@@ -7,7 +7,6 @@ import pytest
 from sklstm import LSTMRegressor
 from sklstm._backend import NUMPY_BACKEND
 from sklstm._cell import Workspace
-from sklstm._engines import ArrayEngine, CompiledEngine, compiled_engine_available
 from sklstm._losses import loss_and_gradient
 from sklstm._network import (
     NetworkShape,
@@ -21,18 +20,6 @@ from sklstm._network import (
 from ._reference import central_difference
 
 SHAPE = NetworkShape(n_features=3, hidden_sizes=(5, 4), n_outputs=2)
-ENGINES = {
-    "numpy": lambda: ArrayEngine(NUMPY_BACKEND),
-    "compiled-1-thread": lambda: CompiledEngine(1),
-    "compiled-3-threads": lambda: CompiledEngine(3),
-}
-
-
-@pytest.fixture(params=list(ENGINES))
-def engine(request):
-    if request.param.startswith("compiled") and not compiled_engine_available():
-        pytest.fail("the compiled extension is not built: pip install -e .")
-    return ENGINES[request.param]()
 
 
 def _problem(seed, batch=7, steps=6):

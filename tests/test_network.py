@@ -5,28 +5,13 @@ the compiled engine (on one thread and on several)."""
 import numpy as np
 import pytest
 
-from sklstm._backend import NUMPY_BACKEND
 from sklstm._cell import Workspace
-from sklstm._engines import ArrayEngine, CompiledEngine, compiled_engine_available
 from sklstm._losses import loss_and_gradient
 from sklstm._network import NetworkShape, backward, forward, init_parameters, unflatten
 
 from ._reference import central_difference, reference_loss, reference_network_output
 
 SHAPE = NetworkShape(n_features=3, hidden_sizes=(5, 4), n_outputs=2)
-
-ENGINES = {
-    "numpy": lambda: ArrayEngine(NUMPY_BACKEND),
-    "compiled-1-thread": lambda: CompiledEngine(1),
-    "compiled-3-threads": lambda: CompiledEngine(3),
-}
-
-
-@pytest.fixture(params=list(ENGINES))
-def engine(request):
-    if request.param.startswith("compiled") and not compiled_engine_available():
-        pytest.fail("the compiled extension is not built: pip install -e .")
-    return ENGINES[request.param]()
 
 
 def _as_public(params):
