@@ -69,6 +69,12 @@ def _scale(method, y_pred):
     return np.maximum(y_pred, FLOOR)
 
 
+def _scores(method, y_true, y_pred):
+    """Conformity scores ``|y - ŷ| / s(ŷ)``."""
+    y_true, y_pred = (np.asarray(part, dtype=float) for part in (y_true, y_pred))
+    return np.abs(y_true - y_pred) / _scale(method, y_pred)
+
+
 def conformal_interval(method, calibration, y_pred, y_true, horizon, coverage):
     """Interval of each forecast of a time-ordered block.
 
@@ -91,24 +97,22 @@ def conformal_interval(method, calibration, y_pred, y_true, horizon, coverage):
     -------
     lower, upper : ndarray of shape (n,)
     """
-    cal_true, cal_pred = (np.asarray(part, dtype=float) for part in calibration)
-    scores = np.sort(np.abs(cal_true - cal_pred) / _scale(method, cal_pred))
     y_pred = np.asarray(y_pred, dtype=float)
     scale = _scale(method, y_pred)
+    history = list(_scores(method, *calibration))  # known scores, in time order
+    window = sorted(history)  # the latest n of them, sorted
     if not method.adaptive:
-        half_width = _conformal_quantile(scores, 1 - coverage) * scale
+        half_width = _conformal_quantile(window, 1 - coverage) * scale
         return y_pred - half_width, y_pred + half_width
-    observed = np.abs(np.asarray(y_true, dtype=float) - y_pred) / scale
+    observed = _scores(method, y_true, y_pred)
     quantiles = np.empty(len(y_pred))
     alpha = 1 - coverage
-    oldest = list(np.abs(cal_true - cal_pred) / _scale(method, cal_pred))
-    window = list(scores)  # the latest n known scores, sorted
     for t in range(len(y_pred)):
         if t >= horizon:  # the forecast issued at t - h has just come true
             known = observed[t - horizon]
             alpha += GAMMA * ((1 - coverage) - (known > quantiles[t - horizon]))
-            del window[bisect.bisect_left(window, oldest[t - horizon])]
-            oldest.append(known)
+            del window[bisect.bisect_left(window, history[t - horizon])]
+            history.append(known)
             bisect.insort(window, known)
         quantiles[t] = _conformal_quantile(window, alpha)
     half_width = quantiles * scale
