@@ -262,16 +262,15 @@ def _run(settings, data_home, frame, log):
     records = []
 
     def score(inputs, model, horizon, forecasts, fit_time):
-        """Record test errors and, from ``forecasts`` on the validation and
-        test rows (a function of the rows), the interval; return the record
-        and the test forecasts and bounds."""
+        """Record the errors of ``forecasts`` (a function of the rows giving
+        one forecast per row, or one per seed and row, whose mean is scored)
+        and its interval; return the record, the forecasts and the bounds."""
         rows, target = test_rows[horizon], y[f"{TARGET}_h{horizon}"].to_numpy()
-        y_true, y_pred = target[rows], forecasts(rows)
-        if y_pred.ndim > 1:  # one forecast per seed: score their mean
-            seed_rmse = [root_mean_squared_error(y_true, p) for p in y_pred]
-            y_pred = y_pred.mean(axis=0)
-        else:
-            seed_rmse = [np.nan]
+        y_true, each = target[rows], np.atleast_2d(forecasts(rows))
+        y_pred = each.mean(axis=0)
+        seed_rmse = [root_mean_squared_error(y_true, p) for p in each]
+        if len(each) == 1:
+            seed_rmse = [np.nan]  # one model: no spread to report
         record = dict(
             inputs=inputs,
             model=model,
@@ -288,10 +287,9 @@ def _run(settings, data_home, frame, log):
         )
         bounds = None
         if make_intervals:
-            validation_pred = forecasts(validation_rows[horizon])
-            if validation_pred.ndim > 1:
-                validation_pred = validation_pred.mean(axis=0)
-            calibration = (target[validation_rows[horizon]], validation_pred)
+            validated = validation_rows[horizon]
+            validation_pred = np.atleast_2d(forecasts(validated)).mean(axis=0)
+            calibration = (target[validated], validation_pred)
             method, _ = choose_method(*calibration, horizon, settings.intervals)
             bounds = conformal_interval(
                 method, calibration, y_pred, y_true, horizon, settings.intervals
