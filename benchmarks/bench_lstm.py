@@ -776,6 +776,18 @@ def format_report(args, settings, torch, results):
     return "\n".join(lines) + "\n"
 
 
+def write_report(report, args, prefix, progress):
+    """Print ``report`` and write it to ``args.out``, else to a dated file
+    ``results/<prefix>_<date>[_quick].md``."""
+    print(report)
+    today = datetime.date.today().isoformat()
+    quick = "_quick" if args.quick else ""
+    out = args.out or RESULTS_DIR / f"{prefix}_{today}{quick}.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(report)
+    progress(f"wrote {out}")
+
+
 def usable_thread_counts(requested):
     """The requested thread counts this process may use, sorted (else [1])."""
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
@@ -881,12 +893,7 @@ def main(argv=None):
             wall_time=time.perf_counter() - progress.start,
         )
         report = format_report(args, settings, torch, results)
-    print(report)
-    today = datetime.date.today().isoformat()
-    out = args.out or RESULTS_DIR / f"cpu_{today}{'_quick' if args.quick else ''}.md"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(report)
-    progress(f"wrote {out}")
+    write_report(report, args, "cpu", progress)
 
 
 if __name__ == "__main__":

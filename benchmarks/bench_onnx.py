@@ -42,7 +42,6 @@ import sklearn
 from bench_lstm import (
     MAIN_HIDDEN,
     PREDICT_CHUNK,
-    RESULTS_DIR,
     Progress,
     SklstmRunner,
     TorchRunner,
@@ -55,6 +54,7 @@ from bench_lstm import (
     median_time,
     usable_thread_counts,
     warmup_slice,
+    write_report,
 )
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_info
@@ -303,12 +303,7 @@ def main(argv=None):
     report = format_report(
         args, settings, table, raw, load_start, time.perf_counter() - began
     )
-    print(report)
-    today = datetime.date.today().isoformat()
-    out = args.out or RESULTS_DIR / f"onnx_{today}{'_quick' if args.quick else ''}.md"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(report)
-    progress(f"wrote {out}")
+    write_report(report, args, "onnx", progress)
 
 
 if __name__ == "__main__":
