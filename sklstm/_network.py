@@ -1,5 +1,9 @@
 """A stack of LSTM layers with a linear head on the last hidden state.
 
+With ``skip_steps`` > 0 the inputs of the last ``skip_steps`` time steps
+also reach the output through a linear map beside the LSTM (a skip
+connection, the autoregressive component of LSTNet, Lai et al. 2018).
+
 All parameters live in one flat vector; :class:`Parameters` holds views into
 it in PyTorch's ``nn.LSTM`` layout. The optimisers, weight decay and gradient
 clipping then work on one array, whatever the depth of the network.
@@ -19,6 +23,7 @@ class NetworkShape(NamedTuple):
     n_features: int
     hidden_sizes: tuple
     n_outputs: int
+    skip_steps: int = 0
 
     def layer_inputs(self):
         """Number of inputs of each layer."""
@@ -39,6 +44,9 @@ class NetworkShape(NamedTuple):
             ("head_weight", (self.n_outputs, self.hidden_sizes[-1]), True),
             ("head_bias", (self.n_outputs,), False),
         ]
+        if self.skip_steps:
+            skip_shape = (self.n_outputs, self.skip_steps, self.n_features)
+            shapes.append(("skip_weight", skip_shape, True))
         return shapes
 
     def n_parameters(self):
@@ -53,20 +61,30 @@ class Parameters(NamedTuple):
     layers: list
     head_weight: Any
     head_bias: Any
+    skip_weight: Any = None
 
 
 def unflatten(flat, shape):
     """Return :class:`Parameters` whose arrays are views into ``flat``."""
-    views, start = [], 0
-    for _, param_shape, _ in shape.parameter_shapes():
+    views, start = {}, 0
+    for name, param_shape, _ in shape.parameter_shapes():
         size = int(np.prod(param_shape))
-        views.append(flat[start : start + size].reshape(param_shape))
+        views[name] = flat[start : start + size].reshape(param_shape)
         start += size
-    layers = [LayerWeights(*views[k : k + 3]) for k in range(0, len(views) - 2, 3)]
-    return Parameters(flat, layers, views[-2], views[-1])
+    layers = [
+        LayerWeights(*(views[f"layer{k}.{part}"] for part in LayerWeights._fields))
+        for k in range(len(shape.hidden_sizes))
+    ]
+    return Parameters(
+        flat,
+        layers,
+        views["head_weight"],
+        views["head_bias"],
+        views.get("skip_weight"),
+    )
 
 
-def pack_parameters(layers, head_weight, head_bias, dtype):
+def pack_parameters(layers, head_weight, head_bias, dtype, skip_weight=None):
     """One flat NumPy vector from the public fitted arrays.
 
     Parameters
@@ -76,6 +94,8 @@ def pack_parameters(layers, head_weight, head_bias, dtype):
         layer.
     head_weight, head_bias : ndarray
     dtype : numpy dtype
+    skip_weight : ndarray or None, default=None
+        ``LSTMRegressor.skip_weight_``, None without a skip connection.
 
     Returns
     -------
@@ -86,6 +106,8 @@ def pack_parameters(layers, head_weight, head_bias, dtype):
     for layer in layers:
         arrays += [layer["weight_ih"], layer["weight_hh"], layer["bias"]]
     arrays += [head_weight, head_bias]
+    if skip_weight is not None:
+        arrays.append(skip_weight)
     flat = np.concatenate([np.ravel(array) for array in arrays])
     return flat.astype(dtype, copy=False)
 
@@ -97,13 +119,14 @@ def unpack_parameters(flat, shape):
     -------
     layers : list of dict
     head_weight, head_bias : ndarray
+    skip_weight : ndarray or None
     """
     params = unflatten(np.array(flat, copy=True), shape)
     layers = [
         {"weight_ih": layer.weight_ih, "weight_hh": layer.weight_hh, "bias": layer.bias}
         for layer in params.layers
     ]
-    return layers, params.head_weight, params.head_bias
+    return layers, params.head_weight, params.head_bias, params.skip_weight
 
 
 def weight_mask(shape, xp, dtype):
@@ -121,7 +144,9 @@ def init_parameters(shape, random_state, dtype):
     Every weight and bias is uniform on ``[-1/sqrt(H), 1/sqrt(H)]`` with ``H``
     the layer's hidden size, as in PyTorch's ``nn.LSTM`` and ``nn.Linear``;
     the forget-gate biases then get ``+1`` so that the cell state is kept by
-    default early in training (Jozefowicz et al., 2015).
+    default early in training (Jozefowicz et al., 2015). The skip
+    connection's weights start at zero: the network starts as a plain LSTM
+    (and draws the same numbers as one).
 
     Parameters
     ----------
@@ -143,6 +168,8 @@ def init_parameters(shape, random_state, dtype):
     bound = 1.0 / np.sqrt(shape.hidden_sizes[-1])
     for array in (params.head_weight, params.head_bias):
         array[...] = random_state.uniform(-bound, bound, size=array.shape)
+    if params.skip_weight is not None:
+        params.skip_weight[...] = 0.0
     return flat
 
 
@@ -183,7 +210,36 @@ def forward(params, inputs, workspace, engine, dropout_masks=None):
     last_hidden = caches[-1].hidden[-1]
     predictions = last_hidden @ params.head_weight.T
     predictions += params.head_bias
+    if params.skip_weight is not None:
+        recent = skip_inputs(caches[0].inputs, params, workspace.xp)
+        predictions += recent @ _skip_matrix(params).T
     return predictions, caches
+
+
+def skip_inputs(inputs, params, xp):
+    """The inputs the skip connection reads, one row per sequence.
+
+    Parameters
+    ----------
+    inputs : array of shape (steps, batch, n_features)
+        Time-major inputs of the first layer (after its dropout, in training).
+    params : Parameters
+        With a ``skip_weight`` of shape ``(n_outputs, skip_steps, n_features)``.
+    xp : module
+        The array module of ``inputs``.
+
+    Returns
+    -------
+    recent : array of shape (batch, skip_steps * n_features)
+        The last ``skip_steps`` steps, oldest first, features within a step.
+    """
+    skip_steps = params.skip_weight.shape[1]
+    recent = xp.swapaxes(inputs[inputs.shape[0] - skip_steps :], 0, 1)
+    return xp.ascontiguousarray(recent).reshape(recent.shape[0], -1)
+
+
+def _skip_matrix(params):
+    return params.skip_weight.reshape(params.skip_weight.shape[0], -1)
 
 
 def backward(
@@ -210,6 +266,9 @@ def backward(
     last_hidden = caches[-1].hidden[-1]
     xp.matmul(d_predictions.T, last_hidden, out=grads.head_weight)
     xp.sum(d_predictions, axis=0, out=grads.head_bias)
+    if params.skip_weight is not None:
+        recent = skip_inputs(caches[0].inputs, params, xp)
+        xp.matmul(d_predictions.T, recent, out=_skip_matrix(grads))
     d_hidden = d_predictions @ params.head_weight
     for index in range(len(caches) - 1, -1, -1):
         d_hidden = engine.layer_backward(

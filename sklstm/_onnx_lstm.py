@@ -6,6 +6,7 @@ The graph is the network of ``predict``, in float32::
     for each layer: Y, Y_h = LSTM(steps, W, R, B)  # Y (T, 1, N, H), Y_h (1, N, H)
                     steps = Y reshaped to (T, N, H)
     y = Y_h of the last layer (N, H) @ weight + bias
+    y += X[:, -k:] reshaped to (N, k * F) @ skip    # with skip_steps = k > 0
 
 ONNX Runtime runs the ``LSTM`` operator time-major only (``layout=1`` is
 refused), hence the ``Transpose``. ONNX stacks the gate blocks of ``W``,
@@ -96,11 +97,32 @@ def folded_head(model):
         ``predict``'s.
     """
     scale = np.asarray(model.target_scale_, dtype=np.float64)
-    weight = np.asarray(model.head_weight_, dtype=np.float64).T * scale
     bias = np.asarray(model.head_bias_, dtype=np.float64) * scale + model.target_mean_
     if model._y_was_1d:
-        weight, bias = weight[:, 0], bias[0]
-    return weight.astype(np.float32), bias.astype(np.float32)
+        bias = bias[0]
+    return unscaled_map(model, model.head_weight_), bias.astype(np.float32)
+
+
+def unscaled_map(model, weight):
+    """A linear map onto the scaled target, as a float32 map onto ``y``.
+
+    Parameters
+    ----------
+    model : LSTMRegressor
+        Fitted.
+    weight : ndarray of shape (n_outputs, ...)
+        ``head_weight_`` or ``skip_weight_``; its trailing axes are
+        flattened, in C order.
+
+    Returns
+    -------
+    matrix : ndarray of shape (n_inputs,) or (n_inputs, n_outputs)
+        ``weight`` flattened, transposed and multiplied by
+        ``target_scale_``: 1-D for a model fitted on 1-D ``y``.
+    """
+    weight = np.asarray(weight, dtype=np.float64)
+    matrix = weight.reshape(len(weight), -1).T * model.target_scale_
+    return (matrix[:, 0] if model._y_was_1d else matrix).astype(np.float32)
 
 
 def _checked_regressor(operator):
@@ -178,6 +200,23 @@ def convert_lstm(scope, operator, container):
     product = graph.node(
         "MatMul", [last_hidden, graph.constant(weight, "head")], "head"
     )
+    skip_weight = getattr(model, "skip_weight_", None)
+    if skip_weight is not None:
+        skip_steps = skip_weight.shape[1]
+        recent = graph.node(
+            "Slice",
+            [
+                sequences,
+                graph.constant(np.array([-skip_steps], dtype=np.int64), "skip_start"),
+                graph.constant(np.array([np.iinfo(np.int64).max]), "skip_stop"),
+                graph.constant(np.array([1], dtype=np.int64), "skip_axis"),
+            ],
+            "skip_steps",
+        )
+        recent = reshaped(recent, [0, skip_weight[0].size], "skip_inputs")
+        skip_map = graph.constant(unscaled_map(model, skip_weight), "skip")
+        skip = graph.node("MatMul", [recent, skip_map], "skip")
+        product = graph.node("Add", [product, skip], "head_and_skip")
     graph.node(
         "Add",
         [product, graph.constant(bias, "head_bias")],

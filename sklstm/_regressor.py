@@ -47,6 +47,14 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
     ----------
     hidden_layer_sizes : int or array-like of int, default=(64,)
         Hidden size of each stacked LSTM layer, first layer first.
+    skip_steps : int, default=0
+        Number of the most recent time steps whose inputs also reach the
+        outputs through a linear map beside the LSTM: a skip connection,
+        like the autoregressive component of LSTNet (Lai et al., 2018), so
+        that the network is a linear model on those lags plus what the
+        LSTM adds to it. 0 for none; at most the number of steps of the
+        sequences. Its weights (``skip_weight_``) start at zero and are
+        trained with the rest, penalised by ``alpha`` like every weight.
     loss : {"squared_error", "absolute_error", "huber", "quantile"}, \
             default="squared_error"
         Training loss, on the (scaled) target: ``r**2 / 2``, ``|r|``, Huber
@@ -153,6 +161,9 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         Weights of the linear head on the last hidden state.
     head_bias_ : ndarray of shape (n_outputs,)
         Bias of the linear head.
+    skip_weight_ : ndarray of shape (n_outputs, skip_steps, n_features) or None
+        Weights of the skip connection on the inputs of the last
+        ``skip_steps`` steps, oldest first; None when ``skip_steps=0``.
     target_mean_, target_scale_ : ndarray of shape (n_outputs,)
         Target standardisation: the network predicts
         ``(y - target_mean_) / target_scale_``. Zeros and ones when
@@ -218,6 +229,7 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
             "array-like",
             Interval(Integral, 1, None, closed="left"),
         ],
+        "skip_steps": [Interval(Integral, 0, None, closed="left")],
         "loss": [StrOptions(set(LOSS_FUNCTIONS))],
         "quantile": [Interval(Real, 0, 1, closed="neither"), None],
         "solver": [StrOptions({"adam", "sgd"})],
@@ -253,6 +265,7 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
     def __init__(
         self,
         hidden_layer_sizes=(64,),
+        skip_steps=0,
         loss="squared_error",
         quantile=None,
         solver="adam",
@@ -282,6 +295,7 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         backend="auto",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
+        self.skip_steps = skip_steps
         self.loss = loss
         self.quantile = quantile
         self.solver = solver
@@ -421,7 +435,8 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         )
         y_was_1d = y.ndim == 1
         y = y.reshape(len(y), -1)
-        shape = NetworkShape(X.shape[2], hidden_sizes, y.shape[1])
+        self._check_skip_steps(X.shape[1], self.skip_steps, "fit")
+        shape = NetworkShape(X.shape[2], hidden_sizes, y.shape[1], self.skip_steps)
         backend = resolve_backend(self.backend)
         state = self._starting_state(warm, incremental, early_stopping)
         if warm:
@@ -535,7 +550,11 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         X = validate_sequences(
             self, X, reset=False, fitted_steps=getattr(self, "n_timesteps_in_", 1)
         )
-        shape = NetworkShape(X.shape[2], self._hidden_sizes_fitted(), self.n_outputs_)
+        skip_steps = self._skip_steps_fitted()
+        self._check_skip_steps(X.shape[1], skip_steps, "predict")
+        shape = NetworkShape(
+            X.shape[2], self._hidden_sizes_fitted(), self.n_outputs_, skip_steps
+        )
         return X, shape
 
     def _predict_weights(self, backend, shape, dtype):
@@ -587,6 +606,20 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
     def _hidden_sizes_fitted(self):
         return tuple(layer["weight_hh"].shape[1] for layer in self.layers_)
 
+    def _skip_steps_fitted(self):
+        skip_weight = getattr(self, "skip_weight_", None)
+        return 0 if skip_weight is None else skip_weight.shape[1]
+
+    @staticmethod
+    def _check_skip_steps(n_timesteps, skip_steps, method):
+        if skip_steps > n_timesteps:
+            raise ValueError(
+                f"skip_steps={skip_steps} reads the last {skip_steps} time steps, "
+                f"but the sequences given to {method} have {n_timesteps}. Use "
+                f"windows of at least {skip_steps} steps (SequenceWindower's "
+                f"window), or a smaller skip_steps."
+            )
+
     def _target_scaling(self, y, sample_weight):
         if not self.scale_target:
             return np.zeros(y.shape[1]), np.ones(y.shape[1])
@@ -600,7 +633,10 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
     def _check_same_network(self, shape, incremental):
         """A warm start or a partial_fit continues the fitted network only."""
         fitted = NetworkShape(
-            self.n_features_in_, self._hidden_sizes_fitted(), self.n_outputs_
+            self.n_features_in_,
+            self._hidden_sizes_fitted(),
+            self.n_outputs_,
+            self._skip_steps_fitted(),
         )
         if fitted != shape:
             how = (
@@ -613,8 +649,8 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
             )
             raise ValueError(
                 f"{how} the fitted network {fitted}, but these data need "
-                f"{shape}. Keep hidden_layer_sizes and the number of features "
-                f"and outputs, {fix}."
+                f"{shape}. Keep hidden_layer_sizes, skip_steps and the number "
+                f"of features and outputs, {fix}."
             )
 
     def _starting_state(self, warm, incremental, early_stopping):
@@ -648,13 +684,17 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
     def _flat_parameters(self, dtype=None):
         """The public fitted weights as one flat NumPy vector."""
         return pack_parameters(
-            self.layers_, self.head_weight_, self.head_bias_, dtype or self.dtype
+            self.layers_,
+            self.head_weight_,
+            self.head_bias_,
+            dtype or self.dtype,
+            getattr(self, "skip_weight_", None),
         )
 
     def _set_fitted_parameters(self, flat, shape, backend):
         """Assign the public fitted weights from a flat NumPy vector."""
-        self.layers_, self.head_weight_, self.head_bias_ = unpack_parameters(
-            flat, shape
+        (self.layers_, self.head_weight_, self.head_bias_, self.skip_weight_) = (
+            unpack_parameters(flat, shape)
         )
         # On a GPU, predict reuses one float64 copy of the weights there.
         self._device_weights = None

@@ -11,12 +11,18 @@ def sigmoid(z):
     return 1.0 / (1.0 + np.exp(-z))
 
 
-def reference_network_output(layers, head_weight, head_bias, X):
+def reference_network_output(layers, head_weight, head_bias, X, skip_weight=None):
     """Network output for samples-first ``X`` of shape (n, steps, features).
 
     ``layers`` is a list of dicts with ``weight_ih``, ``weight_hh`` and
     ``bias`` whose row blocks are the input, forget, cell and output gates.
+    ``skip_weight``, of shape ``(n_outputs, k, features)``, adds the linear
+    map of the last ``k`` steps' inputs.
     """
+    skip = 0.0
+    if skip_weight is not None:
+        recent = np.asarray(X, dtype=np.float64)[:, X.shape[1] - skip_weight.shape[1] :]
+        skip = np.einsum("nkf,okf->no", recent, skip_weight)
     sequence = np.asarray(X, dtype=np.float64)
     for layer in layers:
         hidden_size = layer["weight_hh"].shape[1]
@@ -38,7 +44,7 @@ def reference_network_output(layers, head_weight, head_bias, X):
             short_term = output_gate * np.tanh(long_term)
             outputs.append(short_term)
         sequence = np.stack(outputs, axis=1)
-    return sequence[:, -1] @ head_weight.T + head_bias
+    return sequence[:, -1] @ head_weight.T + head_bias + skip
 
 
 def reference_loss(name, y_true, y_pred, sample_weight, quantile=None):

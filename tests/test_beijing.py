@@ -208,8 +208,9 @@ def test_intervals_are_the_bands_the_study_returns(shared_data_home, tmp_path, s
 
 
 def test_no_intervals_and_validation_scores(shared_data_home, tmp_path, studies):
-    """``--intervals 0`` makes none; ``--score-on validation`` scores the
-    validation period (January 2013 on the quick slice), with no intervals."""
+    """``--intervals 0`` makes none; ``--score-on validation`` runs the
+    protocol one year earlier: fitted on the quick slice's months of 2011,
+    stopped on January 2012, scored on January 2013; 2014 is not read."""
     common = ["--quick", "--epochs", "1", "--horizons", "1", "--inputs",
               "univariate", "--quiet"]  # fmt: skip
     assert main([*common, "--intervals", "0", "--out", str(tmp_path / "a")]) == 0
@@ -222,15 +223,30 @@ def test_no_intervals_and_validation_scores(shared_data_home, tmp_path, studies)
     markdown = (tmp_path / "a" / TABLE_MD).read_text(encoding="utf-8")
     assert "cover h=1" not in markdown and "Intervals:" not in markdown
 
+    assert validation.settings.periods() == QUICK.year_earlier()
     assert (validation.results["n_test"] == 31 * 24).all()
-    assert validation.results["coverage"].isna().all()
     forecast = validation.forecasts[1]["LSTM (univariate)"]
-    assert forecast.index[0] == QUICK.validation.first
+    assert forecast.index[0] == QUICK.validation.first  # 2013-01-01 00:00
     assert forecast.index[-1] == QUICK.validation.last
+    # Every forecast of the run, intervals included, is for 2013.
+    for bound in validation.bands[1]["LSTM (univariate)"]:
+        assert bound.index.equals(forecast.index)
     markdown = (tmp_path / "b" / TABLE_MD).read_text(encoding="utf-8")
     assert markdown.startswith("# Beijing PM2.5 forecasts: validation RMSE")
-    # The plot draws the same fortnight of the validation year.
+    assert "Protocol P one year earlier" in markdown
+    assert "validation 2012-01-01 00:00 to 2012-01-31 23:00" in markdown
+    # The plot draws the same fortnight of the year before.
     assert (tmp_path / "b" / PLOT_PNG).stat().st_size > 10_000
+
+
+def test_the_year_earlier_protocol():
+    earlier = FULL.year_earlier()
+    assert earlier.train == Period.between("2010-01-01 00:00", "2011-12-31 23:00")
+    assert earlier.validation == Period.between(
+        "2012-01-01 00:00", "2012-12-31 23:00"
+    )
+    assert earlier.test == FULL.validation
+    assert earlier.plot_start == pd.Timestamp("2013-02-12 00:00")
 
 
 def test_seeds_are_averaged_and_their_spread_reported(frame):

@@ -33,15 +33,18 @@ pytestmark = [
 ]
 
 SHAPE = NetworkShape(n_features=3, hidden_sizes=(16, 8), n_outputs=2)
+#: With a skip connection on the last 5 of the 12 steps.
+SKIP_SHAPE = SHAPE._replace(skip_steps=5)
 
 
-def _loss_and_gradient(backend, dtype, loss="squared_error"):
+def _loss_and_gradient(backend, dtype, loss="squared_error", shape=SHAPE):
     random_state = np.random.RandomState(0)
-    flat = init_parameters(SHAPE, random_state, np.float64)
+    flat = init_parameters(shape, random_state, np.float64)
+    flat += random_state.uniform(-0.1, 0.1, size=flat.shape)  # skip weights too
     X = random_state.standard_normal((12, 33, 3))  # steps, batch, features
     y = random_state.standard_normal((33, 2))
     xp = backend.xp
-    params = unflatten(backend.asarray(flat, dtype=dtype), SHAPE)
+    params = unflatten(backend.asarray(flat, dtype=dtype), shape)
     predictions, caches = forward(
         params, backend.asarray(X, dtype=dtype), Workspace(xp), backend.engine()
     )
@@ -49,7 +52,7 @@ def _loss_and_gradient(backend, dtype, loss="squared_error"):
     value, d_pred = loss_and_gradient(
         loss, backend.asarray(y, dtype=dtype), predictions, sample_weight, xp, 0.7
     )
-    grads = unflatten(xp.zeros_like(params.flat), SHAPE)
+    grads = unflatten(xp.zeros_like(params.flat), shape)
     backward(params, caches, d_pred, grads, Workspace(xp), backend.engine())
     return (
         backend.to_numpy(predictions),
@@ -58,12 +61,13 @@ def _loss_and_gradient(backend, dtype, loss="squared_error"):
     )
 
 
+@pytest.mark.parametrize("shape", [SHAPE, SKIP_SHAPE], ids=["plain", "skip"])
 @pytest.mark.parametrize("loss_name", ["squared_error", "quantile"])
 @pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-10), (np.float32, 1e-5)])
-def test_forward_and_gradients_match_numpy(dtype, rtol, loss_name):
-    predictions, loss, gradient = _loss_and_gradient(CUPY, dtype, loss_name)
+def test_forward_and_gradients_match_numpy(dtype, rtol, loss_name, shape):
+    predictions, loss, gradient = _loss_and_gradient(CUPY, dtype, loss_name, shape)
     expected_predictions, expected_loss, expected_gradient = _loss_and_gradient(
-        NUMPY_BACKEND, dtype, loss_name
+        NUMPY_BACKEND, dtype, loss_name, shape
     )
     scale = np.abs(expected_gradient).max()
     np.testing.assert_allclose(predictions, expected_predictions, rtol=rtol, atol=rtol)
@@ -79,6 +83,7 @@ def test_forward_and_gradients_match_numpy(dtype, rtol, loss_name):
         dict(loss="squared_error"),
         dict(loss="quantile", quantile=0.9),
         dict(loss="squared_error", dropout=0.2),  # masks drawn on the host
+        dict(loss="squared_error", skip_steps=3),
     ],
 )
 def test_short_fits_have_matching_loss_curves(loss):

@@ -12,6 +12,14 @@ from sklstm._network import NetworkShape, backward, forward, init_parameters, un
 from ._reference import central_difference, reference_loss, reference_network_output
 
 SHAPE = NetworkShape(n_features=3, hidden_sizes=(5, 4), n_outputs=2)
+#: The same network with a skip connection on the last 4 of its 6+ steps.
+SKIP_SHAPE = SHAPE._replace(skip_steps=4)
+
+
+@pytest.fixture(params=[SHAPE, SKIP_SHAPE], ids=["plain", "skip"])
+def shape(request):
+    """The network checked: plain, or with a skip connection."""
+    return request.param
 
 
 def _as_public(params):
@@ -19,9 +27,17 @@ def _as_public(params):
     return layers, params.head_weight, params.head_bias
 
 
+def _reference_output(params, X):
+    """The reference loop's output for :class:`Parameters` ``params``."""
+    return reference_network_output(
+        *_as_public(params), X, skip_weight=params.skip_weight
+    )
+
+
 def _problem(seed, shape=SHAPE, steps=6, batch=7):
     random_state = np.random.RandomState(seed)
     flat = init_parameters(shape, random_state, np.float64)
+    # Away from the initial point, where the skip weights are all zero.
     flat += random_state.uniform(-0.3, 0.3, size=flat.shape)
     X = random_state.standard_normal((batch, steps, shape.n_features))
     y = random_state.standard_normal((batch, shape.n_outputs)) * 2
@@ -52,10 +68,10 @@ def _engine_loss_and_gradient(flat, X, y, sample_weight, loss, engine, shape=SHA
 @pytest.mark.parametrize(
     "loss", ["squared_error", "absolute_error", "huber", "quantile"]
 )
-def test_gradient_matches_finite_differences(loss, engine):
-    flat, X, y, sample_weight = _problem(seed=1)
+def test_gradient_matches_finite_differences(loss, engine, shape):
+    flat, X, y, sample_weight = _problem(seed=1, shape=shape)
     _, gradient, predictions = _engine_loss_and_gradient(
-        flat, X, y, sample_weight, loss, engine
+        flat, X, y, sample_weight, loss, engine, shape
     )
     # Keep residuals away from the kinks of |r|, pinball and Huber, where finite
     # differences are not defined.
@@ -63,28 +79,30 @@ def test_gradient_matches_finite_differences(loss, engine):
     assert residual.min() > 2e-2 and np.abs(residual - 1).min() > 2e-2
 
     def loss_of(point):
-        return _engine_loss_and_gradient(point, X, y, sample_weight, loss, engine)[0]
+        return _engine_loss_and_gradient(
+            point, X, y, sample_weight, loss, engine, shape
+        )[0]
 
     numeric = central_difference(loss_of, flat)
     relative = np.abs(gradient - numeric) / np.maximum(
         np.abs(gradient) + np.abs(numeric), 1e-10
     )
-    # Every parameter of both layers and of the head is checked.
-    assert gradient.size == SHAPE.n_parameters()
+    # Every parameter of both layers, of the head and of the skip is checked.
+    assert gradient.size == shape.n_parameters()
     assert np.all(gradient != 0)
     assert relative.max() < 1e-6, relative.max()
 
 
 @pytest.mark.parametrize("loss", ["squared_error", "quantile"])
-def test_gradient_matches_reference_loss(loss, engine):
+def test_gradient_matches_reference_loss(loss, engine, shape):
     """The engine's loss and gradient are those of the reference loop."""
-    flat, X, y, sample_weight = _problem(seed=2)
+    flat, X, y, sample_weight = _problem(seed=2, shape=shape)
     value, gradient, _ = _engine_loss_and_gradient(
-        flat, X, y, sample_weight, loss, engine
+        flat, X, y, sample_weight, loss, engine, shape
     )
 
     def reference(point):
-        predictions = reference_network_output(*_as_public(unflatten(point, SHAPE)), X)
+        predictions = _reference_output(unflatten(point, shape), X)
         return reference_loss(loss, y, predictions, sample_weight, QUANTILE)
 
     assert value == pytest.approx(reference(flat), rel=1e-12)
@@ -92,13 +110,14 @@ def test_gradient_matches_reference_loss(loss, engine):
     np.testing.assert_allclose(gradient, numeric, rtol=1e-6, atol=1e-10)
 
 
-def test_forward_matches_reference_loop(engine):
-    flat, X, _, _ = _problem(seed=3, steps=9)
-    params = unflatten(flat, SHAPE)
+def test_forward_matches_reference_loop(engine, shape):
+    flat, X, _, _ = _problem(seed=3, shape=shape, steps=9)
+    params = unflatten(flat, shape)
     _, _, predictions = _engine_loss_and_gradient(
-        flat, X, np.zeros((len(X), 2)), np.ones(len(X)), "squared_error", engine
-    )
-    expected = reference_network_output(*_as_public(params), X)
+        flat, X, np.zeros((len(X), 2)), np.ones(len(X)), "squared_error", engine,
+        shape,
+    )  # fmt: skip
+    expected = _reference_output(params, X)
     np.testing.assert_allclose(predictions, expected, rtol=0, atol=1e-12)
 
 
@@ -108,7 +127,7 @@ def test_single_step_and_single_layer(engine):
     _, gradient, predictions = _engine_loss_and_gradient(
         flat, X, y, sample_weight, "squared_error", engine, shape=shape
     )
-    expected = reference_network_output(*_as_public(unflatten(flat, shape)), X)
+    expected = _reference_output(unflatten(flat, shape), X)
     np.testing.assert_allclose(predictions, expected, atol=1e-12)
     # With one step the recurrent weights never act: their gradient is zero.
     assert np.all(unflatten(gradient, shape).layers[0].weight_hh == 0)
@@ -160,9 +179,9 @@ def test_workspace_reuses_buffers():
     assert np.all(workspace.zeros("a", (2, 3), np.float32) == 0)
 
 
-def test_float32_forward_close_to_float64(engine):
-    flat, X, _, _ = _problem(seed=6)
-    params32 = unflatten(flat.astype(np.float32), SHAPE)
+def test_float32_forward_close_to_float64(engine, shape):
+    flat, X, _, _ = _problem(seed=6, shape=shape)
+    params32 = unflatten(flat.astype(np.float32), shape)
     predictions32, _ = forward(
         params32,
         np.ascontiguousarray(np.swapaxes(X, 0, 1), dtype=np.float32),
@@ -170,5 +189,5 @@ def test_float32_forward_close_to_float64(engine):
         engine,
     )
     assert predictions32.dtype == np.float32
-    expected = reference_network_output(*_as_public(unflatten(flat, SHAPE)), X)
+    expected = _reference_output(unflatten(flat, shape), X)
     np.testing.assert_allclose(predictions32, expected, rtol=1e-5, atol=1e-5)

@@ -149,6 +149,26 @@ def test_pipeline_graph_equals_predict(series, hidden_layer_sizes, y_ndim):
     )
 
 
+@pytest.mark.parametrize("skip_steps", [1, 5, 24])
+@pytest.mark.parametrize("y_ndim", [1, 2])
+def test_skip_connection_graph_equals_predict(series, skip_steps, y_ndim):
+    X, y = series
+    y = y[:, 0] if y_ndim == 1 else y
+    pipeline = lstm_pipeline(skip_steps=skip_steps).fit(X[:FIT_ROWS], y[:FIT_ROWS])
+    lstm = pipeline[-1]
+    # One epoch leaves the skip weights near their zero start: give them a
+    # different value for every step, feature and output, adding about as
+    # much to the (standardised) output as the LSTM's head does.
+    rng = np.random.default_rng(skip_steps)
+    shape = lstm.skip_weight_.shape
+    lstm.skip_weight_ = rng.standard_normal(shape) / np.sqrt(np.prod(shape[1:]))
+    onx = to_onnx(pipeline, X[:1])
+    assert "Slice" in {node.op_type for node in onx.graph.node}
+    for n_rows in ROW_COUNTS:
+        y_onnx = run_onnx(onx, X[:n_rows].astype(np.float32))
+        assert_predictions_match(y_onnx, pipeline.predict(X[:n_rows]), lstm)
+
+
 @pytest.mark.parametrize("window", [1, 24])
 @pytest.mark.parametrize("padding", ["edge", "zero"])
 def test_pipeline_windows_and_paddings(series, window, padding):

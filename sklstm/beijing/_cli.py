@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import sklearn
 
 from .. import __version__
@@ -67,27 +66,22 @@ def main(argv=None):
     command = shlex.join(["sklstm-beijing", *(sys.argv[1:] if argv is None else argv)])
     (out / TABLE_MD).write_text(_markdown(result, table, command), encoding="utf-8")
     written = [out / TABLE_MD, out / TABLE_CSV]
-    protocol = settings.protocol
-    scored = getattr(protocol, settings.score_on)
+    protocol = settings.periods()
     if can_plot:
-        # The fortnight the protocol names, at the same place in the scored
-        # period when that is the validation one.
-        offset = max(protocol.plot_start - protocol.test.first, pd.Timedelta(0))
         written.append(
             plot_forecasts(
                 out / PLOT_PNG,
                 result.truth,
                 result.forecasts,
-                scored.first + offset,
+                protocol.plot_start,
                 bands=result.bands,
-                title=f"Beijing PM2.5, {settings.score_on} period: observed and "
-                "forecast",
+                title=f"Beijing PM2.5, {settings.score_on} year: observed and forecast",
             )
         )
     print()
     print(
         f"{settings.score_on.capitalize()} RMSE and MAE (µg/m³), "
-        f"{_period_text(scored)}:"
+        f"{_period_text(protocol.test)}:"
     )
     print(to_text(table))
     print(f"\nWall time {result.wall_time_s:.0f} s. Wrote {_and(written)}.")
@@ -161,6 +155,13 @@ def _parser():
         ),
         ("--tol", float, "tol", "least gain of LSTM validation R² that counts"),
         ("--hidden", int, "hidden", "LSTM hidden units"),
+        (
+            "--skip-steps",
+            int,
+            "skip_steps",
+            "last hours of the window that also reach the LSTM's forecast "
+            "through a linear map (0: none)",
+        ),
         ("--batch-size", int, "batch_size", "LSTM minibatch size"),
         ("--learning-rate", float, "learning_rate", "LSTM Adam step size"),
         ("--dropout", float, "dropout", "share of LSTM inputs dropped in training"),
@@ -196,8 +197,9 @@ def _parser():
         "--score-on",
         choices=["test", "validation"],
         default=defaults.score_on,
-        help="the period the table scores; 'validation' chooses settings "
-        "without reading the test period (and makes no intervals)",
+        help="the year the table scores; 'validation' runs the protocol one "
+        "year earlier (train 2010-2011, early stopping 2012, scored 2013), "
+        "to choose settings without reading the test year",
     )
     parser.add_argument(
         "--jobs",
@@ -240,6 +242,12 @@ def _settings(options, parser):
         parser.error(f"--learning-rate must be positive, got {learning_rate}")
     if getattr(options, "tol", 0) < 0:
         parser.error(f"--tol must be 0 or more, got {options.tol}")
+    skip_steps = getattr(options, "skip_steps", 0)
+    window = getattr(options, "window", StudySettings().window)
+    if not 0 <= skip_steps <= window:
+        parser.error(
+            f"--skip-steps must be from 0 to the window ({window}), got {skip_steps}"
+        )
     if not 0 <= getattr(options, "dropout", 0) < 1:
         parser.error(f"--dropout must be in [0, 1), got {options.dropout}")
     changes = dict(
@@ -254,7 +262,7 @@ def _settings(options, parser):
         n_jobs=options.jobs or None,
         verbose=not options.quiet,
     )
-    for name in (*_POSITIVE, "learning_rate", "tol", "dropout"):
+    for name in (*_POSITIVE, "learning_rate", "tol", "dropout", "skip_steps"):
         if hasattr(options, name):
             changes[name] = getattr(options, name)
     return StudySettings.quick(**changes) if options.quick else StudySettings(**changes)
@@ -326,7 +334,7 @@ def _prose(settings, backends=()):
     -------
     paragraphs : list of str
     """
-    protocol, window = settings.protocol, settings.window
+    protocol, window = settings.periods(), settings.window
     inputs = "; ".join(
         f"{name}: "
         + ", ".join(FEATURE_NAMES[feature] for feature in INPUT_SETS[name])
@@ -341,14 +349,27 @@ def _prose(settings, backends=()):
     seeds = list(settings.seeds)
     ridge = LAG_REGRESSORS["ridge"]()
     return [
-        "Protocol P: PM2.5 gaps filled by time interpolation; rows assigned to "
+        (
+            "Protocol P"
+            if settings.score_on == "test"
+            else "Protocol P one year "
+            "earlier, as the settings were chosen (2014 unread)"
+        )
+        + ": PM2.5 gaps filled by time interpolation; rows assigned to "
         "the period of their target: train "
         f"{_period_text(protocol.train)}, validation "
         f"{_period_text(protocol.validation)} (LSTM early stopping), test "
         f"{_period_text(protocol.test)}; horizons {_and(settings.horizons)} "
         f"hours; {window}-hour input windows; scalers fitted on the train "
         f"period. Inputs: {inputs}.",
-        f"LSTM: one per horizon, {settings.hidden} hidden units, Adam "
+        f"LSTM: one per horizon, {settings.hidden} hidden units, "
+        + (
+            f"a linear skip connection from the last {settings.skip_steps} "
+            "hours of the window to the forecast, "
+            if settings.skip_steps
+            else ""
+        )
+        + "Adam "
         f"learning rate {settings.learning_rate:g}, batch "
         f"{settings.batch_size}, at most {count(settings.epochs, 'epoch')}, "
         + (

@@ -37,6 +37,8 @@ FEATURE_NAMES = {
     "snow": "snow",
     "rain": "rain",
 }
+#: The first hour of the data set.
+DATA_START = pd.Timestamp("2010-01-01 00:00")
 #: Hours of input history in each window, by default.
 WINDOW = 24
 HORIZONS = (1, 6, 24)
@@ -59,6 +61,12 @@ class Period:
         times = pd.DatetimeIndex(times)
         return np.asarray((times >= self.first) & (times <= self.last))
 
+    def year_earlier(self):
+        """The same hours of the calendar one year before, from
+        :data:`DATA_START` at the earliest."""
+        year = pd.DateOffset(years=1)
+        return Period(max(self.first - year, DATA_START), self.last - year)
+
 
 @dataclass(frozen=True)
 class Protocol:
@@ -76,6 +84,21 @@ class Protocol:
     validation: Period
     test: Period
     plot_start: pd.Timestamp
+
+    def year_earlier(self):
+        """The protocol one year before: how the study's settings are chosen.
+
+        On protocol P: train 2010-2011, validation (LSTM early stopping)
+        2012, test 2013. The scored year, 2013, is new to every model,
+        early stopping included, as 2014 is in protocol P, and 2014 is not
+        read at all.
+        """
+        return Protocol(
+            train=self.train.year_earlier(),
+            validation=self.validation.year_earlier(),
+            test=self.test.year_earlier(),
+            plot_start=self.plot_start - pd.DateOffset(years=1),
+        )
 
 
 #: Protocol P: train 2010-2012, validation 2013, test 2014.

@@ -83,6 +83,9 @@ class StudySettings:
         the Ridge and gradient-boosting baselines.
     hidden : int
         LSTM hidden units.
+    skip_steps : int
+        ``LSTMRegressor(skip_steps=...)``: the last hours of the window that
+        also reach the forecast through a linear map beside the LSTM.
     epochs : int
         Most epochs per LSTM (early stopping usually ends sooner).
     patience : int
@@ -114,8 +117,11 @@ class StudySettings:
         are calibrated on the validation period, so they are made only when
         the study scores the test period.
     score_on : {"test", "validation"}
-        The period whose errors the table reports. ``"validation"`` is how
-        the study's settings were chosen without reading the test period.
+        The year the table scores. ``"test"`` runs ``protocol``;
+        ``"validation"`` runs it one year earlier
+        (:meth:`._protocol.Protocol.year_earlier`: on protocol P, train
+        2010-2011, early stopping on 2012, scores on 2013), which is how the
+        study's settings were chosen without reading the test year.
     n_jobs : int or None
         Processes fitting LSTMs side by side (one per seed and horizon), one
         thread each; None for one per core.
@@ -128,6 +134,7 @@ class StudySettings:
     protocol: object = FULL
     window: int = WINDOW
     hidden: int = 64
+    skip_steps: int = 0
     epochs: int = 40
     patience: int = 6
     tol: float = 1e-4
@@ -163,10 +170,17 @@ class StudySettings:
         )
         return cls(**{**defaults, **changes})
 
+    def periods(self):
+        """The protocol that runs: ``protocol``, or the year before it."""
+        if self.score_on == "validation":
+            return self.protocol.year_earlier()
+        return self.protocol
+
     def lstm_params(self, seed):
         """Keyword arguments of the study's :class:`~sklstm.LSTMRegressor`."""
         return dict(
             hidden_layer_sizes=self.hidden,
+            skip_steps=self.skip_steps,
             batch_size=self.batch_size,
             learning_rate=self.schedule,
             dropout=self.dropout,
@@ -244,14 +258,13 @@ def _run(settings, data_home, frame, log):
     began = time.perf_counter()
     if frame is None:
         frame = load_frame(data_home)
-    protocol, horizons = settings.protocol, tuple(settings.horizons)
+    protocol, horizons = settings.periods(), tuple(settings.horizons)
     y = targets(frame, horizons)
-    scored_period = getattr(protocol, settings.score_on)
-    test_rows = {h: rows_in(scored_period, frame.index, h) for h in horizons}
+    test_rows = {h: rows_in(protocol.test, frame.index, h) for h in horizons}
     validation_rows = {
         h: rows_in(protocol.validation, frame.index, h) for h in horizons
     }
-    make_intervals = settings.intervals and settings.score_on == "test"
+    make_intervals = bool(settings.intervals)
     result = StudyResult(
         results=None,
         truth=frame[TARGET],
@@ -412,7 +425,7 @@ def _fit_lstm(settings, columns, frame, y, inputs, horizon, seed):
     with threadpool_limits(limits=settings.threads), warnings.catch_warnings():
         # Reaching max_iter is reported in the log, with the best epoch.
         warnings.simplefilter("ignore", ConvergenceWarning)
-        fit_time = fit_lstm(model, frame, y, settings.protocol, features, (horizon,))
+        fit_time = fit_lstm(model, frame, y, settings.periods(), features, (horizon,))
     return model, fit_time
 
 
