@@ -3,6 +3,7 @@
 import importlib.util
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,7 @@ from sklstm.beijing._models import (
 from sklstm.beijing._protocol import (
     FEATURES,
     FULL,
+    HORIZONS,
     QUICK,
     WINDOW,
     Period,
@@ -128,6 +130,35 @@ def test_quick_run_writes_table_and_plot(shared_data_home, tmp_path, capsys, fra
     out = capsys.readouterr().out
     assert "Epoch 1/2" in out  # the LSTM's progress
     assert "RMSE h=24" in out  # the final table
+
+
+def test_committed_results_have_the_full_table():
+    """The table the docs show (``sklstm-beijing --out docs/_static/beijing``,
+    the default run): its structure, not its numbers."""
+    folder = Path(__file__).resolve().parents[1] / "docs" / "_static" / "beijing"
+    results = pd.read_csv(folder / TABLE_CSV)
+    assert list(results.columns) == RESULT_COLUMNS
+    expected = {
+        (inputs, model, horizon)
+        for inputs, models in [("univariate", MODELS), ("multivariate", MODELS[2:])]
+        for model in models
+        for horizon in HORIZONS
+    }
+    keys = zip(results["inputs"], results["model"], results["horizon"], strict=True)
+    assert sorted(keys) == sorted(expected)
+    # Every model scored on every hour of 2014, with its interval.
+    assert (results["n_test"] == 365 * 24).all()
+    assert results[["rmse", "mae", "coverage", "width"]].notna().all().all()
+    # The LSTM rows give the spread of their seeds around the ensemble.
+    lstm = results[results["model"] == "lstm"]
+    assert (lstm["rmse_seed_min"] <= lstm["rmse_seed_max"]).all()
+    assert results.loc[results["model"] != "lstm", "rmse_seed_min"].isna().all()
+
+    markdown = (folder / TABLE_MD).read_text(encoding="utf-8")
+    assert "Command: `sklstm-beijing --out docs/_static/beijing`\n" in markdown
+    assert markdown.startswith("# Beijing PM2.5 forecasts: test RMSE and MAE")
+    assert "| seeds h=1 | seeds h=6 | seeds h=24 |" in markdown
+    assert (folder / PLOT_PNG).stat().st_size > 10_000
 
 
 def test_quick_run_without_matplotlib_says_so_first_and_writes_the_table(
@@ -280,7 +311,7 @@ def test_report_prose_states_the_settings_it_ran_with():
     settings = StudySettings.quick(
         window=12, hidden=7, epochs=5, patience=1, learning_rate=0.02,
         batch_size=16, seeds=(3, 4), horizons=(2, 30), inputs=("univariate",),
-        hgb_max_iter=11, schedule="adaptive", dropout=0.25,
+        hgb_max_iter=11, schedule="adaptive", dropout=0.25, skip_steps=3,
     )  # fmt: skip
     text = "\n".join(_prose(settings, {"numpy"}))
     for phrase in [
@@ -290,7 +321,7 @@ def test_report_prose_states_the_settings_it_ran_with():
         "horizons 2 and 30 hours",
         "12-hour input windows",
         "Inputs: univariate: PM2.5 only.",
-        "7 hidden units",
+        "7 hidden units, a linear skip connection from the last 3 hours",
         "learning rate 0.02,",
         "batch 16,",
         "at most 5 epochs,",
@@ -310,16 +341,23 @@ def test_report_prose_states_the_settings_it_ran_with():
     for phrase in [
         "horizons 1, 6 and 24 hours",
         "24-hour input windows",
-        "64 hidden units",
+        "32 hidden units, a linear skip connection from the last 6 hours of "
+        "the window to the forecast,",
         "learning rate 0.001,",
         "at most 40 epochs",
         "early stopping after 6 epochs without",
-        "seeds 0, 1 and 2 (forecasts averaged)",
+        "seeds 0, 1, 2, 3, 4 and 5 (forecasts averaged)",
         "max_iter=300,",
         "multivariate: PM2.5, dew point",
     ]:
         assert phrase in default
     assert "24k" not in default
+
+
+def test_cli_rejects_a_skip_longer_than_the_window(capsys):
+    with pytest.raises(SystemExit):
+        main(["--window", "12", "--skip-steps", "13"])
+    assert "--skip-steps must be from 0 to the window (12)" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("window", ["0", "-3"])

@@ -103,7 +103,7 @@ class StudySettings:
         ``patience`` epochs fail to improve the validation score the step
         size is divided by 5 instead of stopping (until it is 1e-6).
     seeds : tuple of int
-        LSTM seeds; with several, their forecasts are averaged (three by
+        LSTM seeds; with several, their forecasts are averaged (six by
         default: chosen on 2013, see the Beijing docs page).
     hgb_max_iter : int
         Boosting iterations of the gradient-boosting baseline.
@@ -133,8 +133,8 @@ class StudySettings:
     inputs: tuple = tuple(INPUT_SETS)
     protocol: object = FULL
     window: int = WINDOW
-    hidden: int = 64
-    skip_steps: int = 0
+    hidden: int = 32
+    skip_steps: int = 6
     epochs: int = 40
     patience: int = 6
     tol: float = 1e-4
@@ -142,7 +142,7 @@ class StudySettings:
     learning_rate: float = 1e-3
     dropout: float = 0.0
     schedule: str = "constant"
-    seeds: tuple = (0, 1, 2)
+    seeds: tuple = (0, 1, 2, 3, 4, 5)
     hgb_max_iter: int = 300
     backend: str = "auto"
     threads: int = 1
