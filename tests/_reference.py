@@ -76,3 +76,17 @@ def central_difference(function, x, step=1e-3):
             8 * (shifted[1] - shifted[-1]) - (shifted[2] - shifted[-2])
         ) / (12 * step)
     return gradient
+
+
+#: LSTMRegressor settings under which one ``fit`` (with ``warm_start``) is
+#: one plain gradient step on the whole of X, in float64: ``w -= step * g``.
+ONE_GRADIENT_STEP = dict(
+    solver="sgd",
+    momentum=0.0,
+    shuffle=False,
+    max_iter=1,
+    warm_start=True,
+    scale_target=False,
+    dtype="float64",
+    random_state=0,
+)

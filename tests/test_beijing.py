@@ -273,9 +273,7 @@ def test_no_intervals_and_validation_scores(shared_data_home, tmp_path, studies)
 def test_the_year_earlier_protocol():
     earlier = FULL.year_earlier()
     assert earlier.train == Period.between("2010-01-01 00:00", "2011-12-31 23:00")
-    assert earlier.validation == Period.between(
-        "2012-01-01 00:00", "2012-12-31 23:00"
-    )
+    assert earlier.validation == Period.between("2012-01-01 00:00", "2012-12-31 23:00")
     assert earlier.test == FULL.validation
     assert earlier.plot_start == pd.Timestamp("2013-02-12 00:00")
 

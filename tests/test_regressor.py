@@ -14,7 +14,12 @@ from sklearn.pipeline import Pipeline
 from sklstm import LSTMRegressor, SequenceWindower
 from sklstm._network import NetworkShape, init_parameters, unflatten
 
-from ._reference import central_difference, reference_loss, reference_network_output
+from ._reference import (
+    ONE_GRADIENT_STEP,
+    central_difference,
+    reference_loss,
+    reference_network_output,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -49,17 +54,10 @@ def test_one_fit_is_one_full_batch_gradient_step(alpha):
     sample_weight = np.linspace(0.5, 2, len(X))
     model = LSTMRegressor(
         hidden_layer_sizes=(3,),
-        solver="sgd",
-        momentum=0.0,
         alpha=alpha,
         batch_size=len(X),
-        shuffle=False,
-        max_iter=1,
-        warm_start=True,
         learning_rate_init=0.05,
-        scale_target=False,
-        dtype="float64",
-        random_state=0,
+        **ONE_GRADIENT_STEP,
     )
     model.fit(X, y, sample_weight=sample_weight)
     before = model._flat_parameters(None)

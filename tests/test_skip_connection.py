@@ -12,7 +12,12 @@ from sklearn.metrics import r2_score
 from sklstm import LSTMRegressor
 from sklstm._network import NetworkShape, init_parameters, unflatten
 
-from ._reference import central_difference, reference_loss, reference_network_output
+from ._reference import (
+    ONE_GRADIENT_STEP,
+    central_difference,
+    reference_loss,
+    reference_network_output,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -65,17 +70,10 @@ def test_one_fit_is_one_full_batch_gradient_step(engine, monkeypatch):
     model = LSTMRegressor(
         hidden_layer_sizes=3,
         skip_steps=2,
-        solver="sgd",
-        momentum=0.0,
         alpha=alpha,
         batch_size=len(X),
-        shuffle=False,
-        max_iter=1,
-        warm_start=True,
         learning_rate_init=step,
-        scale_target=False,
-        dtype="float64",
-        random_state=0,
+        **ONE_GRADIENT_STEP,
     )
     model.fit(X, y)
     shape = NetworkShape(2, (3,), 1, skip_steps=2)
