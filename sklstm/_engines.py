@@ -20,7 +20,7 @@ from sklearn.utils import gen_batches
 
 from ._cell import LayerCache, layer_backward, layer_forward
 from ._gates import N_GATES
-from ._network import forward, skip_inputs
+from ._network import forward, skip_output
 from ._threads import blas_threads, openmp_threads
 
 try:
@@ -220,8 +220,7 @@ class CompiledEngine:
             chunk,
         )
         if params.skip_weight is not None:
-            recent = skip_inputs(np.swapaxes(X, 0, 1), params, np)
-            out += recent @ params.skip_weight.reshape(len(params.skip_weight), -1).T
+            out += skip_output(np.swapaxes(X, 0, 1), params.skip_weight, np)
         return out.astype(np.float64)
 
 

@@ -211,35 +211,33 @@ def forward(params, inputs, workspace, engine, dropout_masks=None):
     predictions = last_hidden @ params.head_weight.T
     predictions += params.head_bias
     if params.skip_weight is not None:
-        recent = skip_inputs(caches[0].inputs, params, workspace.xp)
-        predictions += recent @ _skip_matrix(params).T
+        predictions += skip_output(caches[0].inputs, params.skip_weight, workspace.xp)
     return predictions, caches
 
 
-def skip_inputs(inputs, params, xp):
-    """The inputs the skip connection reads, one row per sequence.
+def _recent_steps(inputs, skip_weight):
+    """The last ``skip_steps`` steps of time-major ``inputs`` (a view)."""
+    return inputs[inputs.shape[0] - skip_weight.shape[1] :]
+
+
+def skip_output(inputs, skip_weight, xp):
+    """What the skip connection adds to the predictions.
 
     Parameters
     ----------
     inputs : array of shape (steps, batch, n_features)
         Time-major inputs of the first layer (after its dropout, in training).
-    params : Parameters
-        With a ``skip_weight`` of shape ``(n_outputs, skip_steps, n_features)``.
+    skip_weight : array of shape (n_outputs, skip_steps, n_features)
     xp : module
         The array module of ``inputs``.
 
     Returns
     -------
-    recent : array of shape (batch, skip_steps * n_features)
-        The last ``skip_steps`` steps, oldest first, features within a step.
+    output : array of shape (batch, n_outputs)
+        ``sum_j inputs[steps - skip_steps + j] @ skip_weight[:, j].T``.
     """
-    skip_steps = params.skip_weight.shape[1]
-    recent = xp.swapaxes(inputs[inputs.shape[0] - skip_steps :], 0, 1)
-    return xp.ascontiguousarray(recent).reshape(recent.shape[0], -1)
-
-
-def _skip_matrix(params):
-    return params.skip_weight.reshape(params.skip_weight.shape[0], -1)
+    recent = _recent_steps(inputs, skip_weight)
+    return xp.tensordot(recent, skip_weight, axes=([0, 2], [1, 2]))
 
 
 def backward(
@@ -267,8 +265,8 @@ def backward(
     xp.matmul(d_predictions.T, last_hidden, out=grads.head_weight)
     xp.sum(d_predictions, axis=0, out=grads.head_bias)
     if params.skip_weight is not None:
-        recent = skip_inputs(caches[0].inputs, params, xp)
-        xp.matmul(d_predictions.T, recent, out=_skip_matrix(grads))
+        recent = _recent_steps(caches[0].inputs, params.skip_weight)
+        grads.skip_weight[...] = xp.tensordot(d_predictions, recent, axes=([0], [1]))
     d_hidden = d_predictions @ params.head_weight
     for index in range(len(caches) - 1, -1, -1):
         d_hidden = engine.layer_backward(
