@@ -550,11 +550,8 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         X = validate_sequences(
             self, X, reset=False, fitted_steps=getattr(self, "n_timesteps_in_", 1)
         )
-        skip_steps = self._skip_steps_fitted()
-        self._check_skip_steps(X.shape[1], skip_steps, "predict")
-        shape = NetworkShape(
-            X.shape[2], self._hidden_sizes_fitted(), self.n_outputs_, skip_steps
-        )
+        shape = self._fitted_shape()
+        self._check_skip_steps(X.shape[1], shape.skip_steps, "predict")
         return X, shape
 
     def _predict_weights(self, backend, shape, dtype):
@@ -603,12 +600,16 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
             )
         return tuple(int(size) for size in sizes)
 
-    def _hidden_sizes_fitted(self):
-        return tuple(layer["weight_hh"].shape[1] for layer in self.layers_)
-
-    def _skip_steps_fitted(self):
+    def _fitted_shape(self):
+        """The :class:`NetworkShape` of the fitted weights."""
+        # Absent from models pickled before skip_steps existed.
         skip_weight = getattr(self, "skip_weight_", None)
-        return 0 if skip_weight is None else skip_weight.shape[1]
+        return NetworkShape(
+            self.n_features_in_,
+            tuple(layer["weight_hh"].shape[1] for layer in self.layers_),
+            self.n_outputs_,
+            0 if skip_weight is None else skip_weight.shape[1],
+        )
 
     @staticmethod
     def _check_skip_steps(n_timesteps, skip_steps, method):
@@ -632,12 +633,7 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
 
     def _check_same_network(self, shape, incremental):
         """A warm start or a partial_fit continues the fitted network only."""
-        fitted = NetworkShape(
-            self.n_features_in_,
-            self._hidden_sizes_fitted(),
-            self.n_outputs_,
-            self._skip_steps_fitted(),
-        )
+        fitted = self._fitted_shape()
         if fitted != shape:
             how = (
                 "partial_fit continues" if incremental else "warm_start=True continues"

@@ -9,6 +9,7 @@ and a fit interrupted with Ctrl-C keeps what it has learnt.
 import time
 import warnings
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -396,17 +397,24 @@ class _GradientStep:
         return loss * weight_sum
 
 
+def _validation_metric(model):
+    """The name and function of ``model``'s validation score.
+
+    R², or for ``loss="quantile"`` the D² pinball score of its quantile;
+    the function takes ``(y_true, y_pred, sample_weight=...)``.
+    """
+    if model.loss == "quantile":
+        return "D² pinball", partial(d2_pinball_score, alpha=model.quantile)
+    return "R²", r2_score
+
+
 def _validation_score(model, engine, params, validation, workspace):
-    """R² of the held-out rows in target units (D² pinball for quantiles)."""
+    """The validation metric of the held-out rows, in target units."""
     # The training workspace: validation buffers are allocated once per fit.
     y_pred = engine.network_output(params, validation.X, workspace)
     y_pred = y_pred * validation.target_scale + validation.target_mean
-    weights = dict(sample_weight=validation.sample_weight)
-    if model.loss == "quantile":
-        score = d2_pinball_score(validation.y, y_pred, alpha=model.quantile, **weights)
-    else:
-        score = r2_score(validation.y, y_pred, **weights)
-    return float(score)
+    _, metric = _validation_metric(model)
+    return float(metric(validation.y, y_pred, sample_weight=validation.sample_weight))
 
 
 def _check_finite(model, epoch_loss, epoch):
@@ -424,6 +432,6 @@ def _print_progress(model, progress, epoch, start):
     eta = elapsed / epoch * (model.max_iter - epoch)
     message = f"Epoch {epoch}/{model.max_iter}: loss = {progress.loss_curve[-1]:.6f}"
     if progress.validation_scores is not None:
-        name = "D² pinball" if model.loss == "quantile" else "R²"
+        name, _ = _validation_metric(model)
         message += f", validation {name} = {progress.validation_scores[-1]:.4f}"
     print(f"{message}, {elapsed:.1f}s elapsed, at most {eta:.0f}s left")
