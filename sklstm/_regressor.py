@@ -439,19 +439,23 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         shape = NetworkShape(X.shape[2], hidden_sizes, y.shape[1], self.skip_steps)
         backend = resolve_backend(self.backend)
         state = self._starting_state(warm, incremental, early_stopping)
-        if warm:
-            self._check_same_network(shape, incremental)
-            flat = self._flat_parameters()
-            target_mean, target_scale = self.target_mean_, self.target_scale_
-        else:
-            target_mean, target_scale = self._target_scaling(y, sample_weight)
-            flat = init_parameters(shape, state.random_state, np.dtype(self.dtype))
-
         n_train, validation = len(X), None
         if early_stopping:
             n_train = split_for_early_stopping(
                 len(X), self.validation_fraction, sample_weight
             )
+        if warm:
+            self._check_same_network(shape, incremental)
+            flat = self._flat_parameters()
+            target_mean, target_scale = self.target_mean_, self.target_scale_
+        else:
+            # From the training part only: the held-out rows stay unseen.
+            target_mean, target_scale = self._target_scaling(
+                y[:n_train], sample_weight[:n_train]
+            )
+            flat = init_parameters(shape, state.random_state, np.dtype(self.dtype))
+
+        if early_stopping:
             validation = Validation(
                 X[n_train:],
                 y[n_train:],

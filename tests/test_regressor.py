@@ -192,6 +192,22 @@ def test_early_stopping_validates_on_the_last_rows_and_restores_the_best():
     )
 
 
+def test_early_stopping_scales_the_target_on_the_training_part_only():
+    # The held-out block is far from the training rows: scaling on all rows
+    # would leak its level into training.
+    X, y = _sequences(n_samples=100)
+    y = y + np.where(np.arange(100) < 80, 0.0, 50.0)
+    model = LSTMRegressor(
+        hidden_layer_sizes=4,
+        early_stopping=True,
+        validation_fraction=0.2,
+        max_iter=2,
+        random_state=0,
+    ).fit(X, y)
+    assert model.target_mean_ == pytest.approx(y[:80].mean())
+    assert model.target_scale_ == pytest.approx(y[:80].std())
+
+
 def test_early_stopping_stops_before_max_iter():
     X, y = _sequences(n_samples=100)
     model = LSTMRegressor(
