@@ -12,7 +12,6 @@ Both give :func:`sklstm._network.forward` and ``backward`` the same
 ``network_output`` (prediction) and ``thread_limits``.
 """
 
-import math
 import os
 
 import numpy as np
@@ -161,13 +160,7 @@ class CompiledEngine:
     ):
         steps, batch, _, hidden_size = cache.gates.shape
         dtype = cache.gates.dtype
-        n_blocks = max(1, min(self.n_threads, batch))
         d_gates = workspace.empty(f"{name}d_gates", cache.gates.shape, dtype)
-        scratch = workspace.empty(
-            f"{name}scratch",
-            (n_blocks, 2 * hidden_size * math.ceil(batch / n_blocks)),
-            dtype,
-        )
         if need_d_inputs:
             d_inputs = workspace.empty(f"{name}d_inputs", cache.inputs.shape, dtype)
         else:
@@ -188,7 +181,6 @@ class CompiledEngine:
             grads.weight_hh,
             grads.bias,
             d_inputs,
-            scratch,
             need_d_inputs,
             self.n_threads,
         )
@@ -202,22 +194,15 @@ class CompiledEngine:
         """
         dtype = params.flat.dtype
         X = np.ascontiguousarray(X, dtype=dtype)
-        n_samples, _, n_features = X.shape
-        chunk = _COMPILED_PREDICT_CHUNK
-        threads = max(1, min(self.n_threads, math.ceil(n_samples / chunk)))
-        per_thread = chunk * (
-            n_features + 7 * sum(layer.weight_hh.shape[1] for layer in params.layers)
-        )
-        work = workspace.empty("predict_work", (threads, per_thread), dtype)
-        out = np.empty((n_samples, params.head_weight.shape[0]), dtype=dtype)
+        out = np.empty((X.shape[0], params.head_weight.shape[0]), dtype=dtype)
         _fast_lstm.network_output(
             X,
             [tuple(layer) for layer in params.layers],
             params.head_weight,
             params.head_bias,
             out,
-            work,
-            chunk,
+            self.n_threads,
+            _COMPILED_PREDICT_CHUNK,
         )
         if params.skip_weight is not None:
             out += skip_output(np.swapaxes(X, 0, 1), params.skip_weight, np)

@@ -24,10 +24,31 @@ from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy, memset
 from scipy.linalg.cython_blas cimport dgemm, sgemm
 
-cimport openmp
+
+# OpenMP where the build found it (``setup.py``), else a serial build: Cython
+# then compiles ``prange`` as a plain loop, and these stand-ins answer for
+# the OpenMP runtime (scikit-learn's ``_openmp_helpers`` does the same).
+cdef extern from *:
+    """
+    #ifdef _OPENMP
+    #include <omp.h>
+    #define SKLSTM_OPENMP 1
+    #define SKLSTM_OPENMP_VERSION _OPENMP
+    #else
+    #define SKLSTM_OPENMP 0
+    #define SKLSTM_OPENMP_VERSION 0
+    #define omp_get_max_threads() 1
+    #endif
+    """
+    bint SKLSTM_OPENMP
+    int SKLSTM_OPENMP_VERSION
+    int omp_get_max_threads() nogil
 
 
 cdef extern from "_gate_loops.h" nogil:
+    const char *SKLSTM_C_PATH
+    const char *SKLSTM_COMPILER
+    int SKLSTM_HAS_CLONES
     void sklstm_forward_rows_float(
         size_t rows, size_t hidden, float *gates, const float *bias,
         const float *c_prev, float *c, float *tanh_c, float *h)
@@ -42,6 +63,8 @@ cdef extern from "_gate_loops.h" nogil:
         size_t rows, size_t hidden, const double *dh, const double *gates,
         const double *c_prev, const double *tanh_c, double *dc_next,
         double *dz, size_t ldz)
+    size_t sklstm_packed_size_float(size_t n, size_t k)
+    size_t sklstm_packed_size_double(size_t n, size_t k)
     void sklstm_pack_float(
         size_t n, size_t k, const float *w, size_t sj, size_t sp, float *wp)
     void sklstm_pack_double(
@@ -62,9 +85,32 @@ def openmp_max_threads():
     """``omp_get_max_threads()``: OpenMP's thread count for a new region.
 
     It follows ``OMP_NUM_THREADS`` (which joblib sets in its worker
-    processes) and threadpoolctl's OpenMP limits.
+    processes) and threadpoolctl's OpenMP limits; 1 in a serial build.
     """
-    return openmp.omp_get_max_threads()
+    return omp_get_max_threads()
+
+
+def build_info():
+    """How this extension was built, for :func:`sklstm.show_versions`.
+
+    Returns
+    -------
+    info : dict
+        ``compiler`` (name and version, from its own macros), ``openmp``
+        (whether the engine runs threads), ``openmp_version`` (the
+        ``_OPENMP`` date, 0 in a serial build), ``c_path`` (``"vector"`` or
+        ``"plain C"``, see ``_gate_loops.h``), ``target_clones`` (gate loops
+        also compiled for x86-64-v3/v4) and ``fma`` (this CPU runs the GEMM
+        with fused multiply-adds).
+    """
+    return {
+        "compiler": SKLSTM_COMPILER.decode(),
+        "openmp": bool(SKLSTM_OPENMP),
+        "openmp_version": SKLSTM_OPENMP_VERSION,
+        "c_path": SKLSTM_C_PATH.decode(),
+        "target_clones": bool(SKLSTM_HAS_CLONES),
+        "fma": bool(_USE_FMA),
+    }
 
 
 # --- small helpers --------------------------------------------------------
@@ -115,9 +161,12 @@ cdef floating *_packed(Py_ssize_t n, Py_ssize_t k, const floating *w,
                        Py_ssize_t sj, Py_ssize_t sp) except NULL:
     """A malloc'ed copy of ``w`` (n x k, element (j, p) at ``w[j*sj + p*sp]``)
     packed for :func:`_row_gemm`; the caller frees it."""
-    cdef Py_ssize_t width = 16 if floating is float else 8
-    cdef floating *packed = <floating *> malloc(
-        (n + width - 1) // width * width * k * sizeof(floating))
+    cdef size_t size
+    if floating is float:
+        size = sklstm_packed_size_float(n, k)
+    else:
+        size = sklstm_packed_size_double(n, k)
+    cdef floating *packed = <floating *> malloc(max(size, 1) * sizeof(floating))
     if packed == NULL:
         raise MemoryError()
     if floating is float:
@@ -234,7 +283,6 @@ def layer_backward(
     floating[:, ::1] grad_hh,
     floating[::1] grad_bias,
     floating[:, :, ::1] d_inputs,
-    floating[:, ::1] scratch,
     bint need_d_inputs,
     int n_threads,
 ):
@@ -254,9 +302,6 @@ def layer_backward(
         bias.
     d_inputs : ndarray of shape (steps, batch, n_inputs)
         Written when ``need_d_inputs``: the gradient w.r.t. ``inputs``.
-    scratch : ndarray of shape (n_blocks, 2 * H * ceil(batch / n_blocks))
-        Work space of each thread's block: ``dh`` and ``dc`` of its rows;
-        ``n_blocks = min(n_threads, batch)``.
     need_d_inputs : bool
     n_threads : int
     """
@@ -264,14 +309,13 @@ def layer_backward(
     cdef Py_ssize_t n_inputs = inputs.shape[2], size = weight_hh.shape[1]
     cdef Py_ssize_t four = 4 * size
     cdef Py_ssize_t n_blocks = max(1, min(n_threads, batch))
+    cdef Py_ssize_t block_rows = (batch + n_blocks - 1) // n_blocks
     cdef bint every_step = d_hidden.shape[0] == steps and steps > 1
     cdef Py_ssize_t block, start, rows, t, k, task, gate, n_tasks, n_rows
     cdef floating *dh
     cdef floating *dc
+    cdef floating *scratch = NULL
     cdef floating *packed_hh_t = NULL
-    if scratch.shape[0] < n_blocks or (
-            scratch.shape[1] < 2 * size * ((batch + n_blocks - 1) // n_blocks)):
-        raise ValueError("scratch is too small")
     if steps == 0 or batch == 0:
         grad_ih[...] = 0
         grad_hh[...] = 0
@@ -279,6 +323,11 @@ def layer_backward(
         return
     n_rows = steps * batch
     try:
+        # Each block's dh and dc (block_rows x H each), side by side.
+        scratch = <floating *> malloc(
+            n_blocks * 2 * block_rows * size * sizeof(floating))
+        if scratch == NULL:
+            raise MemoryError()
         # dh = dz @ weight_hh = dz @ (weight_hh^T)^T: pack weight_hh^T.
         packed_hh_t = _packed(size, four, &weight_hh[0, 0], 1, size)
         with nogil:
@@ -286,7 +335,7 @@ def layer_backward(
             for block in prange(n_blocks, num_threads=n_blocks, schedule="static"):
                 start = _block_start(block, n_blocks, batch)
                 rows = _block_start(block + 1, n_blocks, batch) - start
-                dh = &scratch[block, 0]
+                dh = scratch + block * 2 * block_rows * size
                 dc = dh + rows * size
                 memcpy(dh, &d_hidden[d_hidden.shape[0] - 1, start, 0],
                        rows * size * sizeof(floating))
@@ -305,7 +354,8 @@ def layer_backward(
             # blocks of each weight gradient and of the bias, and the
             # gradient w.r.t. the inputs step by step.
             n_tasks = 4 + (steps if need_d_inputs else 0)
-            for task in prange(n_tasks, num_threads=n_threads, schedule="dynamic"):
+            for task in prange(n_tasks, num_threads=min(n_threads, n_tasks),
+                               schedule="dynamic"):
                 if task < 4:
                     gate = task * size
                     # grad_ih[gate block] = dz[:, gate block]^T @ inputs
@@ -336,6 +386,7 @@ def layer_backward(
                           &weight_ih[0, 0], <int> n_inputs, <floating> 0,
                           &d_inputs[t, 0, 0], <int> n_inputs)
     finally:
+        free(scratch)
         free(packed_hh_t)
 
 
@@ -347,8 +398,8 @@ def network_output(
     const floating[:, ::1] head_weight,
     const floating[::1] head_bias,
     floating[:, ::1] out,
-    floating[:, ::1] work,
-    int chunk,
+    int n_threads,
+    Py_ssize_t chunk,
 ):
     """The network's output (the head on the top layer's last hidden state)
     for samples-first ``X``.
@@ -368,27 +419,29 @@ def network_output(
     head_weight, head_bias : ndarray of shape (n_outputs, H_last), (n_outputs,)
     out : ndarray of shape (n_samples, n_outputs)
         Written.
-    work : ndarray of shape (n_threads, chunk * (n_features + 7 * sum(H)))
-        Work space, one row per thread; its length fixes the thread count.
+    n_threads : int
+        OpenMP threads; at most one per chunk is used.
     chunk : int
         Rows per chunk.
     """
     cdef Py_ssize_t n_samples = X.shape[0], steps = X.shape[1]
-    cdef int n_features = X.shape[2]
+    cdef Py_ssize_t n_features = X.shape[2]
     cdef int n_layers = len(layers)
     cdef Py_ssize_t n_chunks = (n_samples + chunk - 1) // chunk
-    cdef int threads = <int> work.shape[0]
+    cdef int threads = <int> max(1, min(n_threads, n_chunks))
     cdef const floating[:, ::1] w_ih
     cdef const floating[:, ::1] w_hh
     cdef const floating[::1] b
     cdef floating **packed_ih = NULL
     cdef floating **packed_hh = NULL
     cdef floating **bias_p = NULL
-    cdef int *sizes = NULL
-    cdef int *n_in = NULL
-    cdef Py_ssize_t state_size = 0
-    cdef int l, size, width, rows
-    cdef int n_outputs = head_weight.shape[0]
+    cdef Py_ssize_t *sizes = NULL
+    cdef Py_ssize_t *n_in = NULL
+    cdef floating *work = NULL
+    cdef Py_ssize_t state_size = 0, per_thread
+    cdef int l
+    cdef Py_ssize_t size, width, rows
+    cdef Py_ssize_t n_outputs = head_weight.shape[0]
     cdef Py_ssize_t index, start, t, r, k, j
     cdef floating total
     cdef floating *x_step
@@ -404,8 +457,8 @@ def network_output(
         packed_ih = <floating **> calloc(n_layers, sizeof(floating *))
         packed_hh = <floating **> calloc(n_layers, sizeof(floating *))
         bias_p = <floating **> malloc(n_layers * sizeof(floating *))
-        sizes = <int *> malloc(n_layers * sizeof(int))
-        n_in = <int *> malloc(n_layers * sizeof(int))
+        sizes = <Py_ssize_t *> malloc(n_layers * sizeof(Py_ssize_t))
+        n_in = <Py_ssize_t *> malloc(n_layers * sizeof(Py_ssize_t))
         if not (packed_ih and packed_hh and bias_p and sizes and n_in):
             raise MemoryError()
         width = n_features
@@ -426,14 +479,17 @@ def network_output(
             raise ValueError("the head does not fit the top layer")
         if out.shape[0] != n_samples or out.shape[1] != n_outputs:
             raise ValueError("out has the wrong shape")
-        if work.shape[1] < chunk * n_features + state_size or threads < 1:
-            raise ValueError("work is too small")
+        # Per thread: one step of inputs of a chunk, then the layers' states.
+        per_thread = chunk * n_features + state_size
+        work = <floating *> malloc(threads * per_thread * sizeof(floating))
+        if work == NULL:
+            raise MemoryError()
         with nogil:
             for index in prange(n_chunks, num_threads=threads, schedule="static"):
-                x_step = &work[threadid(), 0]
+                x_step = work + threadid() * per_thread
                 state = x_step + chunk * n_features
                 start = index * chunk
-                rows = <int> min(chunk, n_samples - start)
+                rows = min(chunk, n_samples - start)
                 memset(state, 0, state_size * sizeof(floating))
                 layer_input = x_step
                 for t in range(steps):
@@ -470,3 +526,4 @@ def network_output(
         free(bias_p)
         free(sizes)
         free(n_in)
+        free(work)
