@@ -104,7 +104,7 @@ def build_info():
         with fused multiply-adds).
     """
     return {
-        "compiler": SKLSTM_COMPILER.decode(),
+        "compiler": SKLSTM_COMPILER.decode().strip(),
         "openmp": bool(SKLSTM_OPENMP),
         "openmp_version": SKLSTM_OPENMP_VERSION,
         "c_path": SKLSTM_C_PATH.decode(),
@@ -191,18 +191,42 @@ cdef inline void _row_gemm(
 
 cdef inline void _forward_step(
     Py_ssize_t rows, Py_ssize_t size, Py_ssize_t n_inputs, const floating *x,
-    const floating *h_prev, const floating *packed_ih, const floating *packed_hh,
-    const floating *bias, bint first, floating *gates, const floating *c_prev,
-    floating *c, floating *tanh_c, floating *h,
+    Py_ssize_t ldx, const floating *h_prev, const floating *packed_ih,
+    const floating *packed_hh, const floating *bias, bint first, floating *gates,
+    const floating *c_prev, floating *c, floating *tanh_c, floating *h,
 ) noexcept nogil:
     """One step of one layer on a block of rows: the products with the
     weights (``h_prev`` is zero at the first step and skipped), then the
-    fused gate loop. ``c`` may be ``c_prev``; ``h`` is written after
-    ``h_prev`` is read, so it may be ``h_prev``."""
-    _row_gemm(rows, 4 * size, n_inputs, x, n_inputs, packed_ih, False, gates)
+    fused gate loop. Row ``r``'s inputs are at ``x + r * ldx``. ``c`` may be
+    ``c_prev``; ``h`` is written after ``h_prev`` is read, so it may be
+    ``h_prev``."""
+    _row_gemm(rows, 4 * size, n_inputs, x, ldx, packed_ih, False, gates)
     if not first:
         _row_gemm(rows, 4 * size, size, h_prev, size, packed_hh, True, gates)
     _forward_rows(rows, size, gates, bias, c_prev, c, tanh_c, h)
+
+
+# --- thread counts ----------------------------------------------------------
+
+# A thread's block of rows is never smaller than the GEMM's register block
+# (6 rows, ``_gate_loops.h``) unless there are fewer rows than that: more
+# threads would only wait. The results do not depend on the split.
+cdef enum:
+    MIN_BLOCK_ROWS = 6
+
+
+cdef inline Py_ssize_t _thread_count(int n_threads, Py_ssize_t n_items,
+                                     Py_ssize_t per_thread) noexcept nogil:
+    """Threads for ``n_items`` shared out ``per_thread`` or more each: at
+    most ``n_threads``, at least 1."""
+    return max(1, min(<Py_ssize_t> n_threads,
+                      (n_items + per_thread - 1) // per_thread))
+
+
+def block_count(int n_threads, Py_ssize_t batch):
+    """The threads (one block of rows each) that a training pass of
+    ``batch`` rows runs on ``n_threads``."""
+    return _thread_count(n_threads, batch, MIN_BLOCK_ROWS)
 
 
 # --- training: one layer, every step kept --------------------------------
@@ -243,7 +267,7 @@ def layer_forward(
     cdef Py_ssize_t steps = inputs.shape[0], batch = inputs.shape[1]
     cdef Py_ssize_t n_inputs = inputs.shape[2], size = weight_hh.shape[1]
     cdef Py_ssize_t four = 4 * size
-    cdef Py_ssize_t n_blocks = max(1, min(n_threads, batch))
+    cdef Py_ssize_t n_blocks = _thread_count(n_threads, batch, MIN_BLOCK_ROWS)
     cdef Py_ssize_t block, start, rows, t
     cdef floating *packed_ih = NULL
     cdef floating *packed_hh = NULL
@@ -260,6 +284,7 @@ def layer_forward(
                 rows = _block_start(block + 1, n_blocks, batch) - start
                 for t in range(steps):
                     _forward_step(rows, size, n_inputs, &inputs[t, start, 0],
+                                  n_inputs,
                                   &hidden[t, start, 0], packed_ih, packed_hh,
                                   &bias[0], t == 0, &gates[t, start, 0],
                                   &cell[t, start, 0], &cell[t + 1, start, 0],
@@ -308,7 +333,7 @@ def layer_backward(
     cdef Py_ssize_t steps = inputs.shape[0], batch = inputs.shape[1]
     cdef Py_ssize_t n_inputs = inputs.shape[2], size = weight_hh.shape[1]
     cdef Py_ssize_t four = 4 * size
-    cdef Py_ssize_t n_blocks = max(1, min(n_threads, batch))
+    cdef Py_ssize_t n_blocks = _thread_count(n_threads, batch, MIN_BLOCK_ROWS)
     cdef Py_ssize_t block_rows = (batch + n_blocks - 1) // n_blocks
     cdef bint every_step = d_hidden.shape[0] == steps and steps > 1
     cdef Py_ssize_t block, start, rows, t, k, task, gate, n_tasks, n_rows
@@ -354,7 +379,8 @@ def layer_backward(
             # blocks of each weight gradient and of the bias, and the
             # gradient w.r.t. the inputs step by step.
             n_tasks = 4 + (steps if need_d_inputs else 0)
-            for task in prange(n_tasks, num_threads=min(n_threads, n_tasks),
+            for task in prange(n_tasks,
+                               num_threads=_thread_count(n_threads, n_tasks, 1),
                                schedule="dynamic"):
                 if task < 4:
                     gate = task * size
@@ -427,8 +453,7 @@ def network_output(
     cdef Py_ssize_t n_samples = X.shape[0], steps = X.shape[1]
     cdef Py_ssize_t n_features = X.shape[2]
     cdef int n_layers = len(layers)
-    cdef Py_ssize_t n_chunks = (n_samples + chunk - 1) // chunk
-    cdef int threads = <int> max(1, min(n_threads, n_chunks))
+    cdef Py_ssize_t n_chunks, threads
     cdef const floating[:, ::1] w_ih
     cdef const floating[:, ::1] w_hh
     cdef const floating[::1] b
@@ -438,13 +463,12 @@ def network_output(
     cdef Py_ssize_t *sizes = NULL
     cdef Py_ssize_t *n_in = NULL
     cdef floating *work = NULL
-    cdef Py_ssize_t state_size = 0, per_thread
+    cdef Py_ssize_t state_size = 0, ld_input
     cdef int l
     cdef Py_ssize_t size, width, rows
     cdef Py_ssize_t n_outputs = head_weight.shape[0]
     cdef Py_ssize_t index, start, t, r, k, j
     cdef floating total
-    cdef floating *x_step
     cdef floating *state
     cdef floating *layer_input
     cdef floating *g
@@ -453,6 +477,10 @@ def network_output(
     cdef floating *h
     if n_samples == 0:
         return
+    # Buffers follow the rows there are: a few rows need no full chunk.
+    chunk = max(1, min(chunk, n_samples))
+    n_chunks = (n_samples + chunk - 1) // chunk
+    threads = _thread_count(n_threads, n_chunks, 1)
     try:
         packed_ih = <floating **> calloc(n_layers, sizeof(floating *))
         packed_hh = <floating **> calloc(n_layers, sizeof(floating *))
@@ -479,24 +507,21 @@ def network_output(
             raise ValueError("the head does not fit the top layer")
         if out.shape[0] != n_samples or out.shape[1] != n_outputs:
             raise ValueError("out has the wrong shape")
-        # Per thread: one step of inputs of a chunk, then the layers' states.
-        per_thread = chunk * n_features + state_size
-        work = <floating *> malloc(threads * per_thread * sizeof(floating))
+        # Per thread, the states of every layer for one chunk of rows; the
+        # first layer reads its inputs from X in place (row stride
+        # steps * n_features).
+        work = <floating *> malloc(threads * state_size * sizeof(floating))
         if work == NULL:
             raise MemoryError()
         with nogil:
             for index in prange(n_chunks, num_threads=threads, schedule="static"):
-                x_step = work + threadid() * per_thread
-                state = x_step + chunk * n_features
+                state = work + threadid() * state_size
                 start = index * chunk
                 rows = min(chunk, n_samples - start)
                 memset(state, 0, state_size * sizeof(floating))
-                layer_input = x_step
                 for t in range(steps):
-                    for r in range(rows):
-                        memcpy(x_step + r * n_features, &X[start + r, t, 0],
-                               n_features * sizeof(floating))
-                    layer_input = x_step
+                    layer_input = <floating *> &X[start, t, 0]
+                    ld_input = steps * n_features
                     g = state
                     for l in range(n_layers):
                         size = sizes[l]
@@ -504,10 +529,11 @@ def network_output(
                         tc = c + size * chunk
                         h = tc + size * chunk
                         # In place: c and h hold the previous step's states.
-                        _forward_step(rows, size, n_in[l], layer_input, h,
-                                      packed_ih[l], packed_hh[l], bias_p[l], t == 0,
-                                      g, c, c, tc, h)
+                        _forward_step(rows, size, n_in[l], layer_input, ld_input,
+                                      h, packed_ih[l], packed_hh[l], bias_p[l],
+                                      t == 0, g, c, c, tc, h)
                         layer_input = h
+                        ld_input = size
                         g = h + size * chunk
                 for r in range(rows):
                     for k in range(n_outputs):

@@ -274,10 +274,11 @@ SKLSTM_PACK(sklstm_pack_double, sklstm_packed_size_double, double, SKLSTM_NB_DOU
             }                                                                   \
         }                                                                       \
     }
+#ifndef SKLSTM_HAVE_VECTOR_EXT
 SKLSTM_GEMM_PLAIN(sklstm_gemm_plain_float, float, SKLSTM_NB_FLOAT)
 SKLSTM_GEMM_PLAIN(sklstm_gemm_plain_double, double, SKLSTM_NB_DOUBLE)
-
-#ifdef SKLSTM_HAVE_VECTOR_EXT
+#define SKLSTM_GEMM_BASE(T) sklstm_gemm_plain_##T
+#else
 /* The vector GEMM: blocks of 6 rows x 2 vectors keep their sums in
  * registers; the last rows go one at a time and the last, partial panel
  * through the plain loop, with the same operations per element. */
@@ -343,8 +344,6 @@ static void sklstm_gemm_vector_float(SKLSTM_GEMM_ARGS(float))
 static void sklstm_gemm_vector_double(SKLSTM_GEMM_ARGS(double))
 { SKLSTM_GEMM_BODY(double, sklstm_vd, SKLSTM_MULADD, SKLSTM_MULADD, SKLSTM_SPLAT_D) }
 #define SKLSTM_GEMM_BASE(T) sklstm_gemm_vector_##T
-#else
-#define SKLSTM_GEMM_BASE(T) sklstm_gemm_plain_##T
 #endif
 
 #ifdef SKLSTM_HAVE_FMA_DISPATCH

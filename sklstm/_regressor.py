@@ -190,6 +190,11 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         Number of outputs.
     backend_ : str
         The backend that trained the model, ``"numpy"`` or ``"cupy"``.
+    engine_ : str
+        The engine that trained the model: ``"compiled"`` (the compiled CPU
+        engine), ``"numpy"`` (the NumPy reference engine, where the
+        extension is not built or ``SKLSTM_ENGINE=numpy``) or ``"cupy"``.
+        :func:`sklstm.show_versions` tells which engine this install runs.
     n_features_in_ : int
         Number of features per time step.
     n_timesteps_in_ : int
@@ -490,6 +495,7 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         self.n_outputs_ = shape.n_outputs
         self.n_timesteps_in_ = X.shape[1]
         self.backend_ = backend.name
+        self.engine_ = engine.name
         self._y_was_1d = y_was_1d
         return self
 
