@@ -27,7 +27,7 @@ from ._training import (
     train,
     upload,
 )
-from ._validation import validate_sequences
+from ._validation import check_fits_dtype, validate_sequences
 
 
 class LSTMRegressor(RegressorMixin, BaseEstimator):
@@ -435,6 +435,7 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         warm = fitted and (self.warm_start or incremental)
         early_stopping = self.early_stopping and not incremental
         X, y = validate_sequences(self, X, y, reset=not warm)
+        check_fits_dtype(self, X, self.dtype, "X")
         sample_weight = _check_sample_weight(
             sample_weight, X[:, 0, :], dtype=X.dtype, ensure_non_negative=True
         )
@@ -469,6 +470,13 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
                 target_scale,
             )
         y_scaled = (y[:n_train] - target_mean) / target_scale
+        if not np.isfinite(y_scaled).all():
+            raise ValueError(
+                f"The target y spans more than float64 holds once centred "
+                f"(largest |y| {np.abs(y).max():.3g}): rescale y, e.g. divide "
+                "it by a power of ten."
+            )
+        check_fits_dtype(self, y_scaled, self.dtype, "y")
         data = upload(
             backend,
             X[:n_train],
@@ -560,6 +568,7 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         X = validate_sequences(
             self, X, reset=False, fitted_steps=getattr(self, "n_timesteps_in_", 1)
         )
+        check_fits_dtype(self, X, self.dtype, "X")
         shape = self._fitted_shape()
         self._check_skip_steps(X.shape[1], shape.skip_steps, "predict")
         return X, shape
@@ -634,12 +643,19 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
     def _target_scaling(self, y, sample_weight):
         if not self.scale_target:
             return np.zeros(y.shape[1]), np.ones(y.shape[1])
-        mean = np.average(y, axis=0, weights=sample_weight)
-        scale = np.sqrt(np.average((y - mean) ** 2, axis=0, weights=sample_weight))
+        # On y divided by a power of two near its largest magnitude: exactly
+        # the same result, and no overflow of the squares for any finite y.
+        largest = np.abs(y).max(axis=0)
+        unit = np.exp2(np.ceil(np.log2(np.where(largest > 0, largest, 1.0))))
+        unit_y = y / unit
+        mean = np.average(unit_y, axis=0, weights=sample_weight)
+        scale = np.sqrt(
+            np.average((unit_y - mean) ** 2, axis=0, weights=sample_weight)
+        )
         # A constant target: nothing to scale.
         tiny = 10 * np.finfo(np.float64).eps * np.maximum(1.0, np.abs(mean))
-        scale[scale < tiny] = 1.0
-        return mean, scale
+        scale[scale < tiny] = 1.0 / unit[scale < tiny]
+        return mean * unit, scale * unit
 
     def _check_same_network(self, shape, incremental):
         """A warm start or a partial_fit continues the fitted network only."""
