@@ -134,6 +134,31 @@ cdef inline void _gemm(
               <double *> a, &lda, &beta, c, &ldc)
 
 
+# BLAS takes int sizes: sums over more rows than this go in pieces.
+cdef enum:
+    _MAX_BLAS_ROWS = 1 << 30
+
+
+cdef inline void _sum_over_rows(
+    Py_ssize_t m, Py_ssize_t n, Py_ssize_t n_rows, const floating *a,
+    Py_ssize_t lda, const floating *b, Py_ssize_t ldb, floating *c,
+) noexcept nogil:
+    """Row-major ``c (m x n) = a[:, :m]^T @ b``, a sum over ``n_rows`` rows of
+    ``a`` (row stride ``lda``) and ``b`` (row stride ``ldb``); zero for no
+    rows. The sum runs in pieces that fit BLAS's int sizes, in a fixed
+    order."""
+    cdef Py_ssize_t start = 0, rows
+    if n_rows == 0:
+        memset(c, 0, m * n * sizeof(floating))
+        return
+    while start < n_rows:
+        rows = min(_MAX_BLAS_ROWS, n_rows - start)
+        _gemm(True, False, <int> m, <int> n, <int> rows, <floating> 1,
+              a + start * lda, <int> lda, b + start * ldb, <int> ldb,
+              <floating> (1 if start else 0), c, <int> n)
+        start += rows
+
+
 cdef inline void _forward_rows(
     size_t rows, size_t hidden, floating *gates, const floating *bias,
     const floating *c_prev, floating *c, floating *tanh_c, floating *h,
@@ -385,20 +410,12 @@ def layer_backward(
                 if task < 4:
                     gate = task * size
                     # grad_ih[gate block] = dz[:, gate block]^T @ inputs
-                    _gemm(True, False, <int> size, <int> n_inputs, <int> n_rows,
-                          <floating> 1, &d_gates[0, 0, gate], <int> four,
-                          &inputs[0, 0, 0], <int> n_inputs, <floating> 0,
-                          &grad_ih[gate, 0], <int> n_inputs)
+                    _sum_over_rows(size, n_inputs, n_rows, &d_gates[0, 0, gate],
+                                   four, &inputs[0, 0, 0], n_inputs,
+                                   &grad_ih[gate, 0])
                     # h_{t-1} for t >= 1; h_{-1} = 0 contributes nothing.
-                    if steps > 1:
-                        _gemm(True, False, <int> size, <int> size,
-                              <int> (n_rows - batch), <floating> 1,
-                              &d_gates[1, 0, gate], <int> four, &hidden[1, 0, 0],
-                              <int> size, <floating> 0, &grad_hh[gate, 0],
-                              <int> size)
-                    else:
-                        memset(&grad_hh[gate, 0], 0,
-                               size * size * sizeof(floating))
+                    _sum_over_rows(size, size, n_rows - batch, &d_gates[1, 0, gate],
+                                   four, &hidden[1, 0, 0], size, &grad_hh[gate, 0])
                     # Row after row, so the sum runs in a fixed order.
                     memset(&grad_bias[gate], 0, size * sizeof(floating))
                     for t in range(n_rows):

@@ -4,6 +4,7 @@ Each case ends in a correct result or a clear Python exception, never a
 hang, a crash or a silent NaN; the NumPy and compiled engines agree.
 """
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -230,3 +231,26 @@ def test_unscaled_targets_beyond_float32_are_refused():
     model = LSTMRegressor(max_iter=1, scale_target=False)
     with pytest.raises(ValueError, match="y holds .*scale_target=True"):
         model.fit(X, y * 1e40)
+
+
+@needs_compiled
+@pytest.mark.skipif(
+    os.environ.get("SKLSTM_TEST_BIGMEM") != "1",
+    reason="needs about 10 GiB of memory: set SKLSTM_TEST_BIGMEM=1 to run it",
+)
+def test_predict_past_2_to_the_31_values_in_a_chunk():
+    # 120 rows x 18,000,000 features: more than 2**31 values in one chunk of
+    # the compiled predict, whose offsets were C ints before (rc 139).
+    n_rows, n_features = 120, 18_000_000
+    train = np.zeros((2, 1, n_features), dtype=np.float32)
+    train[1, 0, ::997] = 1.0
+    model = LSTMRegressor(hidden_layer_sizes=1, max_iter=1, random_state=0)
+    model.fit(train, np.array([0.0, 1.0]))
+    X = np.zeros((n_rows, 1, n_features), dtype=np.float32)
+    for row in range(n_rows):
+        X[row, 0, row * 100_000 : row * 100_000 + 10_000] = 1.0
+    predicted = model.predict(X)
+    # Each row alone (offsets far below 2**31) gives the same bits.
+    for row in (0, 60, 119):
+        assert predicted[row] == model.predict(X[row : row + 1])[0]
+    assert len(np.unique(predicted)) > 1
