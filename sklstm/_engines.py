@@ -257,7 +257,8 @@ def host_engine(backend, n_threads=None):
     if choice == "compiled":
         raise ImportError(
             f"{ENGINE_ENV}=compiled, but the extension sklstm._fast_lstm is not "
-            "built: reinstall with `pip install -e .` (it needs a C compiler "
-            "with OpenMP)."
+            "built (the install found no working C compiler; "
+            "sklstm.show_versions() says so): install one and reinstall, "
+            "e.g. `pip install -e .`."
         )
     return ArrayEngine(backend, n_threads)
