@@ -7,11 +7,12 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._available_if import available_if
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
+from ._persistence import SavedStateMixin
 from ._sklearn_compat import Interval, StrOptions, _fit_context, validate_data
 from ._validation import FLOAT_DTYPES, reject_sparse
 
 
-class SequenceWindower(TransformerMixin, BaseEstimator):
+class SequenceWindower(SavedStateMixin, TransformerMixin, BaseEstimator):
     """Turn each row of a time-ordered table into the window of rows ending there.
 
     Row ``t`` of the output holds input rows ``t - window + 1 … t``, oldest
