@@ -75,9 +75,7 @@ def training_state_to_dict(training_state):
     optimizer = training_state.optimizer.optimizer
     saved_optimizer = None
     if optimizer is not None:
-        kind = next(
-            name for name, cls in _OPTIMIZERS.items() if type(optimizer) is cls
-        )
+        kind = next(name for name, cls in _OPTIMIZERS.items() if type(optimizer) is cls)
         saved_optimizer = {"kind": kind, **vars(optimizer)}
     return {
         "random_state": training_state.random_state.get_state(legacy=False),
