@@ -27,8 +27,14 @@ class InconsistentVersionWarning(_SklearnVersionWarning):
     Examples
     --------
     >>> import warnings
-    >>> from sklstm.exceptions import InconsistentVersionWarning
-    >>> warnings.simplefilter("error", InconsistentVersionWarning)
+    >>> from sklstm import SequenceWindower
+    >>> state = SequenceWindower().__getstate__()
+    >>> state["_sklstm_version"] = "0.0.1"  # as if saved by another version
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     SequenceWindower.__new__(SequenceWindower).__setstate__(state)
+    >>> caught[0].category.__name__, caught[0].message.original_sklstm_version
+    ('InconsistentVersionWarning', '0.0.1')
     """
 
     def __init__(
