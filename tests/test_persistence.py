@@ -2,6 +2,9 @@
 pickles, and the warning when a file comes from another sklstm version."""
 
 import pickle
+import subprocess
+import sys
+import textwrap
 import warnings
 
 import numpy as np
@@ -16,6 +19,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 import sklstm
+import sklstm._backend
 from sklstm import LSTMRegressor, SequenceWindower
 from sklstm._persistence import VERSION_KEY
 from sklstm.exceptions import InconsistentVersionWarning
@@ -287,3 +291,53 @@ def test_random_small_models_round_trip_through_skops(case):
     model.partial_fit(X, y)
     loaded.partial_fit(X, y)
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
+# --- models fitted on a GPU ----------------------------------------------------
+
+
+def test_gpu_state_is_left_out_of_skops_files():
+    """The device copy of the weights (a CuPy array after a GPU fit) is not
+    saved: the file needs no CuPy type and loads without CuPy."""
+    X, y = _sequences()
+    model = LSTMRegressor(hidden_layer_sizes=3, max_iter=2, random_state=0)
+    model.fit(X, y)
+    expected = model.predict(X)
+    model.backend_ = "cupy"  # as if fitted on a GPU; its weights are NumPy
+    model._device_weights = object()  # stands in for a CuPy array
+    loaded, untrusted = _skops_round_trip(model)
+    assert untrusted == TRUSTED[:1]
+    assert getattr(loaded, "_device_weights", None) is None
+    np.testing.assert_array_equal(loaded.predict(X), expected)
+
+
+def _cupy_available():
+    try:
+        sklstm._backend.resolve_backend("cupy")
+    except (ImportError, RuntimeError):
+        return False
+    return True
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not _cupy_available(), reason="needs CuPy and a CUDA device")
+def test_gpu_fitted_model_loads_from_skops_where_cupy_is_hidden(tmp_path):
+    X, y = _sequences(n_samples=64)
+    model = LSTMRegressor(backend="cupy", hidden_layer_sizes=8, max_iter=3).fit(X, y)
+    sio.dump(model, tmp_path / "model.skops")
+    np.save(tmp_path / "X.npy", X)
+    script = textwrap.dedent(
+        f"""
+        import sys
+        import numpy as np
+        sys.modules["cupy"] = None  # as on a machine without CuPy
+        import skops.io as sio
+        model = sio.load({str(tmp_path / "model.skops")!r}, trusted={TRUSTED!r})
+        X = np.load({str(tmp_path / "X.npy")!r})
+        np.save({str(tmp_path / "cpu.npy")!r}, model.predict(X))
+        """
+    )
+    subprocess.run([sys.executable, "-c", script], check=True)
+    np.testing.assert_allclose(
+        np.load(tmp_path / "cpu.npy"), model.predict(X), rtol=1e-10
+    )

@@ -48,9 +48,10 @@ _N_HOURS = 43_824
 #: this project could fetch, so the first digest is of the copy that the tests
 #: read (from a public mirror; CRLF line ends, no line break after the last
 #: row) and the second is of the same bytes with that final CRLF, the digest
-#: another public project records for the file from UCI. A download whose CSV
-#: has neither is refused; a local copy with another digest but valid content
-#: is loaded with a DataChecksumWarning.
+#: another public project records for the file from UCI (not checked against
+#: UCI by this project). A download whose CSV has neither is refused; a local
+#: copy with another digest but valid content is loaded with a
+#: DataChecksumWarning.
 KNOWN_CSV_SHA256 = {
     "892e9559205d16d32623135c127a3951c12e46ea1e0b3093e107ce89a9fd60e2": (
         "the copy that sklstm's tests read, without a final line break"
@@ -135,7 +136,7 @@ def load_beijing_pm25(
     loaded.
 
     Its bytes are checked too, against the SHA-256 digests of the known
-    copies (``KNOWN_CSV_SHA256``). A download must match one: otherwise
+    copies of the file (the messages list them). A download must match one: otherwise
     nothing is saved and the load fails. A local copy that does not match but
     holds valid data (a copy you cleaned or re-saved, perhaps) is loaded with
     a :class:`~sklstm.exceptions.DataChecksumWarning` that names the file and
