@@ -316,7 +316,10 @@ def _check_column(frame, position, name, dtype):
     if pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
         return
     column = frame.iloc[:, position]
-    not_numbers = pd.to_numeric(column, errors="coerce").isna() & column.notna()
+    # Text that does not read as a number; other objects are left to
+    # validate_data, whose TypeError scikit-learn's checks expect.
+    text = column.map(lambda value: isinstance(value, str | bytes)).astype(bool)
+    not_numbers = text & pd.to_numeric(column.where(text), errors="coerce").isna()
     if not_numbers.any():
         row = int(np.flatnonzero(not_numbers.to_numpy())[0])
         raise ValueError(
