@@ -386,3 +386,20 @@ def test_columns_of_numbers_in_other_dtypes_are_windowed(column):
     windows = SequenceWindower(window=2).fit_transform(X)
     expected = np.column_stack([X["temp"], pd.to_numeric(pd.Series(column))])
     np.testing.assert_array_equal(windows[:, -1], expected.astype(float))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n_columns=st.integers(1, 5),
+    data=st.data(),
+    kind=st.sampled_from(sorted(NOT_NUMBERS)),
+)
+def test_the_column_named_is_the_one_that_is_not_numbers(n_columns, data, kind):
+    position = data.draw(st.integers(0, n_columns))
+    values, _ = NOT_NUMBERS[kind]
+    X = pd.DataFrame(
+        {f"x{index}": np.arange(3.0) + index for index in range(n_columns)}
+    )
+    X.insert(position, "odd one", values)
+    with pytest.raises(ValueError, match=r"^Column 'odd one' of X "):
+        SequenceWindower(window=data.draw(st.integers(1, 4))).fit(X)
