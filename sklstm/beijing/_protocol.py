@@ -42,6 +42,10 @@ DATA_START = pd.Timestamp("2010-01-01 00:00")
 #: Hours of input history in each window, by default.
 WINDOW = 24
 HORIZONS = (1, 6, 24)
+#: The skill figure's horizons: 1 to 24 hours, every model fitted for all.
+CURVE_HORIZONS = 24
+#: The rolling origin's test years: fit on 2010 to Y-2, stop on Y-1, score Y.
+FOLDS = (2012, 2013, 2014)
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,32 @@ class Protocol:
             test=self.test.year_earlier(),
             plot_start=self.plot_start - pd.DateOffset(years=1),
         )
+
+    def fold(self, test_year):
+        """The protocol shifted back so that its test period is in ``test_year``.
+
+        Rolling origin with an expanding window (Tashman, 2000): on protocol
+        P, ``fold(2013)`` trains on 2010-2011, stops early on 2012 and tests
+        on 2013; ``fold(2012)`` trains on 2010 alone. The train period keeps
+        its first hour (:data:`DATA_START` at the earliest).
+
+        Raises
+        ------
+        ValueError
+            If ``test_year`` is after this protocol's test year or leaves no
+            train period.
+        """
+        back = self.test.first.year - int(test_year)
+        protocol = self
+        for _ in range(max(back, 0)):
+            protocol = protocol.year_earlier()
+        if back < 0 or protocol.train.last < protocol.train.first:
+            first = self.test.first.year - (self.train.last.year - DATA_START.year)
+            raise ValueError(
+                f"No fold tests on {test_year}: the test years run from {first} "
+                f"to {self.test.first.year}. Pass test years in that range."
+            )
+        return protocol
 
 
 #: Protocol P: train 2010-2012, validation 2013, test 2014.
