@@ -85,13 +85,13 @@ FAST = ["--quick", "--epochs", "1", "--seeds", "0", "--jobs", "1"]
 
 def _expected_cells(inputs=("univariate", "multivariate"), horizons=HORIZONS):
     """(inputs, model, horizon) of every row of one test year: the naive
-    forecasts once (they read PM2.5 only), and gradient boosting at the
-    table's horizons only; the others at every hour from 1 to 24."""
+    forecasts once (they read PM2.5 only) and Ridge at every hour from 1 to
+    24, gradient boosting and the LSTM at the table's horizons."""
     curve = range(1, max(24, *horizons) + 1)
     cells = {("univariate", model, h) for model in MODELS[:2] for h in curve}
     for name in inputs:
-        cells |= {(name, model, h) for model in ("ridge", "lstm") for h in curve}
-        cells |= {(name, "hist gradient boosting", h) for h in horizons}
+        cells |= {(name, "ridge", h) for h in curve}
+        cells |= {(name, model, h) for model in MODELS[3:] for h in horizons}
     return cells
 
 
@@ -194,7 +194,7 @@ def test_verbose_prints_every_epoch(shared_data_home, tmp_path, capsys):
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "Epoch 1/1" in out
-    assert "lstm, univariate, test year 2014, h=1-24, seed 0" in out
+    assert "lstm, univariate, test year 2014, h=1, seed 0" in out
     assert "test year 2014: RMSE" in out
 
 
@@ -379,7 +379,7 @@ def test_report_prose_states_the_settings_it_ran_with():
         window=12, hidden=7, epochs=5, patience=1, learning_rate=0.02,
         batch_size=16, seeds=(3, 4), horizons=(2, 30), inputs=("univariate",),
         hgb_max_iter=11, schedule="adaptive", dropout=0.25, skip_steps=3,
-        folds=(2013, 2014),
+        folds=(2013, 2014), joint=True,
     )  # fmt: skip
     text = "\n".join(_prose(settings, {"numpy"}))
     for phrase in [
@@ -423,8 +423,8 @@ def test_report_prose_states_the_settings_it_ran_with():
     ]:
         assert phrase in default
     assert "24k" not in default
-    per_horizon = "\n".join(_prose(StudySettings(joint=False)))
-    assert "LSTM: one per horizon, 32 hidden units" in per_horizon
+    assert "LSTM: one per horizon, 32 hidden units" in default
+    assert "Persistence, seasonal naive, Ridge are also scored at every hour" in default
 
 
 def test_cli_rejects_a_skip_longer_than_the_window(capsys):
@@ -456,10 +456,10 @@ def test_cli_rejects_unknown_inputs(capsys):
 def test_study_models_are_pipelines_on_the_same_rows(frame):
     settings = StudySettings.quick(
         horizons=(1, 6), inputs=("multivariate",), epochs=1, hidden=8,
-        hgb_max_iter=5, seeds=(0,), folds=(2014,), intervals=None,
+        hgb_max_iter=5, seeds=(0,), folds=(2014,), intervals=None, joint=True,
     )  # fmt: skip
     result = run_study(settings, frame=frame, log=_quiet)
-    # One LSTM for the 24 horizons, listed under each.
+    # --joint: one LSTM for the 24 horizons, listed under each.
     (lstm,) = result.models["2014", "multivariate", "lstm", 6]
     assert result.models["2014", "multivariate", "lstm", 1][0] is lstm
     assert isinstance(lstm, Pipeline)
@@ -715,11 +715,12 @@ def test_naive_baselines_on_a_toy_frame_score_as_by_hand(values):
         test=Period(third, index[-1]),  # the last two days: positions 48-95
         plot_start=third,
     )
-    settings = StudySettings(protocol=protocol, inputs=(), verbose=False)
+    settings = StudySettings(protocol=protocol, inputs=(), folds=(2014,), joint=False)
     result = run_study(settings, frame=toy, log=_quiet)
 
-    scored = result.results.set_index(["model", "horizon"])
-    assert len(scored) == 6  # two naive models × three horizons, nothing fitted
+    assert set(result.results["test_year"]) == {"2014", "mean"}
+    scored = result.results.query("test_year == '2014'").set_index(["model", "horizon"])
+    assert len(scored) == 2 * 24  # two naive models × hours 1-24, nothing fitted
     due = np.arange(48, 96)  # positions of the test targets
     for horizon in (1, 6, 24):
         for model, lag in [("persistence", horizon), ("seasonal naive", 24)]:
