@@ -1,6 +1,7 @@
 """Tests for sklstm.beijing: protocol P, the baselines and the study command."""
 
 import importlib.util
+import re
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -31,6 +32,7 @@ from sklstm.beijing._protocol import (
     WINDOW,
     Period,
     Protocol,
+    check_values,
     fill_gaps,
     history_start,
     load_frame,
@@ -427,30 +429,135 @@ def test_report_prose_states_the_settings_it_ran_with():
     assert "Persistence, seasonal naive, Ridge are also scored at every hour" in default
 
 
-def test_cli_rejects_a_skip_longer_than_the_window(capsys):
-    with pytest.raises(SystemExit):
-        main(["--window", "12", "--skip-steps", "13"])
-    assert "--skip-steps must be from 0 to the window (12)" in capsys.readouterr().err
+# --- a command that fails before the work, not after -------------------------
 
 
-@pytest.mark.parametrize("window", ["0", "-3"])
-def test_cli_rejects_a_window_under_one(window, capsys):
-    with pytest.raises(SystemExit):
-        main(["--window", window])
-    assert "--window must be at least 1" in capsys.readouterr().err
+@pytest.fixture
+def no_study(monkeypatch):
+    """Fail the test if ``main`` starts the study."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the study started")
+
+    monkeypatch.setattr(_cli, "run_study", refuse)
 
 
-@pytest.mark.parametrize("rate", ["1", "-0.5"])
-def test_cli_rejects_a_dropout_outside_zero_one(rate, capsys):
-    with pytest.raises(SystemExit):
-        main(["--dropout", rate])
-    assert "--dropout must be in [0, 1)" in capsys.readouterr().err
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--inputs", "univariate,univariate"], "--inputs: each value may be"),
+        (["--horizons", "1,1"], "--horizons: each value may be given once"),
+        (["--seeds", "0,0"], "--seeds: each value may be given once"),
+        (["--folds", "2013,2013"], "--folds: each value may be given once"),
+        (["--folds", "2011"], "--folds: test years must be among 2012, 2013 and 2014"),
+        (["--inputs", "univariate,weather"], "unknown input set"),
+        (["--window", "100000"], "--window: expected an integer in [1, 720]"),
+        (["--window", "0"], "--window: expected an integer in [1, 720]"),
+        (["--window", "-3"], "--window: expected an integer in [1, 720]"),
+        (["--horizons", "100000"], "--horizons: expected integers from 1 to 168"),
+        (["--hidden", "1000000000"], "--hidden: expected an integer in [1, 1024]"),
+        (["--learning-rate", "nan"], "--learning-rate: expected a number in (0, 10]"),
+        (["--learning-rate", "0"], "--learning-rate: expected a number in (0, 10]"),
+        (["--tol", "nan"], "--tol: expected a number in [0, 1]"),
+        (["--tol", "inf"], "--tol: expected a number in [0, 1]"),
+        (["--dropout", "1"], "--dropout: expected a number in [0, 1)"),
+        (["--dropout", "-0.5"], "--dropout: expected a number in [0, 1)"),
+        (["--intervals", "nan"], "--intervals: expected a coverage in (0, 1)"),
+        (["--window", "12", "--skip-steps", "13"],
+         "--skip-steps must be from 0 to the window (12)"),
+    ],
+)  # fmt: skip
+def test_cli_rejects_bad_options_in_one_line_before_the_work(
+    argv, message, capsys, tmp_path, no_study
+):
+    out = tmp_path / "results"
+    with pytest.raises(SystemExit) as exit_info:
+        main([*argv, "--out", str(out)])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("sklstm-beijing: error:")
+    assert message in error
+    assert not out.exists()  # no folder left behind
 
 
-def test_cli_rejects_unknown_inputs(capsys):
-    with pytest.raises(SystemExit):
-        main(["--inputs", "univariate,weather"])
-    assert "unknown input set" in capsys.readouterr().err
+def test_cli_rejects_an_output_path_that_is_a_file(capsys, tmp_path, no_study):
+    file = tmp_path / "taken"
+    file.write_text("not a folder")
+    for out, message in [
+        (file, "is a file, not a folder"),
+        (file / "inside", "taken is a file, not a folder"),
+    ]:
+        with pytest.raises(SystemExit) as exit_info:
+            main(["--out", str(out)])
+        assert exit_info.value.code == 2
+        assert message in capsys.readouterr().err
+    assert file.read_text() == "not a folder"
+
+
+def test_cli_rejects_an_output_folder_it_cannot_write(
+    capsys, tmp_path, no_study, monkeypatch
+):
+    """A read-only folder (simulated: root may write anywhere) is refused
+    before the study starts."""
+    real = _cli.tempfile.TemporaryFile
+
+    def read_only(*args, dir=None, **kwargs):
+        if Path(dir) == tmp_path:
+            raise PermissionError(13, "Permission denied")
+        return real(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(_cli.tempfile, "TemporaryFile", read_only)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--out", str(tmp_path / "results")])
+    assert exit_info.value.code == 2
+    assert f"cannot write in {tmp_path} (Permission denied)" in capsys.readouterr().err
+
+
+def test_outputs_are_all_written_or_none(shared_data_home, tmp_path, monkeypatch):
+    """A failure while writing (here, in the second plot) leaves nothing:
+    not the tables already written, not the folder; a later run without
+    plots removes the plots of an earlier one."""
+    out = tmp_path / "results"
+    argv = [*FAST, "--folds", "2014", "--inputs", "univariate", "--horizons", "1",
+            "--quiet", "--out", str(out)]  # fmt: skip
+
+    def broken_plot(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(_cli, "plot_skill", broken_plot)
+    with pytest.raises(RuntimeError, match="disk full"):
+        main(argv)
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []  # no staging folder either
+
+    monkeypatch.undo()
+    out.mkdir()
+    (out / PLOT_PNG).write_bytes(b"stale")
+    (out / "notes.txt").write_text("mine")
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    assert main(argv) == 0
+    assert sorted(path.name for path in out.iterdir()) == sorted(
+        [TABLE_CSV, TABLE_MD, "notes.txt"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "message"),
+    [
+        ("temp", np.inf, "Column 'temp' of the Beijing data holds 1 infinite"),
+        ("press", 1e300, "Column 'press' of the Beijing data holds 1e+300"),
+        ("pollution", np.nan, "Column 'pollution' of the Beijing data is measured"),
+    ],
+)
+def test_data_a_study_cannot_use_is_refused_by_name(frame, column, value, message):
+    raw = frame.copy()
+    if np.isnan(value):  # one measured value left
+        raw.iloc[1:, raw.columns.get_loc(column)] = np.nan
+    else:
+        raw.iloc[100, raw.columns.get_loc(column)] = value
+    with pytest.raises(ValueError, match=re.escape(message)):
+        check_values(raw)
+    assert check_values(frame) is frame
 
 
 def test_study_models_are_pipelines_on_the_same_rows(frame):

@@ -1,14 +1,18 @@
 """The ``sklstm-beijing`` command: parse the options, run, write the outputs."""
 
 import argparse
+import contextlib
 import importlib.util
 import os
 import platform
 import shlex
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import sklearn
 
 from .. import __version__
@@ -33,6 +37,9 @@ TABLE_MD = "beijing_pm25.md"
 PLOT_PNG = "beijing_pm25_forecast.png"
 SKILL_PNG = "beijing_pm25_skill.png"
 
+#: Every file the command writes, in the order it names them.
+OUTPUTS = (TABLE_MD, TABLE_CSV, PLOT_PNG, SKILL_PNG)
+
 #: How to get the plots where matplotlib is missing (it is an optional extra).
 PLOT_INSTALL_HINT = 'pip install "sklstm[plot]"'
 
@@ -56,9 +63,8 @@ def main(argv=None):
     """
     parser = _parser()
     options = parser.parse_args(argv)
-    settings = _settings(options, parser)
+    settings = _settings(options, parser)  # exits (status 2) on a bad option
     out = Path(options.out)
-    out.mkdir(parents=True, exist_ok=True)
     # matplotlib is an optional extra: find out now, not after the long study.
     can_plot = importlib.util.find_spec("matplotlib") is not None
     if not can_plot:
@@ -73,14 +79,14 @@ def main(argv=None):
     )
 
     results = result.results
-    results.to_csv(out / TABLE_CSV, index=False, float_format="%.4f")
     command = shlex.join(["sklstm-beijing", *(sys.argv[1:] if argv is None else argv)])
-    (out / TABLE_MD).write_text(_markdown(result, command), encoding="utf-8")
-    written = [out / TABLE_MD, out / TABLE_CSV]
-    if can_plot:
-        written.append(
+    with _staged(out) as staging:
+        results.to_csv(staging / TABLE_CSV, index=False, float_format="%.4f")
+        markdown = _markdown(result, command)
+        (staging / TABLE_MD).write_text(markdown, encoding="utf-8")
+        if can_plot:
             plot_forecasts(
-                out / PLOT_PNG,
+                staging / PLOT_PNG,
                 result.truth,
                 result.forecasts,
                 result.plot_start,
@@ -88,16 +94,11 @@ def main(argv=None):
                 title=f"Beijing PM2.5, test year {result.plot_start.year}: "
                 "observed and forecast",
             )
-        )
-        written.append(
-            plot_skill(
-                out / SKILL_PNG,
-                results,
-                settings.horizons,
-                title=f"Skill against persistence, test years {_and(settings.folds)}"
-                + (" (line: mean; band: range)" if len(settings.folds) > 1 else ""),
-            )
-        )
+            title = f"Skill against persistence, test years {_and(settings.folds)}"
+            if len(settings.folds) > 1:
+                title += " (line: mean; band or bar: range)"
+            plot_skill(staging / SKILL_PNG, results, settings.horizons, title=title)
+    written = [out / name for name in OUTPUTS if (out / name).exists()]
     summary = _summary_rows(results)
     which = _which_rows(settings)
     print()
@@ -120,6 +121,29 @@ def main(argv=None):
     if not can_plot:
         print(_NO_PLOT, file=sys.stderr)
     return 0  # fmt: skip
+
+
+@contextlib.contextmanager
+def _staged(out):
+    """A temporary folder beside ``out`` for the outputs, moved into ``out``
+    when the block ends without error (files of an earlier run that this
+    one does not write are removed, so no stale plot stays beside new
+    tables); on an error, nothing is left, not even ``out``."""
+    existing = out.resolve()
+    while not existing.exists():
+        existing = existing.parent
+    staging = Path(tempfile.mkdtemp(prefix=".sklstm-beijing-", dir=existing))
+    try:
+        yield staging
+        out.mkdir(parents=True, exist_ok=True)
+        for name in OUTPUTS:
+            if not (staging / name).exists():
+                (out / name).unlink(missing_ok=True)
+        for name in OUTPUTS:
+            if (staging / name).exists():
+                os.replace(staging / name, out / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _summary_rows(results):
@@ -193,30 +217,50 @@ def _parser():
     for option, kind, name, what in [
         (
             "--window",
-            int,
+            _bounded(int, 1, MAX_WINDOW),
             "window",
             "hours of input history: the LSTM's sequence length and the lags "
             "of the Ridge and gradient-boosting baselines",
         ),
-        ("--epochs", int, "epochs", "most LSTM epochs"),
+        ("--epochs", _bounded(int, 1, 10_000), "epochs", "most LSTM epochs"),
         (
             "--patience",
-            int,
+            _bounded(int, 1, 10_000),
             "patience",
             "LSTM epochs without a better validation score before stopping",
         ),
-        ("--tol", float, "tol", "least gain of LSTM validation R² that counts"),
-        ("--hidden", int, "hidden", "LSTM hidden units"),
+        (
+            "--tol",
+            _bounded(float, 0, 1),
+            "tol",
+            "least gain of LSTM validation R² that counts",
+        ),
+        ("--hidden", _bounded(int, 1, MAX_HIDDEN), "hidden", "LSTM hidden units"),
         (
             "--skip-steps",
-            int,
+            _bounded(int, 0, MAX_WINDOW),
             "skip_steps",
             "last hours of the window that also reach the LSTM's forecast "
             "through a linear map (0: none)",
         ),
-        ("--batch-size", int, "batch_size", "LSTM minibatch size"),
-        ("--learning-rate", float, "learning_rate", "LSTM Adam step size"),
-        ("--dropout", float, "dropout", "share of LSTM inputs dropped in training"),
+        (
+            "--batch-size",
+            _bounded(int, 1, 1_000_000),
+            "batch_size",
+            "LSTM minibatch size",
+        ),
+        (
+            "--learning-rate",
+            _bounded(float, 0, 10, low_open=True),
+            "learning_rate",
+            "LSTM Adam step size",
+        ),
+        (
+            "--dropout",
+            _bounded(float, 0, 1, high_open=True),
+            "dropout",
+            "share of LSTM inputs dropped in training",
+        ),
     ]:
         parser.add_argument(
             option,
@@ -256,7 +300,7 @@ def _parser():
     )
     parser.add_argument(
         "--jobs",
-        type=int,
+        type=_bounded(int, 0, 1024),
         default=0,
         help="processes fitting the LSTMs and gradient-boosting models side by "
         "side; 0 for one per core",
@@ -268,7 +312,7 @@ def _parser():
     )
     parser.add_argument(
         "--threads",
-        type=int,
+        type=_bounded(int, 0, 1024),
         default=defaults.threads,
         help="threads of BLAS and OpenMP; 0 keeps the libraries' defaults "
         "(more threads than free cores slow the study down)",
@@ -288,29 +332,15 @@ def _parser():
 
 #: Options that take an integer of at least 1, by StudySettings attribute.
 _POSITIVE = ("window", "epochs", "patience", "hidden", "batch_size")
+#: The longest window and horizon, and the most hidden units, the parser
+#: accepts: a 30-day window of the 2010-2013 rows already takes some 2 GB of
+#: windows, and beyond these the study would run out of memory or time.
+MAX_WINDOW = 24 * 30
+MAX_HORIZON = 24 * 7
+MAX_HIDDEN = 1024
 
 
 def _settings(options, parser):
-    for name in _POSITIVE:
-        value = getattr(options, name, None)
-        if value is not None and value < 1:
-            parser.error(f"--{name.replace('_', '-')} must be at least 1, got {value}")
-    for name in ("threads", "jobs"):
-        if getattr(options, name) < 0:
-            parser.error(f"--{name} must be 0 or more, got {getattr(options, name)}")
-    learning_rate = getattr(options, "learning_rate", None)
-    if learning_rate is not None and learning_rate <= 0:
-        parser.error(f"--learning-rate must be positive, got {learning_rate}")
-    if getattr(options, "tol", 0) < 0:
-        parser.error(f"--tol must be 0 or more, got {options.tol}")
-    skip_steps = getattr(options, "skip_steps", 0)
-    window = getattr(options, "window", StudySettings().window)
-    if not 0 <= skip_steps <= window:
-        parser.error(
-            f"--skip-steps must be from 0 to the window ({window}), got {skip_steps}"
-        )
-    if not 0 <= getattr(options, "dropout", 0) < 1:
-        parser.error(f"--dropout must be in [0, 1), got {options.dropout}")
     changes = dict(
         horizons=options.horizons,
         inputs=options.inputs,
@@ -326,20 +356,91 @@ def _settings(options, parser):
     for name in (*_POSITIVE, "learning_rate", "tol", "dropout", "skip_steps", "seeds"):
         if hasattr(options, name):
             changes[name] = getattr(options, name)
-    return StudySettings.quick(**changes) if options.quick else StudySettings(**changes)
+    settings = (StudySettings.quick if options.quick else StudySettings)(**changes)
+    if settings.skip_steps > settings.window:
+        parser.error(
+            f"--skip-steps must be from 0 to the window ({settings.window}), "
+            f"got {settings.skip_steps}"
+        )
+    shortest = min(
+        (protocol.train.last - protocol.train.first) // pd.Timedelta(hours=1) + 1
+        for protocol in map(settings.fold, settings.folds)
+    )
+    if settings.window >= shortest:
+        parser.error(
+            f"--window {settings.window} is longer than the data: the shortest "
+            f"train period holds {shortest} hours; pass a smaller --window"
+        )
+    problem = _unwritable(Path(options.out))
+    if problem:
+        parser.error(f"--out {options.out}: {problem}")
+    return settings
 
 
-def _int_list(text, *, least=0):
+def _bounded(kind, low, high, *, low_open=False, high_open=False):
+    """An argparse ``type``: a finite ``kind`` number in [low, high]
+    (open at a bound where asked)."""
+
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        below = value is not None and (value <= low if low_open else value < low)
+        above = value is not None and (value >= high if high_open else value > high)
+        if value is None or not np.isfinite(value) or below or above:
+            opening, closing = "([", ")]"
+            interval = (
+                f"{opening[not low_open]}{low:g}, {high:g}{closing[not high_open]}"
+            )
+            raise argparse.ArgumentTypeError(
+                f"expected {'an integer' if kind is int else 'a number'} in "
+                f"{interval}, got {text!r}"
+            )
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its errors
+    return parse
+
+
+def _unwritable(out):
+    """Why the outputs cannot be written in ``out``, or None if they can.
+
+    ``out`` need not exist: its nearest existing folder must be writable
+    (checked by creating a file there, which also holds for root).
+    """
+    if out.exists() and not out.is_dir():
+        return "is a file, not a folder; pass a folder for the outputs"
+    existing = out
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"{existing} is a file, not a folder; pass a folder for the outputs"
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as error:
+        return f"cannot write in {existing} ({error.strerror}); pass a writable folder"
+    return None
+
+
+def _int_list(text, *, least=0, most=2**31 - 1):
     try:
         values = tuple(int(part) for part in text.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected comma-separated integers such as 1,6,24, got {text!r}"
         ) from None
-    if any(value < least for value in values):
+    if any(value < least or value > most for value in values):
         raise argparse.ArgumentTypeError(
-            f"expected integers of at least {least}, got {text!r}"
+            f"expected integers from {least} to {most}, got {text!r}"
         )
+    return _once(values, text)
+
+
+def _once(values, text):
+    if len(set(values)) < len(values):
+        raise argparse.ArgumentTypeError(f"each value may be given once, got {text!r}")
     return values
 
 
@@ -357,7 +458,7 @@ def _coverage(text):
 
 
 def _horizon_list(text):
-    return _int_list(text, least=1)
+    return _int_list(text, least=1, most=MAX_HORIZON)
 
 
 def _fold_list(text):
@@ -368,7 +469,7 @@ def _fold_list(text):
             f"test years must be among {_and(FOLDS)} (each needs a train year "
             f"and a validation year before it), got {text!r}"
         )
-    return tuple(sorted(set(years)))
+    return tuple(sorted(years))
 
 
 def _input_list(text):
@@ -378,7 +479,7 @@ def _input_list(text):
         raise argparse.ArgumentTypeError(
             f"unknown input set(s) {unknown}; choose among {list(INPUT_SETS)}"
         )
-    return names
+    return _once(names, text)
 
 
 def _period_text(period):

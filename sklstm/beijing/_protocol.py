@@ -163,7 +163,72 @@ def load_frame(data_home=None):
     frame : pandas.DataFrame
         One row per hour, the eight columns of :data:`FEATURES`, no NaN.
     """
-    return fill_gaps(load_beijing_pm25(data_home))
+    return fill_gaps(check_values(load_beijing_pm25(data_home)))
+
+
+#: The largest magnitude a study column may hold: every measurement and
+#: counter of the data set is below 10⁴ (PM2.5 peaks near 1,000 µg/m³).
+LARGEST_VALUE = 1e6
+#: The least share of measured (not missing) hours in every column.
+LEAST_MEASURED = 0.5
+
+
+def check_values(frame):
+    """Refuse data a study cannot use, naming the column.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The data set as loaded, before the gaps are filled.
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        ``frame`` itself, when every column of :data:`FEATURES` is present,
+        measured on at least :data:`LEAST_MEASURED` of the hours, and (when
+        numeric) finite with magnitudes up to :data:`LARGEST_VALUE`.
+
+    Raises
+    ------
+    ValueError
+        Naming the first column that fails and what to do.
+    """
+    missing = [name for name in FEATURES if name not in frame]
+    if missing:
+        raise ValueError(
+            f"The Beijing data has no column(s) {missing}. Point SKLSTM_DATA_HOME "
+            "at the UCI file PRSA_data_2010.1.1-2014.12.31.csv, or remove the "
+            "copy there to download it again."
+        )
+    for name in FEATURES:
+        column = frame[name]
+        measured = float(column.notna().mean()) if len(column) else 0.0
+        if measured < LEAST_MEASURED:
+            raise ValueError(
+                f"Column {name!r} of the Beijing data is measured on "
+                f"{measured:.1%} of the hours; a study needs at least "
+                f"{LEAST_MEASURED:.0%}. Use the original UCI file, or fill the "
+                "column first."
+            )
+        if name == "wnd_dir":
+            continue
+        values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
+        infinite = np.isinf(values)
+        if infinite.any():
+            raise ValueError(
+                f"Column {name!r} of the Beijing data holds {int(infinite.sum())} "
+                f"infinite value(s), the first at {frame.index[infinite][0]}. "
+                "Replace them by NaN (a gap) or by the measured value."
+            )
+        largest = np.nanmax(np.abs(values), initial=0.0)
+        if largest > LARGEST_VALUE:
+            where = frame.index[np.abs(values) == largest][0]
+            raise ValueError(
+                f"Column {name!r} of the Beijing data holds {largest:g} at "
+                f"{where}, beyond any plausible value (at most "
+                f"{LARGEST_VALUE:g}). Fix or blank that value."
+            )
+    return frame
 
 
 def fill_gaps(frame):
