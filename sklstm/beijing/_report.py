@@ -131,6 +131,17 @@ def to_markdown(table):
     return "\n".join("| " + " | ".join(row) + " |" for row in rows)
 
 
+def _pyplot():
+    """matplotlib's pyplot on the file-only Agg backend (an optional extra,
+    imported when a plot is drawn)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def plot_forecasts(path, truth, forecasts, start, *, bands=None, days=14, title=None):
     """Draw truth and forecasts over ``days`` days, one panel per horizon.
 
@@ -158,10 +169,7 @@ def plot_forecasts(path, truth, forecasts, start, *, bands=None, days=14, title=
     path : str or pathlib.Path
         The ``path`` argument.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     stop = start + pd.Timedelta(days=days) - pd.Timedelta(hours=1)
     horizons = sorted(forecasts)
@@ -224,10 +232,7 @@ def plot_skill(path, results, horizons=(), title=None):
     path : str or pathlib.Path
         The ``path`` argument.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     yearly = results[
         (results["test_year"] != MEAN) & (results["model"] != "persistence")
