@@ -663,8 +663,8 @@ def _markdown(result, command):
         f"Run: sklstm {__version__}, scikit-learn {sklearn.__version__}, NumPy "
         f"{np.__version__}, Python {platform.python_version()}, "
         f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs; "
-        f"wall time {result.wall_time_s:.0f} s, of which LSTM fits "
-        f"{result.lstm_fit_time_s:.0f} s added up over the processes.",
+        f"wall time {result.wall_time_s:.0f} s; the LSTM fits took "
+        f"{result.lstm_fit_time_s:.0f} s, added up over the processes.",
         "",
     ]
     return "\n".join(lines)

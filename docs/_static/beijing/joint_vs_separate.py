@@ -25,21 +25,24 @@ from threadpoolctl import threadpool_limits
 
 from sklstm.beijing._models import fit_columns, fit_lstm, lstm_columns, lstm_pipeline
 from sklstm.beijing._protocol import (
-    FULL, INPUT_SETS, TARGET, load_frame, predict_rows, rows_in, targets,
+    FOLDS,
+    FULL,
+    INPUT_SETS,
+    TARGET,
+    load_frame,
+    predict_rows,
+    rows_in,
+    targets,
 )  # fmt: skip
 from sklstm.beijing._study import StudySettings
 
-FOLDS = {2012: 2, 2013: 1, 2014: 0}  # test year: years before protocol P
 SCORED = (1, 6, 24)
 ALL = tuple(range(1, 25))
 SEEDS = (0, 1, 2)
 
 
 def protocol_of(test_year):
-    protocol = FULL
-    for _ in range(FOLDS[test_year]):
-        protocol = protocol.year_earlier()
-    return protocol
+    return FULL.fold(test_year)
 
 
 def fit(frame, test_year, inputs, seed, horizons):
@@ -71,16 +74,25 @@ def main():
         for seed in SEEDS
         for horizons in [ALL, *((h,) for h in SCORED)]
     ]
-    fits = Parallel(n_jobs=2, verbose=5)(
-        delayed(fit)(frame, *job) for job in jobs
-    )
+    fits = Parallel(n_jobs=2, verbose=5)(delayed(fit)(frame, *job) for job in jobs)
     records = []
-    for (year, inputs, seed, horizons), (pred, epochs, seconds) in zip(jobs, fits):
+    for (year, inputs, seed, horizons), (pred, epochs, seconds) in zip(
+        jobs, fits, strict=True
+    ):
         design = "joint" if horizons == ALL else "separate"
         for h, y_pred in pred.items():
-            records.append(dict(test_year=year, inputs=inputs, design=design,
-                                seed=seed, horizon=h, epochs=epochs,
-                                fit_time_s=seconds, y_pred=y_pred))
+            records.append(
+                dict(
+                    test_year=year,
+                    inputs=inputs,
+                    design=design,
+                    seed=seed,
+                    horizon=h,
+                    epochs=epochs,
+                    fit_time_s=seconds,
+                    y_pred=y_pred,
+                )
+            )
     rows = []
     for (year, inputs, design, h), group in pd.DataFrame(records).groupby(
         ["test_year", "inputs", "design", "horizon"]
@@ -89,15 +101,21 @@ def main():
         mask = rows_in(protocol.validation, frame.index, h)
         y_true = targets(frame, [h])[f"{TARGET}_h{h}"].to_numpy()[mask]
         mean = np.mean(np.stack(group["y_pred"].to_list()), axis=0)
-        rows.append(dict(
-            test_year=year, validation_year=year - 1, inputs=inputs,
-            design=design, horizon=h,
-            rmse=root_mean_squared_error(y_true, mean),
-            seed_rmse=" ".join(f"{root_mean_squared_error(y_true, p):.2f}"
-                               for p in group["y_pred"]),
-            epochs=" ".join(map(str, group["epochs"])),
-            fit_time_s=group["fit_time_s"].sum(),
-        ))
+        rows.append(
+            dict(
+                test_year=year,
+                validation_year=year - 1,
+                inputs=inputs,
+                design=design,
+                horizon=h,
+                rmse=root_mean_squared_error(y_true, mean),
+                seed_rmse=" ".join(
+                    f"{root_mean_squared_error(y_true, p):.2f}" for p in group["y_pred"]
+                ),
+                epochs=" ".join(map(str, group["epochs"])),
+                fit_time_s=group["fit_time_s"].sum(),
+            )
+        )
     table = pd.DataFrame(rows)
     out = sys.argv[1] if len(sys.argv) > 1 else "joint_vs_separate.csv"
     table.to_csv(out, index=False, float_format="%.3f")
