@@ -78,7 +78,7 @@ from ._protocol import (
 )
 from ._report import MEAN, RESULT_COLUMNS, count
 
-#: The baselines that need no inputs but PM2.5, and the gradient boosting.
+#: The gradient-boosting baseline: fitted per horizon, in the worker processes.
 _HGB = "hist gradient boosting"
 
 
