@@ -1,6 +1,7 @@
 """Tests for sklstm.beijing: protocol P, the baselines and the study command."""
 
 import importlib.util
+import re
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -12,7 +13,8 @@ from sklearn.pipeline import Pipeline
 
 from sklstm import LSTMRegressor
 from sklstm.beijing import StudySettings, _cli, main, run_study, wide_table
-from sklstm.beijing._cli import PLOT_PNG, TABLE_CSV, TABLE_MD, _prose
+from sklstm.beijing._cli import PLOT_PNG, SKILL_PNG, TABLE_CSV, TABLE_MD, _prose
+from sklstm.beijing._diebold_mariano import dm_test
 from sklstm.beijing._models import (
     fit_columns,
     fit_lstm,
@@ -23,12 +25,14 @@ from sklstm.beijing._models import (
 )
 from sklstm.beijing._protocol import (
     FEATURES,
+    FOLDS,
     FULL,
     HORIZONS,
     QUICK,
     WINDOW,
     Period,
     Protocol,
+    check_values,
     fill_gaps,
     history_start,
     load_frame,
@@ -77,59 +81,123 @@ def studies(monkeypatch):
 
 # --- the command, end to end ------------------------------------------------
 
+#: The options of the fast end-to-end runs: one LSTM epoch, one seed.
+FAST = ["--quick", "--epochs", "1", "--seeds", "0", "--jobs", "1"]
 
-def test_quick_run_writes_table_and_plot(shared_data_home, tmp_path, capsys, frame):
-    # One process: the LSTMs' epoch lines are printed by this one.
-    argv = ["--quick", "--epochs", "2", "--jobs", "1", "--out", str(tmp_path)]
+
+def _expected_cells(inputs=("univariate", "multivariate"), horizons=HORIZONS):
+    """(inputs, model, horizon) of every row of one test year: the naive
+    forecasts once (they read PM2.5 only) and Ridge at every hour from 1 to
+    24, gradient boosting and the LSTM at the table's horizons."""
+    curve = range(1, max(24, *horizons) + 1)
+    cells = {("univariate", model, h) for model in MODELS[:2] for h in curve}
+    for name in inputs:
+        cells |= {(name, "ridge", h) for h in curve}
+        cells |= {(name, model, h) for model in MODELS[3:] for h in horizons}
+    return cells
+
+
+def _check_structure(results, years, hours):
+    """The long CSV: columns, a row per year and cell, the mean rows, the
+    DM columns on the LSTM rows only; ``hours(year)``: the test rows of
+    every cell of that year."""
+    assert list(results.columns) == RESULT_COLUMNS
+    assert list(dict.fromkeys(results["test_year"].astype(str))) == [
+        *map(str, years),
+        "mean",
+    ]
+    cells = _expected_cells()
+    for year in [*map(str, years), "mean"]:
+        rows = results[results["test_year"].astype(str) == year]
+        keys = zip(rows["inputs"], rows["model"], rows["horizon"], strict=True)
+        assert sorted(keys) == sorted(cells)
+    scored = results[["rmse", "mae", "skill", "n_test"]]
+    assert scored.notna().all().all()
+    lstm = results["model"] == "lstm"
+    assert results.loc[lstm, ["dm_stat", "dm_p"]].notna().all().all()
+    assert results.loc[lstm, "dm_p"].between(0, 1).all()
+    assert results.loc[~lstm, ["dm_stat", "dm_p"]].isna().all().all()
+    assert set(results.loc[lstm, "dm_against"]) <= set(MODELS[:4])
+    # Intervals at the table's horizons, every model and year.
+    at_table = results["horizon"].isin(HORIZONS)
+    assert results.loc[at_table, ["coverage", "width"]].notna().all().all()
+    assert results.loc[~at_table, ["coverage", "width"]].isna().all().all()
+    for year in years:
+        rows = results[results["test_year"].astype(str) == str(year)]
+        assert (rows["n_test"] == hours(year)).all()
+
+
+def test_quick_run_writes_tables_and_plots(shared_data_home, tmp_path, capsys, frame):
+    argv = [*FAST, "--out", str(tmp_path)]
     assert main(argv) == 0
 
     results = pd.read_csv(tmp_path / TABLE_CSV)
-    assert list(results.columns) == RESULT_COLUMNS
-    # Naive forecasts once (they read PM2.5 only), fitted models per input set.
-    expected = {("univariate", model) for model in MODELS} | {
-        ("multivariate", model) for model in MODELS[2:]
-    }
-    assert set(zip(results["inputs"], results["model"], strict=True)) == expected
-    assert len(results) == len(expected) * 3
-    assert set(results["horizon"]) == {1, 6, 24}
-    # Every model is scored on the same rows: all of January 2014.
-    assert (results["n_test"] == 31 * 24).all()
-    assert (results["rmse"] > 0).all()
+    # Each fold scores January of its test year: 744 hours.
+    _check_structure(results, FOLDS, lambda year: 31 * 24)
     # The naive scores, recomputed from the data: the forecast for each hour
-    # of January 2014 is PM2.5 `lag` hours before it.
+    # of January is PM2.5 `lag` hours before it.
     pollution = frame["pollution"]
-    january = QUICK.test.contains(frame.index)
-    scored = results.set_index(["inputs", "model", "horizon"])
-    for horizon in (1, 6, 24):
-        for model, lag in [("persistence", horizon), ("seasonal naive", 24)]:
-            rmse, mae = _scores(pollution[january], pollution.shift(lag)[january])
-            row = scored.loc["univariate", model, horizon]
-            assert row["rmse"] == pytest.approx(rmse, abs=1e-4)
-            assert row["mae"] == pytest.approx(mae, abs=1e-4)
-    fitted = ~results["model"].isin(MODELS[:2])
-    assert (results.loc[fitted, "fit_time_s"] > 0).all()
-
-    # Every model has its 80 % interval (the default), scored on the test.
-    assert results["coverage"].between(0, 1).all()
-    assert (results["width"] > 0).all()
-    assert results["interval"].str.contains("conformal").all()
+    scored = results.set_index(["test_year", "inputs", "model", "horizon"])
+    for year in FOLDS:
+        january = QUICK.fold(year).test.contains(frame.index)
+        for horizon in (1, 6, 24):
+            for model, lag in [("persistence", horizon), ("seasonal naive", 24)]:
+                rmse, mae = _scores(pollution[january], pollution.shift(lag)[january])
+                row = scored.loc[str(year), "univariate", model, horizon]
+                assert row["rmse"] == pytest.approx(rmse, abs=1e-4)
+                assert row["mae"] == pytest.approx(mae, abs=1e-4)
+    # Skill against persistence of the same year and horizon.
+    yearly = results[results["test_year"] != "mean"]
+    persistence = yearly[yearly["model"] == "persistence"].set_index(
+        ["test_year", "horizon"]
+    )["rmse"]
+    keys = zip(yearly["test_year"], yearly["horizon"], strict=True)
+    reference = persistence.loc[list(keys)]
+    np.testing.assert_allclose(
+        yearly["skill"], 1 - yearly["rmse"] / reference.to_numpy(), atol=1e-4
+    )
+    # Mean rows: the years' scores averaged, their rows added up.
+    by_cell = yearly.groupby(["inputs", "model", "horizon"])
+    means = results[results["test_year"] == "mean"].set_index(
+        ["inputs", "model", "horizon"]
+    )
+    for column in ("rmse", "mae", "skill", "coverage", "width"):
+        np.testing.assert_allclose(
+            means[column], by_cell[column].mean().loc[means.index], atol=1e-4
+        )
+    assert (means["n_test"] == 3 * 31 * 24).all()
 
     markdown = (tmp_path / TABLE_MD).read_text(encoding="utf-8")
-    header = "| inputs | model | RMSE h=1 | RMSE h=6 | RMSE h=24 | MAE h=1 |"
+    header = (
+        "| test_year | inputs | model | RMSE h=1 | RMSE h=6 | RMSE h=24 | MAE h=1 |"
+    )
     assert header in markdown
+    assert "| DM p h=1 | DM p h=6 | DM p h=24 |" in markdown
     assert "| cover h=1 | cover h=6 | cover h=24 | width h=1 |" in markdown
-    # The results table, then the table of interval methods.
-    assert markdown.count("| multivariate | ") == 3 * 2
-    assert markdown.count("| univariate | ") == 5 * 2
-    assert "| inputs | model | h=1 | h=6 | h=24 |" in markdown
-    assert "24-hour input windows" in markdown
-    assert "standardised 24-hour lags" in markdown
-    png = (tmp_path / PLOT_PNG).read_bytes()
-    assert png.startswith(b"\x89PNG") and len(png) > 10_000
+    assert "test 2012: train 2010-09-01 00:00 to 2010-12-31 23:00" in markdown
+    for name in (PLOT_PNG, SKILL_PNG):
+        png = (tmp_path / name).read_bytes()
+        assert png.startswith(b"\x89PNG") and len(png) > 10_000
 
+    captured = capsys.readouterr()
+    assert "Epoch 1/1" not in captured.out  # epochs only with --verbose
+    # A bar per step on stderr, two short tables of the means on stdout.
+    for step in ("naive forecasts", "Ridge", "fits (1 process)", "scores"):
+        assert step in captured.err
+    assert "mean over the test years 2012, 2013 and 2014" in captured.out
+    assert "RMSE h=24" in captured.out and "DM p h=24" in captured.out
+    assert "cover h=24" in captured.out
+    assert "RMSE h=2 " not in captured.out  # the table's horizons only
+
+
+def test_verbose_prints_every_epoch(shared_data_home, tmp_path, capsys):
+    argv = [*FAST, "--folds", "2014", "--inputs", "univariate", "--horizons", "1",
+            "--intervals", "0", "--verbose", "--out", str(tmp_path)]  # fmt: skip
+    assert main(argv) == 0
     out = capsys.readouterr().out
-    assert "Epoch 1/2" in out  # the LSTM's progress
-    assert "RMSE h=24" in out  # the final table
+    assert "Epoch 1/1" in out
+    assert "lstm, univariate, test year 2014, h=1, seed 0" in out
+    assert "test year 2014: RMSE" in out
 
 
 def test_committed_results_have_the_full_table():
@@ -137,18 +205,8 @@ def test_committed_results_have_the_full_table():
     the default run): its structure, not its numbers."""
     folder = Path(__file__).resolve().parents[1] / "docs" / "_static" / "beijing"
     results = pd.read_csv(folder / TABLE_CSV)
-    assert list(results.columns) == RESULT_COLUMNS
-    expected = {
-        (inputs, model, horizon)
-        for inputs, models in [("univariate", MODELS), ("multivariate", MODELS[2:])]
-        for model in models
-        for horizon in HORIZONS
-    }
-    keys = zip(results["inputs"], results["model"], results["horizon"], strict=True)
-    assert sorted(keys) == sorted(expected)
-    # Every model scored on every hour of 2014, with its interval.
-    assert (results["n_test"] == 365 * 24).all()
-    assert results[["rmse", "mae", "coverage", "width"]].notna().all().all()
+    # Every hour of each test year (2012 is a leap year).
+    _check_structure(results, FOLDS, lambda year: (366 if year == 2012 else 365) * 24)
     # The LSTM rows give the spread of their seeds around the ensemble.
     lstm = results[results["model"] == "lstm"]
     assert (lstm["rmse_seed_min"] <= lstm["rmse_seed_max"]).all()
@@ -156,9 +214,9 @@ def test_committed_results_have_the_full_table():
 
     markdown = (folder / TABLE_MD).read_text(encoding="utf-8")
     assert "Command: `sklstm-beijing --out docs/_static/beijing`\n" in markdown
-    assert markdown.startswith("# Beijing PM2.5 forecasts: test RMSE and MAE")
-    assert "| seeds h=1 | seeds h=6 | seeds h=24 |" in markdown
-    assert (folder / PLOT_PNG).stat().st_size > 10_000
+    assert markdown.startswith("# Beijing PM2.5 forecasts by rolling origin")
+    for name in (PLOT_PNG, SKILL_PNG):
+        assert (folder / name).stat().st_size > 10_000
 
 
 def test_quick_run_without_matplotlib_says_so_first_and_writes_the_table(
@@ -176,19 +234,22 @@ def test_quick_run_without_matplotlib_says_so_first_and_writes_the_table(
         return run(settings, **kwargs)
 
     monkeypatch.setattr(_cli, "run_study", run_study_after_reading_stderr)
-    argv = ["--quick", "--epochs", "1", "--horizons", "1", "--inputs",
-            "univariate", "--quiet", "--out", str(tmp_path)]  # fmt: skip
+    argv = [*FAST, "--folds", "2014", "--horizons", "1", "--inputs", "univariate",
+            "--quiet", "--out", str(tmp_path)]  # fmt: skip
     assert main(argv) == 0
 
     (before,) = said_before_the_study
     lines = before.splitlines()
     assert len(lines) == 1
     assert "matplotlib is not installed" in lines[0]
-    assert "plot is skipped" in lines[0]
+    assert "plots are skipped" in lines[0]
     assert 'pip install "sklstm[plot]"' in lines[0]
-    assert len(pd.read_csv(tmp_path / TABLE_CSV)) == 5
+    results = pd.read_csv(tmp_path / TABLE_CSV)
+    cells = _expected_cells(("univariate",), (1,))
+    assert len(results) == 2 * len(cells)  # 2014 and the mean
     assert (tmp_path / TABLE_MD).is_file()
     assert not (tmp_path / PLOT_PNG).exists()
+    assert not (tmp_path / SKILL_PNG).exists()
     out = capsys.readouterr().out
     assert "RMSE h=1" in out
     assert PLOT_PNG not in out
@@ -197,19 +258,23 @@ def test_quick_run_without_matplotlib_says_so_first_and_writes_the_table(
 def test_window_option_sets_every_windowed_model_and_the_report(
     shared_data_home, tmp_path, studies
 ):
-    argv = ["--quick", "--window", "12", "--epochs", "1", "--horizons", "1",
-            "--seeds", "0", "--quiet", "--out", str(tmp_path)]  # fmt: skip
+    argv = [*FAST, "--folds", "2014", "--window", "12", "--horizons", "1",
+            "--quiet", "--out", str(tmp_path)]  # fmt: skip
     assert main(argv) == 0
 
     (result,) = studies
     assert result.settings.window == 12
-    windowed = [model for models in result.models.values() for model in models]
+    windowed = {
+        id(model): model for models in result.models.values() for model in models
+    }
     assert len(windowed) == 6  # ridge, gradient boosting, LSTM × 2 input sets
-    assert all(model[1].window == 12 for model in windowed)
-    # The lag baselines see 12 lags of each feature (8 in the multivariate set).
+    assert all(model[1].window == 12 for model in windowed.values())
+    # The lag baselines see 12 lags of each feature (8 in the multivariate
+    # set); one Ridge serves the 24 horizons.
     for inputs, n_features in [("univariate", 1), ("multivariate", 8)]:
-        (ridge,) = result.models[inputs, "ridge", 1]
-        assert ridge[-1].coef_.shape == (12 * n_features,)
+        (ridge,) = result.models["2014", inputs, "ridge", 1]
+        assert ridge[-1].coef_.shape == (24, 12 * n_features)
+        assert result.models["2014", inputs, "ridge", 24][0] is ridge
     markdown = (tmp_path / TABLE_MD).read_text(encoding="utf-8")
     assert "12-hour input windows" in markdown
     assert "standardised 12-hour lags" in markdown
@@ -219,11 +284,11 @@ def test_window_option_sets_every_windowed_model_and_the_report(
 
 
 def test_intervals_are_the_bands_the_study_returns(shared_data_home, tmp_path, studies):
-    argv = ["--quick", "--epochs", "1", "--horizons", "1,6", "--inputs", "univariate",
+    argv = [*FAST, "--folds", "2013", "--horizons", "1,6", "--inputs", "univariate",
             "--intervals", "0.7", "--quiet", "--out", str(tmp_path)]  # fmt: skip
     assert main(argv) == 0
     (result,) = studies
-    table = result.results.set_index(["model", "horizon"])
+    table = result.results.query("test_year == '2013'").set_index(["model", "horizon"])
     for horizon in (1, 6):
         lower, upper = result.bands[horizon]["LSTM (univariate)"]
         truth = result.truth[lower.index]
@@ -234,48 +299,51 @@ def test_intervals_are_the_bands_the_study_returns(shared_data_home, tmp_path, s
         )
         forecast = result.forecasts[horizon]["LSTM (univariate)"]
         assert (lower <= forecast).all() and (forecast <= upper).all()
+        # The plotted fortnight is of the last fold's test year.
+        assert forecast.index[0] == QUICK.fold(2013).test.first
+    assert result.plot_start.year == 2013
     markdown = (tmp_path / TABLE_MD).read_text(encoding="utf-8")
     assert "model's 70% interval" in markdown
 
 
-def test_no_intervals_and_validation_scores(shared_data_home, tmp_path, studies):
-    """``--intervals 0`` makes none; ``--score-on validation`` runs the
-    protocol one year earlier: fitted on the quick slice's months of 2011,
-    stopped on January 2012, scored on January 2013; 2014 is not read."""
-    common = ["--quick", "--epochs", "1", "--horizons", "1", "--inputs",
-              "univariate", "--quiet"]  # fmt: skip
-    assert main([*common, "--intervals", "0", "--out", str(tmp_path / "a")]) == 0
-    assert (
-        main([*common, "--score-on", "validation", "--out", str(tmp_path / "b")]) == 0
-    )
-    no_intervals, validation = studies
-    assert no_intervals.results["coverage"].isna().all()
-    assert no_intervals.bands == {1: {}}
-    markdown = (tmp_path / "a" / TABLE_MD).read_text(encoding="utf-8")
+def test_no_intervals_and_one_fold(shared_data_home, tmp_path, studies):
+    """``--intervals 0`` makes none; ``--folds 2013`` fits on the quick
+    slice's months of 2011, stops on January 2012, scores January 2013
+    (how the recipe was chosen): 2014 is not read."""
+    argv = [*FAST, "--folds", "2013", "--horizons", "1", "--inputs", "univariate",
+            "--intervals", "0", "--quiet", "--out", str(tmp_path)]  # fmt: skip
+    assert main(argv) == 0
+    (result,) = studies
+    assert result.results["coverage"].isna().all()
+    assert result.bands == {1: {}}
+    assert set(result.results["test_year"]) == {"2013", "mean"}
+    forecast = result.forecasts[1]["LSTM (univariate)"]
+    assert forecast.index[0] == pd.Timestamp("2013-01-01 00:00")
+    assert forecast.index[-1] == pd.Timestamp("2013-01-31 23:00")
+    markdown = (tmp_path / TABLE_MD).read_text(encoding="utf-8")
     assert "cover h=1" not in markdown and "Intervals:" not in markdown
-
-    assert validation.settings.periods() == QUICK.year_earlier()
-    assert (validation.results["n_test"] == 31 * 24).all()
-    forecast = validation.forecasts[1]["LSTM (univariate)"]
-    assert forecast.index[0] == QUICK.validation.first  # 2013-01-01 00:00
-    assert forecast.index[-1] == QUICK.validation.last
-    # Every forecast of the run, intervals included, is for 2013.
-    for bound in validation.bands[1]["LSTM (univariate)"]:
-        assert bound.index.equals(forecast.index)
-    markdown = (tmp_path / "b" / TABLE_MD).read_text(encoding="utf-8")
-    assert markdown.startswith("# Beijing PM2.5 forecasts: validation RMSE")
-    assert "Protocol P one year earlier" in markdown
     assert "validation 2012-01-01 00:00 to 2012-01-31 23:00" in markdown
-    # The plot draws the same fortnight of the year before.
-    assert (tmp_path / "b" / PLOT_PNG).stat().st_size > 10_000
+    assert "2014" not in markdown.split("Run:")[0]
 
 
-def test_the_year_earlier_protocol():
+def test_the_folds_of_the_rolling_origin():
     earlier = FULL.year_earlier()
     assert earlier.train == Period.between("2010-01-01 00:00", "2011-12-31 23:00")
     assert earlier.validation == Period.between("2012-01-01 00:00", "2012-12-31 23:00")
     assert earlier.test == FULL.validation
     assert earlier.plot_start == pd.Timestamp("2013-02-12 00:00")
+    assert FULL.fold(2014) == FULL
+    assert FULL.fold(2013) == earlier
+    first = FULL.fold(2012)
+    assert first.train == Period.between("2010-01-01 00:00", "2010-12-31 23:00")
+    assert first.validation == Period.between("2011-01-01 00:00", "2011-12-31 23:00")
+    assert first.test == Period.between("2012-01-01 00:00", "2012-12-31 23:00")
+    assert QUICK.fold(2012).train == Period.between(
+        "2010-09-01 00:00", "2010-12-31 23:00"
+    )
+    for year in (2011, 2015):
+        with pytest.raises(ValueError, match="from 2012 to 2014"):
+            FULL.fold(year)
 
 
 def test_seeds_are_averaged_and_their_spread_reported(frame):
@@ -284,24 +352,27 @@ def test_seeds_are_averaged_and_their_spread_reported(frame):
     those of one process."""
     settings = StudySettings.quick(
         horizons=(6,), inputs=("univariate",), epochs=2, hidden=8, hgb_max_iter=5,
-        seeds=(0, 1), intervals=None, verbose=False,
+        seeds=(0, 1), intervals=None, folds=(2014,), joint=False,
     )  # fmt: skip
     result = run_study(settings, frame=frame, log=_quiet)
     alone = run_study(replace(settings, n_jobs=1), frame=frame, log=_quiet)
     rows = rows_in(QUICK.test, frame.index, 6)
     truth = targets(frame, (6,)).to_numpy()[rows, 0]
-    models = result.models["univariate", "lstm", 6]
-    each = [predict_rows(model, frame, rows) for model in models]
+    models = result.models["2014", "univariate", "lstm", 6]
+    each = [predict_rows(model, frame, rows).ravel() for model in models]
     single = [_scores(truth, y_pred)[0] for y_pred in each]
-    (row,) = result.results.query("model == 'lstm'").itertuples()
+    (row,) = result.results.query(
+        "model == 'lstm' and test_year == '2014'"
+    ).itertuples()
     assert row.rmse == pytest.approx(_scores(truth, np.mean(each, axis=0))[0])
     assert (row.rmse_seed_min, row.rmse_seed_max) == pytest.approx(
         (min(single), max(single))
     )
     assert row.rmse_seed_min < row.rmse_seed_max
-    for model, again in zip(models, alone.models["univariate", "lstm", 6], strict=True):
+    twins = zip(models, alone.models["2014", "univariate", "lstm", 6], strict=True)
+    for model, again in twins:
         np.testing.assert_array_equal(model[-1].head_weight_, again[-1].head_weight_)
-    assert "seeds h=6" in wide_table(result.results).columns
+    assert "seeds h=6" in wide_table(result.results, ("seeds",)).columns
     assert result.results.query("model != 'lstm'")["rmse_seed_min"].isna().all()
 
 
@@ -310,15 +381,17 @@ def test_report_prose_states_the_settings_it_ran_with():
         window=12, hidden=7, epochs=5, patience=1, learning_rate=0.02,
         batch_size=16, seeds=(3, 4), horizons=(2, 30), inputs=("univariate",),
         hgb_max_iter=11, schedule="adaptive", dropout=0.25, skip_steps=3,
+        folds=(2013, 2014), joint=True,
     )  # fmt: skip
     text = "\n".join(_prose(settings, {"numpy"}))
     for phrase in [
-        f"train {QUICK.train.first:%Y-%m-%d %H:%M} to "
+        f"test 2014: train {QUICK.train.first:%Y-%m-%d %H:%M} to "
         f"{QUICK.train.last:%Y-%m-%d %H:%M}",
-        f"test {QUICK.test.first:%Y-%m-%d %H:%M}",
-        "horizons 2 and 30 hours",
+        "test 2013: train 2011-09-01 00:00",
+        "Horizons 2 and 30 hours",
         "12-hour input windows",
         "Inputs: univariate: PM2.5 only.",
+        "one model for every horizon from 1 to 30 hours",
         "7 hidden units, a linear skip connection from the last 3 hours",
         "learning rate 0.02,",
         "batch 16,",
@@ -337,7 +410,9 @@ def test_report_prose_states_the_settings_it_ran_with():
 
     default = "\n".join(_prose(StudySettings()))
     for phrase in [
-        "horizons 1, 6 and 24 hours",
+        "Horizons 1, 6 and 24 hours",
+        "test 2012: train 2010-01-01 00:00 to 2010-12-31 23:00, validation "
+        "2011-01-01 00:00 to 2011-12-31 23:00, test 2012-01-01 00:00",
         "24-hour input windows",
         "32 hidden units, a linear skip connection from the last 6 hours of "
         "the window to the forecast,",
@@ -350,62 +425,225 @@ def test_report_prose_states_the_settings_it_ran_with():
     ]:
         assert phrase in default
     assert "24k" not in default
+    assert "LSTM: one per horizon, 32 hidden units" in default
+    assert "Persistence, seasonal naive, Ridge are also scored at every hour" in default
 
 
-def test_cli_rejects_a_skip_longer_than_the_window(capsys):
-    with pytest.raises(SystemExit):
-        main(["--window", "12", "--skip-steps", "13"])
-    assert "--skip-steps must be from 0 to the window (12)" in capsys.readouterr().err
+# --- a command that fails before the work, not after -------------------------
 
 
-@pytest.mark.parametrize("window", ["0", "-3"])
-def test_cli_rejects_a_window_under_one(window, capsys):
-    with pytest.raises(SystemExit):
-        main(["--window", window])
-    assert "--window must be at least 1" in capsys.readouterr().err
+@pytest.fixture
+def no_study(monkeypatch):
+    """Fail the test if ``main`` starts the study."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the study started")
+
+    monkeypatch.setattr(_cli, "run_study", refuse)
 
 
-@pytest.mark.parametrize("rate", ["1", "-0.5"])
-def test_cli_rejects_a_dropout_outside_zero_one(rate, capsys):
-    with pytest.raises(SystemExit):
-        main(["--dropout", rate])
-    assert "--dropout must be in [0, 1)" in capsys.readouterr().err
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--inputs", "univariate,univariate"], "--inputs: each value may be"),
+        (["--horizons", "1,1"], "--horizons: each value may be given once"),
+        (["--seeds", "0,0"], "--seeds: each value may be given once"),
+        (["--folds", "2013,2013"], "--folds: each value may be given once"),
+        (["--folds", "2011"], "--folds: test years must be among 2012, 2013 and 2014"),
+        (["--inputs", "univariate,weather"], "unknown input set"),
+        (["--window", "100000"], "--window: expected an integer in [1, 720]"),
+        (["--window", "0"], "--window: expected an integer in [1, 720]"),
+        (["--window", "-3"], "--window: expected an integer in [1, 720]"),
+        (["--horizons", "100000"], "--horizons: expected integers from 1 to 168"),
+        (["--hidden", "1000000000"], "--hidden: expected an integer in [1, 1024]"),
+        (["--learning-rate", "nan"], "--learning-rate: expected a number in (0, 10]"),
+        (["--learning-rate", "0"], "--learning-rate: expected a number in (0, 10]"),
+        (["--tol", "nan"], "--tol: expected a number in [0, 1]"),
+        (["--tol", "inf"], "--tol: expected a number in [0, 1]"),
+        (["--dropout", "1"], "--dropout: expected a number in [0, 1)"),
+        (["--dropout", "-0.5"], "--dropout: expected a number in [0, 1)"),
+        (["--intervals", "nan"], "--intervals: expected a coverage in (0, 1)"),
+        (["--window", "12", "--skip-steps", "13"],
+         "--skip-steps must be from 0 to the window (12)"),
+    ],
+)  # fmt: skip
+def test_cli_rejects_bad_options_in_one_line_before_the_work(
+    argv, message, capsys, tmp_path, no_study
+):
+    out = tmp_path / "results"
+    with pytest.raises(SystemExit) as exit_info:
+        main([*argv, "--out", str(out)])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("sklstm-beijing: error:")
+    assert message in error
+    assert not out.exists()  # no folder left behind
 
 
-def test_cli_rejects_unknown_inputs(capsys):
-    with pytest.raises(SystemExit):
-        main(["--inputs", "univariate,weather"])
-    assert "unknown input set" in capsys.readouterr().err
+def test_cli_rejects_an_output_path_that_is_a_file(capsys, tmp_path, no_study):
+    file = tmp_path / "taken"
+    file.write_text("not a folder")
+    for out, message in [
+        (file, "is a file, not a folder"),
+        (file / "inside", "taken is a file, not a folder"),
+    ]:
+        with pytest.raises(SystemExit) as exit_info:
+            main(["--out", str(out)])
+        assert exit_info.value.code == 2
+        assert message in capsys.readouterr().err
+    assert file.read_text() == "not a folder"
+
+
+def test_cli_rejects_an_output_folder_it_cannot_write(
+    capsys, tmp_path, no_study, monkeypatch
+):
+    """A read-only folder (simulated: root may write anywhere) is refused
+    before the study starts."""
+    real = _cli.tempfile.TemporaryFile
+
+    def read_only(*args, dir=None, **kwargs):
+        if Path(dir) == tmp_path:
+            raise PermissionError(13, "Permission denied")
+        return real(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(_cli.tempfile, "TemporaryFile", read_only)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--out", str(tmp_path / "results")])
+    assert exit_info.value.code == 2
+    assert f"cannot write in {tmp_path} (Permission denied)" in capsys.readouterr().err
+
+
+def test_outputs_are_all_written_or_none(shared_data_home, tmp_path, monkeypatch):
+    """A failure while writing (here, in the second plot) leaves nothing:
+    not the tables already written, not the folder; a later run without
+    plots removes the plots of an earlier one."""
+    out = tmp_path / "results"
+    argv = [*FAST, "--folds", "2014", "--inputs", "univariate", "--horizons", "1",
+            "--quiet", "--out", str(out)]  # fmt: skip
+
+    def broken_plot(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(_cli, "plot_skill", broken_plot)
+    with pytest.raises(RuntimeError, match="disk full"):
+        main(argv)
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []  # no staging folder either
+
+    monkeypatch.undo()
+    out.mkdir()
+    (out / PLOT_PNG).write_bytes(b"stale")
+    (out / "notes.txt").write_text("mine")
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    assert main(argv) == 0
+    assert sorted(path.name for path in out.iterdir()) == sorted(
+        [TABLE_CSV, TABLE_MD, "notes.txt"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "message"),
+    [
+        ("temp", np.inf, "Column 'temp' of the Beijing data holds 1 infinite"),
+        ("press", 1e300, "Column 'press' of the Beijing data holds 1e+300"),
+        ("pollution", np.nan, "Column 'pollution' of the Beijing data is measured"),
+    ],
+)
+def test_data_a_study_cannot_use_is_refused_by_name(frame, column, value, message):
+    raw = frame.copy()
+    if np.isnan(value):  # one measured value left
+        raw.iloc[1:, raw.columns.get_loc(column)] = np.nan
+    else:
+        raw.iloc[100, raw.columns.get_loc(column)] = value
+    with pytest.raises(ValueError, match=re.escape(message)):
+        check_values(raw)
+    assert check_values(frame) is frame
 
 
 def test_study_models_are_pipelines_on_the_same_rows(frame):
     settings = StudySettings.quick(
         horizons=(1, 6), inputs=("multivariate",), epochs=1, hidden=8,
-        hgb_max_iter=5, seeds=(0,), verbose=False,
+        hgb_max_iter=5, seeds=(0,), folds=(2014,), intervals=None, joint=True,
     )  # fmt: skip
     result = run_study(settings, frame=frame, log=_quiet)
-    (lstm,) = result.models["multivariate", "lstm", 6]
+    # --joint: one LSTM for the 24 horizons, listed under each.
+    (lstm,) = result.models["2014", "multivariate", "lstm", 6]
+    assert result.models["2014", "multivariate", "lstm", 1][0] is lstm
     assert isinstance(lstm, Pipeline)
     assert [name for name, _ in lstm.steps] == ["columns", "windows", "lstm"]
     assert isinstance(lstm[-1], LSTMRegressor) and lstm[-1].early_stopping
-    # The pipeline predicts from raw rows.
+    assert lstm[-1].n_outputs_ == 24
+    # The pipeline predicts from raw rows, horizon h in output column h - 1.
     rows = rows_in(QUICK.test, frame.index, 6)
     y_pred = predict_rows(lstm, frame, rows)
-    assert y_pred.shape == (rows.sum(),) and np.isfinite(y_pred).all()
+    assert y_pred.shape == (rows.sum(), 24) and np.isfinite(y_pred).all()
     forecast = result.forecasts[6]["LSTM (multivariate)"]
-    np.testing.assert_allclose(forecast.to_numpy(), y_pred)
+    np.testing.assert_allclose(forecast.to_numpy(), y_pred[:, 5])
     assert forecast.index[0] == QUICK.test.first
     assert forecast.index[-1] == QUICK.test.last
     # The table's scores are those of the saved forecasts against the truth.
     rmse, mae = _scores(result.truth[forecast.index], forecast)
-    (row,) = result.results.query("model == 'lstm' and horizon == 6").itertuples()
+    query = "model == 'lstm' and horizon == 6 and test_year == '2014'"
+    (row,) = result.results.query(query).itertuples()
     assert row.rmse == pytest.approx(rmse, rel=1e-12)
     assert row.mae == pytest.approx(mae, rel=1e-12)
-    assert result.results["n_test"].nunique() == 1
-    # One fitted pipeline per model and horizon, not one refitted in turn.
-    first, second = (result.models["multivariate", "ridge", h][0] for h in (1, 6))
+    assert result.results.query("test_year == '2014'")["n_test"].nunique() == 1
+    # Gradient boosting: one fitted pipeline per horizon, not one refitted.
+    first, second = (
+        result.models["2014", "multivariate", "hist gradient boosting", h][0]
+        for h in (1, 6)
+    )
     assert first[-1] is not second[-1]
-    assert not np.allclose(first[-1].coef_, second[-1].coef_)
+    assert result.results.query("model == 'hist gradient boosting'")[
+        "horizon"
+    ].unique().tolist() == [1, 6]
+
+
+def test_dm_columns_test_the_lstm_against_the_best_baseline(frame):
+    settings = StudySettings.quick(
+        horizons=(1, 6), epochs=1, hidden=8, hgb_max_iter=5, seeds=(0,),
+        folds=(2013, 2014), intervals=None,
+    )  # fmt: skip
+    result = run_study(settings, frame=frame, log=_quiet)
+    results = result.results
+    for year in ("2013", "2014", "mean"):
+        for inputs in ("univariate", "multivariate"):
+            cell = results[
+                (results["test_year"] == year) & (results["horizon"] == 6)
+            ]  # fmt: skip
+            own = cell["inputs"] == inputs
+            baselines = cell[own & (cell["model"] != "lstm")]
+            (lstm,) = cell[own & (cell["model"] == "lstm")].itertuples()
+            best = baselines.loc[baselines["rmse"].idxmin(), "model"]
+            assert lstm.dm_against == best
+            if inputs == "multivariate":  # the naive forecasts are univariate
+                assert best in ("ridge", "hist gradient boosting")
+            # The statistic's sign: positive where the LSTM is more accurate.
+            assert np.sign(lstm.dm_stat) == np.sign(baselines["rmse"].min() - lstm.rmse)
+    # One year's test, recomputed from the saved forecasts.
+    (row,) = results.query(
+        "test_year == '2014' and inputs == 'univariate' and model == 'lstm' "
+        "and horizon == 6"
+    ).itertuples()
+    forecast = result.forecasts[6]["LSTM (univariate)"]
+    truth = result.truth[forecast.index]
+    baseline = _baseline_forecast(row.dm_against, result, frame, forecast.index)
+    expected = dm_test(truth - forecast, truth - baseline, 6)
+    assert row.dm_stat == pytest.approx(expected.statistic, rel=1e-9)
+    assert row.dm_p == pytest.approx(expected.pvalue, rel=1e-9)
+
+
+def _baseline_forecast(model, result, frame, target_index):
+    """A baseline's forecasts of the 2014 rows whose targets are ``target_index``."""
+    issue_rows = frame.index.get_indexer(target_index - pd.Timedelta(hours=6))
+    if model in ("persistence", "seasonal naive"):
+        forecast = {"persistence": persistence, "seasonal naive": seasonal_naive}
+        return forecast[model](frame["pollution"].to_numpy(), 6)[issue_rows]
+    (pipeline,) = result.models["2014", "univariate", model, 6]
+    mask = np.zeros(len(frame), dtype=bool)
+    mask[issue_rows] = True
+    y_pred = predict_rows(pipeline, frame, mask).reshape(len(issue_rows), -1)
+    return y_pred[:, 5] if y_pred.shape[1] > 1 else y_pred[:, 0]
 
 
 # --- protocol P ---------------------------------------------------------------
@@ -584,11 +822,12 @@ def test_naive_baselines_on_a_toy_frame_score_as_by_hand(values):
         test=Period(third, index[-1]),  # the last two days: positions 48-95
         plot_start=third,
     )
-    settings = StudySettings(protocol=protocol, inputs=(), verbose=False)
+    settings = StudySettings(protocol=protocol, inputs=(), folds=(2014,), joint=False)
     result = run_study(settings, frame=toy, log=_quiet)
 
-    scored = result.results.set_index(["model", "horizon"])
-    assert len(scored) == 6  # two naive models × three horizons, nothing fitted
+    assert set(result.results["test_year"]) == {"2014", "mean"}
+    scored = result.results.query("test_year == '2014'").set_index(["model", "horizon"])
+    assert len(scored) == 2 * 24  # two naive models × hours 1-24, nothing fitted
     due = np.arange(48, 96)  # positions of the test targets
     for horizon in (1, 6, 24):
         for model, lag in [("persistence", horizon), ("seasonal naive", 24)]:

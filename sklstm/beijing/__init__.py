@@ -1,42 +1,51 @@
 """The Beijing PM2.5 forecasting study: an LSTM pipeline against baselines.
 
 Run it with ``sklstm-beijing`` (or ``python -m sklstm.beijing``); see
-``sklstm-beijing --help``. It fits, on protocol P, and scores on 2014:
+``sklstm-beijing --help``. By rolling origin (``_protocol.Protocol.fold``),
+for each test year Y of 2012, 2013 and 2014, it fits on 2010 to Y-2 and
+scores on Y:
 
 - the LSTM, a scikit-learn :class:`~sklearn.pipeline.Pipeline`
   ``ColumnTransformer → SequenceWindower(window=24) → LSTMRegressor`` with
-  early stopping on 2013 (``--window`` changes the 24 hours of input, for
-  the LSTM and the lag baselines alike);
+  early stopping on Y-1, one per horizon, six seeds averaged;
 - persistence, seasonal-naive, Ridge and gradient-boosting baselines on the
   same test rows;
 
-and writes a results table (Markdown and CSV) and, where matplotlib is
-installed (``pip install "sklstm[plot]"``), a plot of two test weeks.
+and writes the long results table (CSV: RMSE, MAE, skill against
+persistence, the Diebold–Mariano test of the LSTM, the intervals, per year
+and their mean), a Markdown report, and, where matplotlib is installed
+(``pip install "sklstm[plot]"``), the skill-by-horizon figure and a plot of
+two test weeks.
 
-Protocol P (``_protocol``): PM2.5 gaps filled by time interpolation (the
-leading gap back-filled); train 2010-2012, validation 2013, test 2014, a row
-belonging to the period of its target; 24-hour input windows by default;
-horizons 1, 6 and 24 hours; univariate (PM2.5 only) and multivariate (eight
-features) inputs; scalers fitted on the train period only.
+The data and periods (``_protocol``): PM2.5 gaps filled by time
+interpolation (the leading gap back-filled), a row belonging to the period
+of its target; 24-hour input windows by default; horizons 1, 6 and 24 hours
+in the tables (1 to 24 for the naive forecasts and Ridge, for the figure);
+univariate (PM2.5 only) and multivariate (eight features) inputs; scalers
+fitted on each fold's train period only.
 
 How the LSTM pipeline is fitted (``_models``): the ColumnTransformer is
 fitted on the train rows and frozen (:class:`~sklearn.frozen.FrozenEstimator`);
-the pipeline is then fitted once on the time-ordered 2010-2013 rows, with
-``early_stopping=True`` and ``validation_fraction`` the share of the 2013
-rows, so early stopping validates on 2013 while the scaling stays the train
-period's, and the 2013 windows read their true past. Rows whose target lies
-outside their own period get ``sample_weight=0``.
+the pipeline is then fitted once on the time-ordered train and validation
+rows, with ``early_stopping=True`` and ``validation_fraction`` the share of
+the validation rows, so early stopping validates on Y-1 while the scaling
+stays the train period's, and the validation windows read their true past.
+Rows whose target lies outside their own period get ``sample_weight=0``.
 """
 
 from ._cli import main
-from ._report import plot_forecasts, wide_table
+from ._diebold_mariano import dm_test, pooled_dm_test
+from ._report import plot_forecasts, plot_skill, wide_table
 from ._study import StudyResult, StudySettings, run_study
 
 __all__ = [
     "StudyResult",
     "StudySettings",
+    "dm_test",
     "main",
     "plot_forecasts",
+    "plot_skill",
+    "pooled_dm_test",
     "run_study",
     "wide_table",
 ]

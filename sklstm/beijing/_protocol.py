@@ -42,6 +42,10 @@ DATA_START = pd.Timestamp("2010-01-01 00:00")
 #: Hours of input history in each window, by default.
 WINDOW = 24
 HORIZONS = (1, 6, 24)
+#: The skill figure's horizons: 1 to 24 hours, every model fitted for all.
+CURVE_HORIZONS = 24
+#: The rolling origin's test years: fit on 2010 to Y-2, stop on Y-1, score Y.
+FOLDS = (2012, 2013, 2014)
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,32 @@ class Protocol:
             plot_start=self.plot_start - pd.DateOffset(years=1),
         )
 
+    def fold(self, test_year):
+        """The protocol shifted back so that its test period is in ``test_year``.
+
+        Rolling origin with an expanding window (Tashman, 2000): on protocol
+        P, ``fold(2013)`` trains on 2010-2011, stops early on 2012 and tests
+        on 2013; ``fold(2012)`` trains on 2010 alone. The train period keeps
+        its first hour (:data:`DATA_START` at the earliest).
+
+        Raises
+        ------
+        ValueError
+            If ``test_year`` is after this protocol's test year or leaves no
+            train period.
+        """
+        back = self.test.first.year - int(test_year)
+        protocol = self
+        for _ in range(max(back, 0)):
+            protocol = protocol.year_earlier()
+        if back < 0 or protocol.train.last < protocol.train.first:
+            first = self.test.first.year - (self.train.last.year - DATA_START.year)
+            raise ValueError(
+                f"No fold tests on {test_year}: the test years run from {first} "
+                f"to {self.test.first.year}. Pass test years in that range."
+            )
+        return protocol
+
 
 #: Protocol P: train 2010-2012, validation 2013, test 2014.
 FULL = Protocol(
@@ -133,7 +163,72 @@ def load_frame(data_home=None):
     frame : pandas.DataFrame
         One row per hour, the eight columns of :data:`FEATURES`, no NaN.
     """
-    return fill_gaps(load_beijing_pm25(data_home))
+    return fill_gaps(check_values(load_beijing_pm25(data_home)))
+
+
+#: The largest magnitude a study column may hold: every measurement and
+#: counter of the data set is below 10⁴ (PM2.5 peaks near 1,000 µg/m³).
+LARGEST_VALUE = 1e6
+#: The least share of measured (not missing) hours in every column.
+LEAST_MEASURED = 0.5
+
+
+def check_values(frame):
+    """Refuse data a study cannot use, naming the column.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The data set as loaded, before the gaps are filled.
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        ``frame`` itself, when every column of :data:`FEATURES` is present,
+        measured on at least :data:`LEAST_MEASURED` of the hours, and (when
+        numeric) finite with magnitudes up to :data:`LARGEST_VALUE`.
+
+    Raises
+    ------
+    ValueError
+        Naming the first column that fails and what to do.
+    """
+    missing = [name for name in FEATURES if name not in frame]
+    if missing:
+        raise ValueError(
+            f"The Beijing data has no column(s) {missing}. Point SKLSTM_DATA_HOME "
+            "at the UCI file PRSA_data_2010.1.1-2014.12.31.csv, or remove the "
+            "copy there to download it again."
+        )
+    for name in FEATURES:
+        column = frame[name]
+        measured = float(column.notna().mean()) if len(column) else 0.0
+        if measured < LEAST_MEASURED:
+            raise ValueError(
+                f"Column {name!r} of the Beijing data is measured on "
+                f"{measured:.1%} of the hours; a study needs at least "
+                f"{LEAST_MEASURED:.0%}. Use the original UCI file, or fill the "
+                "column first."
+            )
+        if name == "wnd_dir":
+            continue
+        values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
+        infinite = np.isinf(values)
+        if infinite.any():
+            raise ValueError(
+                f"Column {name!r} of the Beijing data holds {int(infinite.sum())} "
+                f"infinite value(s), the first at {frame.index[infinite][0]}. "
+                "Replace them by NaN (a gap) or by the measured value."
+            )
+        largest = np.nanmax(np.abs(values), initial=0.0)
+        if largest > LARGEST_VALUE:
+            where = frame.index[np.abs(values) == largest][0]
+            raise ValueError(
+                f"Column {name!r} of the Beijing data holds {largest:g} at "
+                f"{where}, beyond any plausible value (at most "
+                f"{LARGEST_VALUE:g}). Fix or blank that value."
+            )
+    return frame
 
 
 def fill_gaps(frame):

@@ -1,19 +1,26 @@
-"""The study's outputs: the results table (text, Markdown, CSV) and the plot."""
+"""The study's outputs: the results tables (text, Markdown, CSV) and the plots."""
 
 import numpy as np
 import pandas as pd
 
-#: Columns of the tidy results table, one row per model × input set × horizon.
+#: The ``test_year`` of the rows that average the test years.
+MEAN = "mean"
+
+#: Columns of the long results table, one row per test year (or ``MEAN``) ×
+#: input set × model × horizon. ``skill``: 1 - RMSE / RMSE of persistence;
+#: ``dm_stat``, ``dm_p``: the Diebold–Mariano test of the LSTM against
+#: ``dm_against``, the best baseline of its inputs (LSTM rows only).
 RESULT_COLUMNS = [
-    "inputs", "model", "horizon", "rmse", "mae", "n_test", "fit_time_s",
-    "coverage", "width", "interval", "rmse_seed_min", "rmse_seed_max",
+    "test_year", "inputs", "model", "horizon", "rmse", "mae", "skill",
+    "dm_stat", "dm_p", "dm_against", "n_test", "fit_time_s", "coverage",
+    "width", "interval", "rmse_seed_min", "rmse_seed_max",
 ]  # fmt: skip
 
 
-#: Column titles of the wide table, by tidy column.
+#: Column titles of the wide tables, by long column.
 _TITLES = {
-    "rmse": "RMSE", "mae": "MAE", "seeds": "seeds", "coverage": "cover",
-    "width": "width",
+    "rmse": "RMSE", "mae": "MAE", "skill": "skill %", "dm_p": "DM p",
+    "seeds": "seeds", "coverage": "cover", "width": "width",
 }  # fmt: skip
 
 
@@ -23,29 +30,33 @@ def count(number, noun):
     return f"{number} {noun}{'' if number == 1 else plural}"
 
 
-def wide_table(results):
-    """One row per input set and model; errors per horizon, fit time.
+def wide_table(results, values=("rmse", "mae", "skill", "dm_p"), horizons=None):
+    """One row per (test year,) input set and model; ``values`` per horizon.
 
     Parameters
     ----------
     results : pandas.DataFrame
-        The tidy table (:data:`RESULT_COLUMNS`).
+        The long table (:data:`RESULT_COLUMNS`), or some of its rows.
+    values : sequence of str, default=("rmse", "mae", "skill", "dm_p")
+        Columns to spread by horizon; ``"seeds"`` is the min-max RMSE of
+        the single LSTMs whose mean forecast ``rmse`` scores. ``skill`` and
+        ``coverage`` are shown in %.
+    horizons : sequence of int, default=None
+        Horizons to show; None for every horizon of ``results``.
 
     Returns
     -------
     table : pandas.DataFrame
-        Columns ``inputs``, ``model``, ``RMSE h=…``, ``MAE h=…``; with
-        several seeds ``seeds h=…``, the min-max RMSE of the single LSTMs
-        whose mean forecast the RMSE column scores; where the study made
-        intervals, ``cover h=…`` (coverage, %) and ``width h=…`` (mean
-        width); and ``fit time (s)`` (all horizons together). Input sets,
-        then models, in the order of ``results``.
+        Columns ``test_year`` (where ``results`` holds several),
+        ``inputs``, ``model``, then ``"<title> h=<horizon>"``, in the order
+        of ``results``.
     """
-    values = ["rmse", "mae"]
-    if (
-        "rmse_seed_min" in results
-        and (results["rmse_seed_min"] < results["rmse_seed_max"]).any()
-    ):
+    if horizons is not None:
+        results = results[results["horizon"].isin(horizons)]
+    results = results.assign(
+        skill=100 * results["skill"], coverage=100 * results["coverage"]
+    )
+    if "seeds" in values:
         spread = [
             f"{low:.2f}-{high:.2f}" if np.isfinite(low) else np.nan
             for low, high in zip(
@@ -53,36 +64,18 @@ def wide_table(results):
             )
         ]
         results = results.assign(seeds=spread)
-        values += ["seeds"]
-    if "coverage" in results and results["coverage"].notna().any():
-        results = results.assign(coverage=100 * results["coverage"])
-        values += ["coverage", "width"]
-    wide = _by_model(results, values, lambda value, h: f"{_TITLES[value]} h={h}")
-    fit_time = results.groupby(_KEYS, sort=False)["fit_time_s"].sum(min_count=1)
-    wide["fit time (s)"] = fit_time.to_numpy()
-    return wide
+    keys = _KEYS if results["test_year"].nunique() > 1 else _KEYS[1:]
+    return _by_model(results, list(values), keys)
 
 
-def interval_methods(results):
-    """The interval method of each model and horizon, as a wide table.
-
-    Returns
-    -------
-    table : pandas.DataFrame
-        Columns ``inputs``, ``model`` and ``h=…``, in the order of
-        ``results``.
-    """
-    return _by_model(results, ["interval"], lambda value, h: f"h={h}")
+_KEYS = ["test_year", "inputs", "model"]
 
 
-_KEYS = ["inputs", "model"]
-
-
-def _by_model(results, values, title):
+def _by_model(results, values, keys):
     """Pivot ``values`` to one column per horizon, rows in the study's order."""
-    wide = results.pivot(index=_KEYS, columns="horizon", values=values)
-    wide.columns = [title(value, horizon) for value, horizon in wide.columns]
-    order = pd.MultiIndex.from_frame(results[_KEYS].drop_duplicates())
+    wide = results.pivot(index=keys, columns="horizon", values=values)
+    wide.columns = [f"{_TITLES[value]} h={h}" for value, h in wide.columns]
+    order = pd.MultiIndex.from_frame(results[keys].drop_duplicates())
     return wide.reindex(order).reset_index()
 
 
@@ -92,21 +85,23 @@ def _cells(table):
     for row in table.itertuples(index=False):
         cells.append(
             [
-                _format(value, decimals=1 if name.startswith(_ONE_DECIMAL) else 2)
+                _format(value, 1 if name.startswith(_ONE_DECIMAL) else 2, name)
                 for name, value in zip(table.columns, row, strict=True)
             ]
         )
     return cells
 
 
-_ONE_DECIMAL = ("fit", "cover", "width")
+_ONE_DECIMAL = ("fit", "cover", "width", "skill")
 
 
-def _format(value, decimals):
+def _format(value, decimals, name=""):
     if isinstance(value, str):
         return value
     if value is None or not np.isfinite(value):
         return "-"
+    if name.startswith("DM p"):
+        return "<0.001" if value < 0.001 else f"{value:.3f}"
     return f"{value:.{decimals}f}"
 
 
@@ -118,7 +113,7 @@ def to_text(table):
     for index, row in enumerate(cells):
         lines.append(
             "  ".join(
-                cell.ljust(width) if k < 2 else cell.rjust(width)
+                cell.ljust(width) if cells[0][k] in _KEYS else cell.rjust(width)
                 for k, (cell, width) in enumerate(zip(row, widths, strict=True))
             )
         )
@@ -130,9 +125,21 @@ def to_text(table):
 def to_markdown(table):
     """Render ``table`` as a GitHub Markdown table."""
     cells = _cells(table)
-    align = ["---", "---"] + ["---:"] * (len(cells[0]) - 2)
+    n_keys = sum(name in _KEYS for name in cells[0])
+    align = ["---"] * n_keys + ["---:"] * (len(cells[0]) - n_keys)
     rows = [cells[0], align, *cells[1:]]
     return "\n".join("| " + " | ".join(row) + " |" for row in rows)
+
+
+def _pyplot():
+    """matplotlib's pyplot on the file-only Agg backend (an optional extra,
+    imported when a plot is drawn)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def plot_forecasts(path, truth, forecasts, start, *, bands=None, days=14, title=None):
@@ -162,10 +169,7 @@ def plot_forecasts(path, truth, forecasts, start, *, bands=None, days=14, title=
     path : str or pathlib.Path
         The ``path`` argument.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     stop = start + pd.Timedelta(days=days) - pd.Timedelta(hours=1)
     horizons = sorted(forecasts)
@@ -205,3 +209,75 @@ def plot_forecasts(path, truth, forecasts, start, *, bands=None, days=14, title=
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def plot_skill(path, results, horizons=(), title=None):
+    """Skill against persistence by horizon: the mean over the test years
+    with their range as a band, one panel per input set.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        Where to save the PNG.
+    results : pandas.DataFrame
+        The long table (:data:`RESULT_COLUMNS`).
+    horizons : sequence of int, default=()
+        The table's horizons, marked on the horizontal axis. A model scored
+        at a few horizons only (gradient boosting) is drawn as points with
+        their range.
+    title : str, default=None
+
+    Returns
+    -------
+    path : str or pathlib.Path
+        The ``path`` argument.
+    """
+    plt = _pyplot()
+
+    yearly = results[
+        (results["test_year"] != MEAN) & (results["model"] != "persistence")
+    ]
+    panels = list(dict.fromkeys(yearly["inputs"]))
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(6.2 * len(panels), 4.4), sharey=True, squeeze=False
+    )
+    colours = {"seasonal naive": "0.6", "ridge": "tab:blue",
+               "hist gradient boosting": "tab:green", "lstm": "tab:red"}  # fmt: skip
+    shown = []  # the skills of the curves the axis must fit
+    for axis, inputs in zip(axes[0], panels, strict=True):
+        axis.axhline(0, color="black", linewidth=0.8, linestyle=":",
+                     label="persistence")  # fmt: skip
+        for model, rows in yearly[yearly["inputs"] == inputs].groupby(
+            "model", sort=False
+        ):
+            skill = 100 * rows.pivot(index="horizon", columns="test_year",
+                                     values="skill")  # fmt: skip
+            mean, low, high = skill.mean(axis=1), skill.min(axis=1), skill.max(axis=1)
+            style = dict(color=colours.get(model), label=_LABELS.get(model, model))
+            if len(mean) > 3:
+                axis.plot(mean.index, mean, linewidth=1.6, **style)
+                axis.fill_between(mean.index, low, high, alpha=0.18, linewidth=0,
+                                  color=style["color"])  # fmt: skip
+            else:
+                axis.errorbar(mean.index, mean, yerr=[mean - low, high - mean],
+                              fmt="o", capsize=3, **style)  # fmt: skip
+            if model != "seasonal naive":  # far below at short horizons
+                shown.extend([low.min(), high.max()])
+        axis.set_title(f"{inputs} inputs", fontsize=10)
+        axis.set_xlabel("horizon (hours ahead)")
+        if horizons:
+            axis.set_xticks(sorted({1, *horizons, *range(6, 25, 6)}))
+        axis.grid(alpha=0.3)
+        axis.legend(loc="lower right", fontsize=8)
+    margin = 0.1 * (max(shown) - min(shown)) if shown else 1.0
+    axes[0, 0].set_ylim(min(shown, default=-1) - margin, max(shown, default=1) + margin)
+    axes[0, 0].set_ylabel("skill against persistence (%)")
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+_LABELS = {"lstm": "LSTM", "ridge": "Ridge", "hist gradient boosting": "HGB"}

@@ -1,28 +1,37 @@
-"""Run the study: fit every model of protocol P and score it on 2014.
+"""Run the study: a rolling origin over three test years, every model on each.
 
-For each input set (univariate, multivariate) and horizon (1, 6, 24 h) the
-study fits and scores, on the same test rows (targets in 2014):
+For each test year Y of ``StudySettings.folds`` (2012, 2013 and 2014 by
+default; :meth:`._protocol.Protocol.fold`), every model is fitted on 2010 to
+Y-2, the LSTM stops early on Y-1, and all are scored on the hours of Y
+(Tashman, 2000; Hyndman and Athanasopoulos, FPP3 §5.10):
 
 - persistence and seasonal-naive forecasts (no fitting);
-- Ridge(alpha=1) and HistGradientBoostingRegressor(max_iter=300) on the
-  standardised lags of the input window, wind direction label-encoded;
+- Ridge(alpha=1) on the standardised lags of the input window, wind
+  direction label-encoded: one multi-output Ridge for every hour from 1 to
+  24 (the skill figure), which is one Ridge per horizon (its outputs are
+  solved independently);
+- HistGradientBoostingRegressor(max_iter=300) on the same lags, one per
+  horizon of ``StudySettings.horizons`` only (it is the costly baseline);
 - the LSTM pipeline (one-hot wind direction, standard scaling, windows of
-  ``StudySettings.window`` hours, 24 by default,
-  :class:`~sklstm.LSTMRegressor` with early stopping on 2013).
+  ``StudySettings.window`` hours, :class:`~sklstm.LSTMRegressor` with early
+  stopping on Y-1), one per horizon of ``StudySettings.horizons``, several
+  seeds averaged. One model for horizons 1 to 24 (``y`` with one column per
+  horizon, ``StudySettings.joint``) would draw the LSTM's whole skill curve
+  for a third of the fits, but it lost to one model per horizon on the
+  validation years (by 1-10 µg/m³ at one hour; see the Beijing docs page),
+  so it is an option, not the default.
 
-With ``intervals`` set (80 % by default), every model also gets a conformal
-interval from its own forecast errors on the validation year
-(:mod:`._intervals`), with its coverage and mean width on the test year.
-
-One LSTM is trained per horizon. Trained jointly on several horizons (``y``
-with one column per horizon), the network fits the noisy 24-hour target
-within 3-4 epochs and then overfits it, while the 1-hour output needs 10-20
-epochs: one early-stopping point cannot serve both, and the joint model lost
-1-2 µg/m³ at h=1 in our runs. A joint model of the 6- and 24-hour horizons
-alone did no better than one model each.
+Each cell (test year, inputs, model, horizon) gets its RMSE, MAE and skill
+against persistence (``1 - RMSE / RMSE of persistence``); each LSTM cell the
+Diebold–Mariano test against the best baseline of its inputs
+(:mod:`._diebold_mariano`). The ``mean`` rows average the years' scores;
+their DM test pools the years' loss differentials. With ``intervals`` set
+(80 % by default), every model also gets, at the horizons of
+``StudySettings.horizons``, a conformal interval from its own errors on the
+validation year (:mod:`._intervals`).
 
 All fits run on one BLAS/OpenMP thread by default (``StudySettings.threads``);
-the LSTMs, one per seed, input set and horizon, are fitted side by side in
+the LSTMs and gradient-boosting models are fitted side by side in
 ``StudySettings.n_jobs`` processes (one per core by default). A fit does not
 depend on the process or thread count, so neither does the table.
 """
@@ -38,6 +47,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import mean_absolute_error, root_mean_squared_error
 from threadpoolctl import threadpool_limits
 
+from ._diebold_mariano import dm_test, pooled_dm_test
 from ._intervals import choose_method, conformal_interval, interval_scores
 from ._models import (
     LAG_REGRESSORS,
@@ -50,7 +60,10 @@ from ._models import (
     lstm_columns,
     lstm_pipeline,
 )
+from ._progress import NoProgress
 from ._protocol import (
+    CURVE_HORIZONS,
+    FOLDS,
     FULL,
     HORIZONS,
     INPUT_SETS,
@@ -63,7 +76,10 @@ from ._protocol import (
     target_times,
     targets,
 )
-from ._report import RESULT_COLUMNS, count
+from ._report import MEAN, RESULT_COLUMNS, count
+
+#: The gradient-boosting baseline: fitted per horizon, in the worker processes.
+_HGB = "hist gradient boosting"
 
 
 @dataclass(frozen=True)
@@ -73,11 +89,18 @@ class StudySettings:
     Attributes
     ----------
     horizons : tuple of int
-        Hours ahead to forecast.
+        Hours ahead of the tables, the intervals and gradient boosting.
     inputs : tuple of str
         Input sets, keys of ``INPUT_SETS``.
     protocol : Protocol
-        The periods (``FULL`` or the ``QUICK`` slice).
+        The periods of the last fold (``FULL`` or the ``QUICK`` slice);
+        the other folds are it shifted back (:meth:`Protocol.fold`).
+    folds : tuple of int
+        Test years of the rolling origin.
+    joint : bool
+        One LSTM for every horizon from 1 to ``max(24, *horizons)``, scored
+        at each of them; False (the default, chosen on the validation years:
+        see the Beijing docs page) for one LSTM per horizon of ``horizons``.
     window : int
         Hours of input history: the LSTM's sequence length and the lags of
         the Ridge and gradient-boosting baselines.
@@ -89,7 +112,7 @@ class StudySettings:
     epochs : int
         Most epochs per LSTM (early stopping usually ends sooner).
     patience : int
-        Epochs without a better 2013 score before the LSTM stops.
+        Epochs without a better validation score before the LSTM stops.
     tol : float
         ``LSTMRegressor(tol=...)``: the least gain of validation R² that
         counts as better.
@@ -114,24 +137,19 @@ class StudySettings:
         None leaves the libraries' defaults.
     intervals : float or None
         Coverage of the forecast intervals, in (0, 1); None for none. They
-        are calibrated on the validation period, so they are made only when
-        the study scores the test period.
-    score_on : {"test", "validation"}
-        The year the table scores. ``"test"`` runs ``protocol``;
-        ``"validation"`` runs it one year earlier
-        (:meth:`._protocol.Protocol.year_earlier`: on protocol P, train
-        2010-2011, early stopping on 2012, scores on 2013), which is how the
-        study's settings were chosen without reading the test year.
+        are calibrated on each fold's validation year.
     n_jobs : int or None
-        Processes fitting LSTMs side by side (one per seed and horizon), one
-        thread each; None for one per core.
+        Processes fitting the LSTMs and gradient-boosting models side by
+        side, one thread each; None for one per core.
     verbose : bool
-        Print the progress of every fit, epoch by epoch for the LSTM.
+        Print every LSTM epoch and every fit.
     """
 
     horizons: tuple = HORIZONS
     inputs: tuple = tuple(INPUT_SETS)
     protocol: object = FULL
+    folds: tuple = FOLDS
+    joint: bool = False
     window: int = WINDOW
     hidden: int = 32
     skip_steps: int = 6
@@ -147,9 +165,8 @@ class StudySettings:
     backend: str = "auto"
     threads: int = 1
     intervals: float | None = 0.8
-    score_on: str = "test"
     n_jobs: int | None = None
-    verbose: bool = True
+    verbose: bool = False
 
     @classmethod
     def quick(cls, **changes):
@@ -157,7 +174,7 @@ class StudySettings:
 
         Smaller batches and a larger step give the LSTM enough updates on
         the four months of training rows; gradient boosting gets 20
-        iterations.
+        iterations; two seeds.
         """
         defaults = dict(
             protocol=QUICK,
@@ -167,14 +184,24 @@ class StudySettings:
             batch_size=32,
             learning_rate=0.003,
             hgb_max_iter=20,
+            seeds=(0, 1),
         )
         return cls(**{**defaults, **changes})
 
-    def periods(self):
-        """The protocol that runs: ``protocol``, or the year before it."""
-        if self.score_on == "validation":
-            return self.protocol.year_earlier()
-        return self.protocol
+    def fold(self, test_year):
+        """The protocol of the fold that tests on ``test_year``."""
+        return self.protocol.fold(test_year)
+
+    @property
+    def scored_horizons(self):
+        """Horizons of the naive forecasts and Ridge: 1 to ``max(24, *horizons)``."""
+        return tuple(range(1, max(CURVE_HORIZONS, *self.horizons) + 1))
+
+    @property
+    def lstm_horizons(self):
+        """Horizons of the LSTM: ``scored_horizons`` with ``joint``, else
+        ``horizons``."""
+        return self.scored_horizons if self.joint else tuple(sorted(self.horizons))
 
     def lstm_params(self, seed):
         """Keyword arguments of the study's :class:`~sklstm.LSTMRegressor`."""
@@ -202,20 +229,25 @@ class StudyResult:
     Attributes
     ----------
     results : pandas.DataFrame
-        The tidy table, one row per input set × model × horizon
-        (columns :data:`._report.RESULT_COLUMNS`).
+        The long table, one row per test year (and ``"mean"``) × input set
+        × model × horizon (columns :data:`._report.RESULT_COLUMNS`).
     truth : pandas.Series
         Observed (gap-filled) PM2.5 of every hour.
     forecasts : dict
-        ``{horizon: {label: Series}}`` of the LSTMs and persistence on the test
-        rows, indexed by target time, for the plot.
+        ``{horizon: {label: Series}}`` of the LSTMs and persistence on the
+        last fold's test rows, indexed by target time, for the plot.
     bands : dict
         ``{horizon: {label: (lower, upper)}}``, the LSTMs' intervals as Series
         like ``forecasts`` (empty without ``intervals``).
+    plot_start : pandas.Timestamp
+        First hour of the plotted fortnight, in the last fold's test year.
     models : dict
-        ``{(inputs, model, horizon): [fitted Pipeline, ...]}``, one pipeline
-        per seed for the LSTM.
+        ``{(test_year, inputs, model, horizon): [fitted Pipeline, ...]}``,
+        one pipeline per seed for the LSTM; a model fitted for several
+        horizons at once is listed under each.
     settings : StudySettings
+    lstm_fit_time_s : float
+        Seconds spent fitting LSTMs, all processes added up.
     wall_time_s : float
     """
 
@@ -223,13 +255,15 @@ class StudyResult:
     truth: pd.Series
     forecasts: dict
     bands: dict = field(default_factory=dict)
+    plot_start: pd.Timestamp = None
     models: dict = field(default_factory=dict)
     settings: StudySettings = None
+    lstm_fit_time_s: float = 0.0
     wall_time_s: float = 0.0
 
 
-def run_study(settings=None, *, data_home=None, frame=None, log=print):
-    """Fit and score every model of the study.
+def run_study(settings=None, *, data_home=None, frame=None, log=print, progress=None):
+    """Fit and score every model of the study, on every fold.
 
     Parameters
     ----------
@@ -240,7 +274,11 @@ def run_study(settings=None, *, data_home=None, frame=None, log=print):
     frame : pandas.DataFrame, default=None
         Gap-filled data to use instead of loading it (``_protocol.load_frame``).
     log : callable, default=print
-        Receives one progress line at a time.
+        Receives one progress line at a time (every fit with ``verbose``).
+    progress : callable, default=None
+        ``progress(label, total)`` returns a bar with ``update()`` and
+        ``close()`` for each step (:class:`._progress.ProgressBar`); None
+        shows none.
 
     Returns
     -------
@@ -251,43 +289,77 @@ def run_study(settings=None, *, data_home=None, frame=None, log=print):
     # cores spin and wait: measured, gradient boosting ran 5-15x slower on
     # two threads than on one, and the LSTM's small GEMMs gain nothing.
     with threadpool_limits(limits=settings.threads):
-        return _run(settings, data_home, frame, log)
+        return _Study(settings, frame, data_home, log, progress or NoProgress).run()
 
 
-def _run(settings, data_home, frame, log):
-    began = time.perf_counter()
-    if frame is None:
-        frame = load_frame(data_home)
-    protocol, horizons = settings.periods(), tuple(settings.horizons)
-    y = targets(frame, horizons)
-    test_rows = {h: rows_in(protocol.test, frame.index, h) for h in horizons}
-    validation_rows = {
-        h: rows_in(protocol.validation, frame.index, h) for h in horizons
-    }
-    make_intervals = bool(settings.intervals)
-    result = StudyResult(
-        results=None,
-        truth=frame[TARGET],
-        forecasts={h: {} for h in horizons},
-        bands={h: {} for h in horizons},
-        settings=settings,
-    )
-    records = []
+class _Study:
+    """One run: the data, the folds' rows, and the records scored so far."""
 
-    def score(inputs, model, horizon, forecasts, fit_time):
-        """Record the errors of ``forecasts`` (a function of the rows giving
-        one forecast per row, or one per seed and row, whose mean is scored)
-        and its interval; return the record, the forecasts and the bounds."""
-        rows, target = test_rows[horizon], y[f"{TARGET}_h{horizon}"].to_numpy()
-        y_true, each = target[rows], np.atleast_2d(forecasts(rows))
+    def __init__(self, settings, frame, data_home, log, progress):
+        self.settings, self.log, self.progress = settings, log, progress
+        self.frame = load_frame(data_home) if frame is None else frame
+        self.scored = settings.scored_horizons
+        self.y = targets(self.frame, self.scored)
+        self.folds = {year: settings.fold(year) for year in settings.folds}
+        index = self.frame.index
+        # Rows of each period and horizon, and the union of a period's rows
+        # over the horizons, which one predict call covers.
+        self.rows, self.union = {}, {}
+        for year, protocol in self.folds.items():
+            for period in ("test", "validation"):
+                period_of = getattr(protocol, period)
+                rows = {h: rows_in(period_of, index, h) for h in self.scored}
+                self.rows[year, period] = rows
+                self.union[year, period] = np.logical_or.reduce(list(rows.values()))
+        self.plot_year = max(self.folds)
+        horizons = settings.horizons
+        self.result = StudyResult(
+            results=None,
+            truth=self.frame[TARGET],
+            forecasts={h: {} for h in horizons},
+            bands={h: {} for h in horizons},
+            plot_start=self.folds[self.plot_year].plot_start,
+            settings=settings,
+        )
+        self.records, self.errors = [], {}
+
+    def run(self):
+        began = time.perf_counter()
+        self._naive()
+        self._ridge()
+        self._fitted_in_processes()
+        results = pd.DataFrame.from_records(self.records)
+        results = _with_skill_and_dm(results, self.errors, self.folds)
+        results = pd.concat([results, _means(results, self.errors)], ignore_index=True)
+        self.result.results = _in_study_order(results)[RESULT_COLUMNS].reset_index(
+            drop=True
+        )
+        self.result.wall_time_s = time.perf_counter() - began
+        return self.result
+
+    # --- scoring ---------------------------------------------------------
+
+    def _target(self, h):
+        return self.y[f"{TARGET}_h{h}"].to_numpy()
+
+    def _score(self, year, inputs, model, h, test, validation, fit_time):
+        """Record the scores of forecasts on the test rows of ``year``.
+
+        ``test`` and ``validation``: arrays of shape (n_seeds, n_rows) of
+        the forecasts on the year's test and validation rows of horizon
+        ``h`` (their mean is scored; ``validation`` calibrates the interval).
+        """
+        rows = self.rows[year, "test"][h]
+        y_true, each = self._target(h)[rows], np.atleast_2d(test)
         y_pred = each.mean(axis=0)
         seed_rmse = [root_mean_squared_error(y_true, p) for p in each]
         if len(each) == 1:
             seed_rmse = [np.nan]  # one model: no spread to report
         record = dict(
+            test_year=str(year),
             inputs=inputs,
             model=model,
-            horizon=horizon,
+            horizon=h,
             rmse=root_mean_squared_error(y_true, y_pred),
             mae=mean_absolute_error(y_true, y_pred),
             n_test=int(rows.sum()),
@@ -298,152 +370,300 @@ def _run(settings, data_home, frame, log):
             rmse_seed_min=np.min(seed_rmse),
             rmse_seed_max=np.max(seed_rmse),
         )
+        self.errors[year, inputs, model, h] = y_true - y_pred
         bounds = None
-        if make_intervals:
-            validated = validation_rows[horizon]
-            validation_pred = np.atleast_2d(forecasts(validated)).mean(axis=0)
-            calibration = (target[validated], validation_pred)
-            method, _ = choose_method(*calibration, horizon, settings.intervals)
+        coverage = self.settings.intervals
+        if coverage and h in self.settings.horizons:
+            validated = self._target(h)[self.rows[year, "validation"][h]]
+            calibration = (validated, np.atleast_2d(validation).mean(axis=0))
+            method, _ = choose_method(*calibration, h, coverage)
             bounds = conformal_interval(
-                method, calibration, y_pred, y_true, horizon, settings.intervals
+                method, calibration, y_pred, y_true, h, coverage
             )
             record["coverage"], record["width"] = interval_scores(y_true, *bounds)
             record["interval"] = str(method)
-        records.append(record)
-        return record, y_pred, bounds
+        self.records.append(record)
+        if year == self.plot_year and h in self.settings.horizons:
+            label = model if model != "lstm" else f"LSTM ({inputs})"
+            if model in ("persistence", "lstm"):
+                self.result.forecasts[h][label] = self._by_target_time(y_pred, year, h)
+            if model == "lstm" and bounds is not None:
+                self.result.bands[h][label] = tuple(
+                    self._by_target_time(bound, year, h) for bound in bounds
+                )
+        if self.settings.verbose:
+            self.log(_describe(record))
 
-    pollution = frame[TARGET].to_numpy()
-    for name, forecast in NAIVE_FORECASTS.items():
-        for horizon in horizons:
-            _, y_pred, _ = score(
-                "univariate",
-                name,
-                horizon,
-                lambda rows, f=forecast, h=horizon: f(pollution, h)[rows],
-                np.nan,
+    def _by_target_time(self, y_pred, year, h):
+        rows = self.rows[year, "test"][h]
+        return pd.Series(y_pred, index=target_times(self.frame.index, h)[rows])
+
+    def _score_models(self, year, inputs, name, models, horizons, fit_time):
+        """Score fitted pipelines (seeds of one model) at each of ``horizons``,
+        the columns of their output."""
+        predictions = {
+            period: np.stack(
+                [
+                    predict_rows(
+                        model,
+                        self.frame,
+                        self.union[year, period],
+                        self.settings.window,
+                    ).reshape(int(self.union[year, period].sum()), -1)
+                    for model in models
+                ]
             )
-            if name == "persistence":
-                result.forecasts[horizon][name] = _by_target_time(
-                    y_pred, frame.index, test_rows[horizon], horizon
-                )
-    log(_summary("naive forecasts", records, settings.score_on))
+            for period in ("test", "validation")
+            if period == "test" or self.settings.intervals
+        }
+        for column, h in enumerate(horizons):
+            picked = {
+                period: values[:, self.rows[year, period][h][self.union[year, period]],
+                               column]
+                for period, values in predictions.items()
+            }  # fmt: skip
+            share = fit_time / len(horizons)  # a joint fit serves every horizon
+            self._score(year, inputs, name, h, picked["test"],
+                        picked.get("validation"), share)  # fmt: skip
+            self.result.models[str(year), inputs, name, h] = list(models)
 
-    n_fits = len(settings.inputs) * len(horizons) * (len(LAG_REGRESSORS) + 1)
-    step = 0
-    for inputs in settings.inputs:
-        features = INPUT_SETS[inputs]
-        columns = fit_columns(lag_columns(features), frame, protocol, features)
-        for name, make_regressor in LAG_REGRESSORS.items():
-            for horizon in horizons:
-                step += 1
-                regressor = make_regressor()
-                if "max_iter" in regressor.get_params():
-                    regressor.set_params(max_iter=settings.hgb_max_iter)
-                model = lag_pipeline(columns, regressor, window=settings.window)
-                fit_time = fit_lags(
-                    model, frame, y[f"{TARGET}_h{horizon}"], protocol, features, horizon
-                )
-                record, _, _ = score(
-                    inputs,
-                    name,
-                    horizon,
-                    lambda rows, m=model: predict_rows(m, frame, rows, settings.window),
-                    fit_time,
-                )
-                result.models[inputs, name, horizon] = [model]
-                log(f"[{step}/{n_fits}] {_describe(record)}")
+    # --- the steps ---------------------------------------------------------
 
-    jobs = [
-        (inputs, horizon, seed)
-        for inputs in settings.inputs
-        for horizon in horizons
-        for seed in settings.seeds
-    ]
-    log(
-        f"fitting {count(len(jobs), 'LSTM')} ({count(len(settings.seeds), 'seed')} "
-        f"per input set and horizon) in {count(_n_workers(settings, jobs), 'process')}"
-        f": at most {settings.epochs} epochs, early stopping on "
-        f"{protocol.validation.first.year}"
-    )
-    columns = {
-        inputs: fit_columns(
-            lstm_columns(INPUT_SETS[inputs]), frame, protocol, INPUT_SETS[inputs]
+    def _naive(self):
+        pollution = self.frame[TARGET].to_numpy()
+        total = len(self.folds) * len(self.scored) * len(NAIVE_FORECASTS)
+        with self.progress("naive forecasts", total) as bar:
+            for year in self.folds:
+                for name, forecast in NAIVE_FORECASTS.items():
+                    for h in self.scored:
+                        values = forecast(pollution, h)
+                        self._score(
+                            year, "univariate", name, h,
+                            values[self.rows[year, "test"][h]],
+                            values[self.rows[year, "validation"][h]], np.nan,
+                        )  # fmt: skip
+                        bar.update()
+
+    def _ridge(self):
+        settings = self.settings
+        total = len(self.folds) * len(settings.inputs)
+        with self.progress("Ridge", total) as bar:
+            for year, protocol in self.folds.items():
+                for inputs in settings.inputs:
+                    features = INPUT_SETS[inputs]
+                    columns = fit_columns(
+                        lag_columns(features), self.frame, protocol, features
+                    )
+                    model = lag_pipeline(
+                        columns, LAG_REGRESSORS["ridge"](), window=settings.window
+                    )
+                    fit_time = fit_lags(
+                        model, self.frame, self.y, protocol, features, self.scored
+                    )
+                    self._score_models(
+                        year, inputs, "ridge", [model], self.scored, fit_time
+                    )
+                    bar.update()
+
+    def _fitted_in_processes(self):
+        """Fit the LSTMs and gradient-boosting models side by side, then
+        score them."""
+        settings = self.settings
+        lstm_horizons = (
+            [self.scored] if settings.joint else [(h,) for h in settings.lstm_horizons]
         )
-        for inputs in settings.inputs
+        jobs = [
+            ("lstm", year, inputs, horizons, seed)
+            for year in self.folds
+            for inputs in settings.inputs
+            for horizons in lstm_horizons
+            for seed in settings.seeds
+        ] + [
+            (_HGB, year, inputs, (h,), None)
+            for year in self.folds
+            for inputs in settings.inputs
+            for h in settings.horizons
+        ]
+        n_workers = max(1, min(settings.n_jobs or cpu_count(), len(jobs)))
+        columns = {
+            (kind, year, inputs): fit_columns(
+                (lstm_columns if kind == "lstm" else lag_columns)(INPUT_SETS[inputs]),
+                self.frame, protocol, INPUT_SETS[inputs],
+            )
+            for kind in ("lstm", _HGB)
+            for year, protocol in self.folds.items()
+            for inputs in settings.inputs
+        }  # fmt: skip
+        fitted = {}
+        label = f"fits ({count(n_workers, 'process')})"
+        with self.progress(label, len(jobs)) as bar:
+            tasks = Parallel(n_jobs=n_workers, return_as="generator_unordered")(
+                delayed(_fit)(
+                    settings, columns[kind, year, inputs], self.frame, self.y,
+                    self.folds[year], job,
+                )
+                for job in jobs
+                for kind, year, inputs, _, _ in [job]
+            )  # fmt: skip
+            for job, model, fit_time in tasks:
+                fitted[job] = (model, fit_time)
+                bar.update()
+                if settings.verbose:
+                    self.log(_describe_fit(job, model, fit_time))
+        self.result.lstm_fit_time_s = sum(
+            fit_time for job, (_, fit_time) in fitted.items() if job[0] == "lstm"
+        )
+        groups = {}
+        for job in jobs:  # in the order of the jobs, not of their ends
+            kind, year, inputs, horizons, _ = job
+            groups.setdefault((kind, year, inputs, horizons), []).append(fitted[job])
+        with self.progress("scores and intervals", len(groups)) as bar:
+            for (kind, year, inputs, horizons), cell in groups.items():
+                models = [model for model, _ in cell]
+                fit_time = sum(fit_time for _, fit_time in cell)
+                self._score_models(year, inputs, kind, models, horizons, fit_time)
+                bar.update()
+
+
+#: The models in the order of the tables.
+MODELS = ("persistence", "seasonal naive", "ridge", _HGB, "lstm")
+
+
+def _in_study_order(results):
+    """Rows by test year (the mean last), input set, model, horizon."""
+    order = {
+        "test_year": list(dict.fromkeys(sorted(results["test_year"]))),
+        "inputs": list(INPUT_SETS),
+        "model": list(MODELS),
     }
-    fits = Parallel(n_jobs=_n_workers(settings, jobs))(
-        delayed(_fit_lstm)(
-            settings, columns[inputs], frame, y[f"{TARGET}_h{horizon}"], inputs,
-            horizon, seed,
-        )
-        for inputs, horizon, seed in jobs
-    )  # fmt: skip
-    by_cell = {}
-    for (inputs, horizon, seed), (model, fit_time) in zip(jobs, fits, strict=True):
-        by_cell.setdefault((inputs, horizon), []).append((model, fit_time))
-        lstm = model[-1]
-        log(
-            f"    LSTM {inputs}, h={horizon}, seed {seed}: {lstm.n_iter_} epochs, "
-            f"best validation score at epoch "
-            f"{int(np.argmax(lstm.validation_scores_)) + 1}, {fit_time:.1f} s"
-        )
-    for (inputs, horizon), cell in by_cell.items():
-        step += 1
-        fitted = [model for model, _ in cell]
-
-        def each_seed(rows, models=tuple(fitted)):
-            window = settings.window
-            return np.array([predict_rows(m, frame, rows, window) for m in models])
-
-        fit_time = sum(fit_time for _, fit_time in cell)
-        record, y_pred, bounds = score(inputs, "lstm", horizon, each_seed, fit_time)
-        result.models[inputs, "lstm", horizon] = fitted
-        label, rows = f"LSTM ({inputs})", test_rows[horizon]
-        result.forecasts[horizon][label] = _by_target_time(
-            y_pred, frame.index, rows, horizon
-        )
-        if bounds is not None:
-            result.bands[horizon][label] = tuple(
-                _by_target_time(bound, frame.index, rows, horizon) for bound in bounds
-            )
-        log(f"[{step}/{n_fits}] {_describe(record)}")
-
-    result.results = pd.DataFrame.from_records(records, columns=RESULT_COLUMNS)
-    result.wall_time_s = time.perf_counter() - began
-    return result
+    keys = {name: results[name].map(values.index) for name, values in order.items()}
+    ranks = pd.DataFrame({**keys, "horizon": results["horizon"]})
+    return results.loc[ranks.sort_values(list(ranks.columns), kind="stable").index]
 
 
-def _n_workers(settings, jobs):
-    n_jobs = settings.n_jobs or cpu_count()
-    return max(1, min(n_jobs, len(jobs)))
+def _fit(settings, columns, frame, y, protocol, job):
+    """Fit one LSTM or gradient-boosting pipeline (a joblib task).
 
-
-def _fit_lstm(settings, columns, frame, y, inputs, horizon, seed):
-    """Fit one LSTM pipeline; return it and its fit time (a joblib task)."""
-    model = lstm_pipeline(columns, window=settings.window, **settings.lstm_params(seed))
+    Returns
+    -------
+    job, model, fit_time
+    """
+    kind, _, inputs, horizons, seed = job
     features = INPUT_SETS[inputs]
+    target = y[[f"{TARGET}_h{h}" for h in horizons]]
     with threadpool_limits(limits=settings.threads), warnings.catch_warnings():
         # Reaching max_iter is reported in the log, with the best epoch.
         warnings.simplefilter("ignore", ConvergenceWarning)
-        fit_time = fit_lstm(model, frame, y, settings.periods(), features, (horizon,))
-    return model, fit_time
+        if kind == "lstm":
+            model = lstm_pipeline(
+                columns, window=settings.window, **settings.lstm_params(seed)
+            )
+            fit_time = fit_lstm(model, frame, target, protocol, features, horizons)
+        else:
+            regressor = LAG_REGRESSORS[kind]().set_params(
+                max_iter=settings.hgb_max_iter
+            )
+            model = lag_pipeline(columns, regressor, window=settings.window)
+            (h,) = horizons
+            fit_time = fit_lags(model, frame, target[f"{TARGET}_h{h}"], protocol,
+                                features, h)  # fmt: skip
+    return job, model, fit_time
 
 
-def _by_target_time(y_pred, index, rows, horizon):
-    return pd.Series(y_pred, index=target_times(index, horizon)[rows])
+def _best_baseline(results, year, inputs, h):
+    """The baseline of ``inputs`` with the lowest RMSE in ``year`` at ``h``.
+
+    The naive forecasts read PM2.5 alone, so they are univariate baselines.
+    """
+    candidates = results[
+        (results["test_year"] == year)
+        & (results["inputs"] == inputs)
+        & (results["horizon"] == h)
+        & (results["model"] != "lstm")
+    ]
+    if candidates.empty:
+        return None
+    return candidates.loc[candidates["rmse"].idxmin(), "model"]
+
+
+def _with_skill_and_dm(results, errors, folds):
+    """Add ``skill`` (against persistence) and the DM columns to each year's
+    rows."""
+    persistence = results[results["model"] == "persistence"].set_index(
+        ["test_year", "horizon"]
+    )["rmse"]
+    keys = pd.MultiIndex.from_frame(results[["test_year", "horizon"]])
+    results = results.assign(
+        skill=1 - results["rmse"].to_numpy() / persistence.reindex(keys).to_numpy(),
+        dm_stat=np.nan,
+        dm_p=np.nan,
+        dm_against="",
+    )
+    for index in results.index[results["model"] == "lstm"]:
+        year, inputs, h = results.loc[index, ["test_year", "inputs", "horizon"]]
+        against = _best_baseline(results, year, inputs, h)
+        if against is None:
+            continue
+        test = dm_test(
+            errors[int(year), inputs, "lstm", h],
+            errors[int(year), inputs, against, h],
+            h,
+        )
+        results.loc[index, ["dm_stat", "dm_p", "dm_against"]] = (
+            test.statistic, test.pvalue, against,
+        )  # fmt: skip
+    return results
+
+
+def _means(results, errors):
+    """The ``mean`` rows: each score averaged over the test years (``n_test``
+    added up); the DM test pooled over the years against the baseline of
+    the lowest mean RMSE."""
+    years = results["test_year"].unique()
+    averaged = ["rmse", "mae", "skill", "fit_time_s", "coverage", "width",
+                "rmse_seed_min", "rmse_seed_max"]  # fmt: skip
+    keys = ["inputs", "model", "horizon"]
+    grouped = results.groupby(keys, sort=False)
+    means = grouped[averaged].mean().join(grouped["n_test"].sum()).reset_index()
+    means = means.assign(
+        test_year=MEAN, interval="", dm_stat=np.nan, dm_p=np.nan, dm_against=""
+    )
+    for index in means.index[means["model"] == "lstm"]:
+        inputs, h = means.loc[index, ["inputs", "horizon"]]
+        against = _best_baseline(means, MEAN, inputs, h)
+        if against is None:
+            continue
+        test = pooled_dm_test(
+            [errors[int(year), inputs, "lstm", h] for year in years],
+            [errors[int(year), inputs, against, h] for year in years],
+            h,
+        )
+        means.loc[index, ["dm_stat", "dm_p", "dm_against"]] = (
+            test.statistic, test.pvalue, against,
+        )  # fmt: skip
+    return means
 
 
 def _describe(record):
     return (
-        f"{record['model']}, {record['inputs']}, h={record['horizon']}: "
-        f"RMSE {record['rmse']:.2f}, MAE {record['mae']:.2f} µg/m³, "
-        f"fitted in {record['fit_time_s']:.1f} s"
+        f"{record['test_year']}, {record['model']}, {record['inputs']}, "
+        f"h={record['horizon']}: RMSE {record['rmse']:.2f}, "
+        f"MAE {record['mae']:.2f} µg/m³"
     )
 
 
-def _summary(what, records, period):
-    parts = [f"h={r['horizon']} {r['model']} {r['rmse']:.2f}" for r in records]
-    return f"{what}, {period} RMSE: " + ", ".join(parts)
+def _describe_fit(job, model, fit_time):
+    kind, year, inputs, horizons, seed = job
+    text = f"{kind}, {inputs}, test year {year}, " + (
+        f"h={horizons[0]}" if len(horizons) == 1 else f"h={horizons[0]}-{horizons[-1]}"
+    )
+    if kind == "lstm":
+        lstm = model[-1]
+        text += (
+            f", seed {seed}: {lstm.n_iter_} epochs, best validation score at "
+            f"epoch {int(np.argmax(lstm.validation_scores_)) + 1}"
+        )
+    return f"    {text}, {fit_time:.1f} s"
 
 
 __all__ = ["StudyResult", "StudySettings", "run_study"]
