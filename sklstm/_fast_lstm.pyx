@@ -115,6 +115,68 @@ def build_info():
     }
 
 
+# --- phase timers (benchmarks/bench_lstm.py) --------------------------------
+
+cdef extern from *:
+    """
+    #include <time.h>
+    static double sklstm_now(void)
+    {
+        struct timespec ts;
+        timespec_get(&ts, TIME_UTC);
+        return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    }
+    """
+    double sklstm_now() nogil
+
+
+#: The phases of a training pass that the timers tell apart, in order.
+PHASES = (
+    "forward products",
+    "forward gates",
+    "backward gates",
+    "backward products",
+    "weight gradients",
+    "input gradients",
+    "packing",
+)
+
+cdef enum:
+    FORWARD_PRODUCTS, FORWARD_GATES, BACKWARD_GATES, BACKWARD_PRODUCTS
+    WEIGHT_GRADIENTS, INPUT_GRADIENTS, PACKING, N_PHASES
+    TIMER_SLOTS = 64
+
+# Seconds per thread (its OpenMP number, modulo TIMER_SLOTS) and phase. Off
+# unless a benchmark turns them on: then each phase reads the clock twice.
+cdef bint _timing = False
+cdef double _seconds[TIMER_SLOTS][N_PHASES]
+
+
+cdef inline double _tick() noexcept nogil:
+    return sklstm_now() if _timing else 0.0
+
+
+cdef inline void _tock(int phase, double start) noexcept nogil:
+    if _timing:
+        _seconds[threadid() % TIMER_SLOTS][phase] += sklstm_now() - start
+
+
+def time_phases(bint on):
+    """Turn the phase timers on or off, and zero them."""
+    global _timing
+    _timing = on
+    memset(_seconds, 0, sizeof(_seconds))
+
+
+def phase_seconds():
+    """Seconds spent in each of :data:`PHASES`, summed over the threads,
+    since :func:`time_phases` last zeroed them."""
+    return {
+        name: sum(_seconds[slot][phase] for slot in range(TIMER_SLOTS))
+        for phase, name in enumerate(PHASES)
+    }
+
+
 # --- small helpers --------------------------------------------------------
 
 cdef inline void _gemm(
@@ -194,12 +256,14 @@ cdef floating *_packed(Py_ssize_t n, Py_ssize_t k, const floating *w,
     else:
         size = sklstm_packed_size_double(n, k)
     cdef floating *packed = <floating *> malloc(max(size, 1) * sizeof(floating))
+    cdef double start = _tick()
     if packed == NULL:
         raise MemoryError()
     if floating is float:
         sklstm_pack_float(n, k, w, sj, sp, packed)
     else:
         sklstm_pack_double(n, k, w, sj, sp, packed)
+    _tock(PACKING, start)
     return packed
 
 
@@ -233,9 +297,13 @@ cdef inline void _forward_step(
     fused gate loop. Row ``r``'s inputs are at ``x + r * ldx``. ``c`` may be
     ``c_prev``; ``h`` is written after ``h_prev`` is read, so it may be
     ``h_prev``."""
+    cdef double start = _tick()
     _row_gemm(rows, 4 * size, n_inputs, x, ldx, packed_ih, 0 if first else size,
               h_prev, size, packed_hh, False, gates)
+    _tock(FORWARD_PRODUCTS, start)
+    start = _tick()
     _forward_rows(rows, size, gates, bias, c_prev, c, tanh_c, h)
+    _tock(FORWARD_GATES, start)
 
 
 # --- thread counts ----------------------------------------------------------
@@ -369,6 +437,7 @@ def layer_backward(
     cdef Py_ssize_t block_rows = (batch + n_blocks - 1) // n_blocks
     cdef bint every_step = d_hidden.shape[0] == steps and steps > 1
     cdef Py_ssize_t block, start, rows, t, k, task, gate, n_tasks, n_rows
+    cdef double clock
     cdef floating *dh
     cdef floating *dc
     cdef floating *scratch = NULL
@@ -398,15 +467,19 @@ def layer_backward(
                        rows * size * sizeof(floating))
                 memset(dc, 0, rows * size * sizeof(floating))
                 for t in range(steps - 1, -1, -1):
+                    clock = _tick()
                     _backward_rows(rows, size, dh, &gates[t, start, 0],
                                    &cell[t, start, 0], &tanh_cell[t, start, 0],
                                    dc, &d_gates[t, start, 0])
+                    _tock(BACKWARD_GATES, clock)
                     if t:
+                        clock = _tick()
                         _row_gemm(rows, size, four, &d_gates[t, start, 0], four,
                                   packed_hh_t, 0, NULL, 0, NULL, False, dh)
                         if every_step:
                             for k in range(rows * size):
                                 dh[k] += (&d_hidden[t - 1, start, 0])[k]
+                        _tock(BACKWARD_PRODUCTS, clock)
             # Sums over every row and step, in fixed pieces: the four gate
             # blocks of each weight gradient and of the bias, and the
             # gradient w.r.t. the inputs step by step.
@@ -414,6 +487,7 @@ def layer_backward(
             for task in prange(n_tasks,
                                num_threads=_thread_count(n_threads, n_tasks, 1),
                                schedule="dynamic"):
+                clock = _tick()
                 if task < 4:
                     gate = task * size
                     # grad_ih[gate block] = dz[:, gate block]^T @ inputs
@@ -429,12 +503,14 @@ def layer_backward(
                         for k in range(size):
                             grad_bias[gate + k] += (&d_gates[0, 0, 0])[
                                 t * four + gate + k]
+                    _tock(WEIGHT_GRADIENTS, clock)
                 else:
                     t = task - 4
                     _gemm(False, False, <int> batch, <int> n_inputs, <int> four,
                           <floating> 1, &d_gates[t, 0, 0], <int> four,
                           &weight_ih[0, 0], <int> n_inputs, <floating> 0,
                           &d_inputs[t, 0, 0], <int> n_inputs)
+                    _tock(INPUT_GRADIENTS, clock)
     finally:
         free(scratch)
         free(packed_hh_t)
