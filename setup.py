@@ -137,7 +137,9 @@ def _probe(compiler, source, compile_args=(), link_args=(), run=False):
             with open("probe.c", "w") as file:
                 file.write(source)
             objects = compiler.compile(["probe.c"], extra_postargs=list(compile_args))
-            compiler.link_executable(objects, "probe", extra_postargs=list(link_args))
+            # Linked as the extension will be: LDFLAGS too (sanitizers, -L).
+            link_args = [*os.environ.get("LDFLAGS", "").split(), *link_args]
+            compiler.link_executable(objects, "probe", extra_postargs=link_args)
             if run:
                 program = os.path.join(folder, compiler.executable_filename("probe"))
                 subprocess.run([program], check=True, timeout=60)
