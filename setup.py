@@ -58,6 +58,8 @@ _OPENMP_FLAGS = {
     ],
 }
 
+_EMPTY = "int main(void) { return 0; }\n"
+
 _OPENMP_PROBE = """
 #include <omp.h>
 int main(void) { return omp_get_max_threads() > 0 ? 0 : 1; }
@@ -188,13 +190,12 @@ class BuildEngine(build_ext):
             flags = ["/O2"]
         else:
             flags = [
-                flag
-                for flag in _GCC_STYLE_FLAGS
-                if _probe(compiler, "int main(void) { return 0; }\n", [flag])
+                flag for flag in _GCC_STYLE_FLAGS if _probe(compiler, _EMPTY, [flag])
             ]
-        if not _probe(compiler, "int main(void) { return 0; }\n", flags):
+        if not _probe(compiler, _EMPTY, flags):
             raise CCompilerError(
-                f"the C compiler {compiler.compiler_type!r} does not build a test program"
+                f"the C compiler {compiler.compiler_type!r} does not build a "
+                "test program"
             )
         extension.extra_compile_args += flags
 

@@ -250,7 +250,6 @@ def test_default_threads_follow_cores_and_omp_num_threads():
     import os
 
     import joblib
-
     from sklstm._fast_lstm import build_info
 
     env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}

@@ -24,6 +24,7 @@ needs_compiled = pytest.mark.skipif(
     not compiled_engine_available(), reason=COMPILED_MISSING
 )
 
+
 def _data(n_samples=200, steps=6, n_features=3, seed=0):
     random_state = np.random.RandomState(seed)
     X = random_state.standard_normal((n_samples, steps, n_features))
@@ -218,7 +219,7 @@ def test_target_scaling_is_exactly_the_plain_formula_on_ordinary_targets():
 def test_unscaled_targets_beyond_float32_are_refused():
     X, y = _data()
     model = LSTMRegressor(max_iter=1, scale_target=False)
-    with pytest.raises(ValueError, match="y holds .*scale_target=True"):
+    with pytest.raises(ValueError, match=r"y holds .*scale_target=True"):
         model.fit(X, y * 1e40)
 
 

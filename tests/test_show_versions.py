@@ -48,5 +48,7 @@ def test_the_engine_that_trained_a_model_is_recorded(monkeypatch, choice):
     monkeypatch.setenv("SKLSTM_ENGINE", choice)
     X = np.random.RandomState(0).standard_normal((30, 4, 2))
     model = LSTMRegressor(hidden_layer_sizes=3, max_iter=1).fit(X, X[:, -1, 0])
-    expected = "compiled" if choice == "auto" and compiled_engine_available() else "numpy"
+    expected = (
+        "compiled" if choice == "auto" and compiled_engine_available() else "numpy"
+    )
     assert model.engine_ == expected
