@@ -57,10 +57,12 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         trained with the rest, penalised by ``alpha`` like every weight.
     n_timesteps : int or None, default=None
         Read each row of a 2-D ``X`` as one sequence of ``n_timesteps``
-        steps, flattened: a row of ``n_timesteps * n_features`` values, the
-        features of a step side by side, as ``SequenceWindower(flatten=True)``
-        writes it or as tabular tools (skforecast, sktime's reduction, Dask
-        arrays for ``dask_ml.wrappers.Incremental``) hand lag tables over.
+        steps, flattened: a row of ``n_timesteps * n_features`` values (in
+        the layout ``step_order`` and ``column_grouping`` describe), as
+        ``SequenceWindower(flatten=True)`` writes it, as lag-table tools
+        (sktime's reduction, skforecast) hand it over, and as
+        ``dask_ml.wrappers.Incremental`` streams the blocks of a 2-D Dask
+        array (:doc:`/scale_out`).
         The model is the same as on the 3-D windows, to the bit, and
         ``n_features_in_`` is the width of the 2-D ``X``. A width that
         ``n_timesteps`` does not divide is an error. None (the default)
@@ -71,6 +73,15 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         ``"newest_first"`` reads lag tables whose first columns are lag 1
         (the most recent step), as skforecast writes them. Only
         ``"oldest_first"`` is allowed with ``n_timesteps=None``.
+    column_grouping : {"by_step", "by_feature"}, default="by_step"
+        How a flattened row (``n_timesteps`` set) groups its columns.
+        ``"by_step"``: the features of a step side by side, step after step
+        (``SequenceWindower(flatten=True)``). ``"by_feature"``: the steps of
+        a feature side by side, feature after feature, as multivariate lag
+        tables put them (all the lags of one series, then of the next:
+        sktime's reduction with exogenous ``X``, skforecast's multi-series
+        forecasters). Only ``"by_step"`` is allowed with
+        ``n_timesteps=None``.
     loss : {"squared_error", "absolute_error", "huber", "quantile"}, \
             default="squared_error"
         Training loss, on the (scaled) target: ``r**2 / 2``, ``|r|``, Huber
@@ -251,6 +262,7 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         "skip_steps": [Interval(Integral, 0, None, closed="left")],
         "n_timesteps": [Interval(Integral, 1, None, closed="left"), None],
         "step_order": [StrOptions({"oldest_first", "newest_first"})],
+        "column_grouping": [StrOptions({"by_step", "by_feature"})],
         "loss": [StrOptions(set(LOSS_FUNCTIONS))],
         "quantile": [Interval(Real, 0, 1, closed="neither"), None],
         "solver": [StrOptions({"adam", "sgd"})],
@@ -289,6 +301,7 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         skip_steps=0,
         n_timesteps=None,
         step_order="oldest_first",
+        column_grouping="by_step",
         loss="squared_error",
         quantile=None,
         solver="adam",
@@ -321,6 +334,7 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         self.skip_steps = skip_steps
         self.n_timesteps = n_timesteps
         self.step_order = step_order
+        self.column_grouping = column_grouping
         self.loss = loss
         self.quantile = quantile
         self.solver = solver
@@ -643,14 +657,20 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
 
     def _flat_layout(self):
         """How :func:`validate_sequences` reads a 2-D ``X`` (flattened or not)."""
-        if self.n_timesteps is None and self.step_order != "oldest_first":
-            raise ValueError(
-                f"step_order={self.step_order!r} orders the steps of flattened "
-                "rows, but n_timesteps=None reads 2-D X as one-step sequences. "
-                "Set n_timesteps to the number of steps in a row, or "
-                "step_order='oldest_first'."
-            )
-        return {"n_timesteps": self.n_timesteps, "step_order": self.step_order}
+        layout = {
+            "step_order": self.step_order,
+            "column_grouping": self.column_grouping,
+        }
+        defaults = {"step_order": "oldest_first", "column_grouping": "by_step"}
+        for name, value in layout.items():
+            if self.n_timesteps is None and value != defaults[name]:
+                raise ValueError(
+                    f"{name}={value!r} describes the columns of flattened rows, "
+                    "but n_timesteps=None reads 2-D X as one-step sequences. "
+                    "Set n_timesteps to the number of steps in a row, or "
+                    f"{name}={defaults[name]!r}."
+                )
+        return {"n_timesteps": self.n_timesteps, **layout}
 
     def _fitted_shape(self):
         """The :class:`NetworkShape` of the fitted weights."""

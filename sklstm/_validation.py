@@ -27,6 +27,7 @@ def validate_sequences(
     fitted_steps=1,
     n_timesteps=None,
     step_order="oldest_first",
+    column_grouping="by_step",
 ):
     """Validate sequence inputs (and targets) for an LSTM estimator.
 
@@ -59,6 +60,10 @@ def validate_sequences(
     step_order : {"oldest_first", "newest_first"}, default="oldest_first"
         Order of the steps along a flattened row; the returned sequences
         are always oldest step first.
+    column_grouping : {"by_step", "by_feature"}, default="by_step"
+        Whether a flattened row holds the features of each step side by
+        side (``"by_step"``) or the steps of each feature (``"by_feature"``,
+        the lag tables of multivariate reductions).
 
     Returns
     -------
@@ -87,7 +92,7 @@ def validate_sequences(
             # scikit-learn's checks expect first.
             if reset:
                 _check_width_divides(estimator, checked, n_timesteps)
-            return _unflatten_steps(checked, n_timesteps, step_order)
+            return _unflatten_steps(checked, n_timesteps, step_order, column_grouping)
 
     elif X.ndim == 2 and fitted_steps > 1:
         raise ValueError(
@@ -157,12 +162,16 @@ def _check_width_divides(estimator, X, n_timesteps):
         )
 
 
-def _unflatten_steps(X, n_timesteps, step_order):
+def _unflatten_steps(X, n_timesteps, step_order, column_grouping):
     """Rows of flattened sequences as ``(n_samples, n_timesteps, n_features)``.
 
-    A view of a C-ordered ``X``, whichever the order of the steps.
+    A view of a C-ordered ``X``, whatever the layout of the rows.
     """
-    sequences = X.reshape(len(X), n_timesteps, X.shape[1] // n_timesteps)
+    n_features = X.shape[1] // n_timesteps
+    if column_grouping == "by_feature":
+        sequences = X.reshape(len(X), n_features, n_timesteps).swapaxes(1, 2)
+    else:
+        sequences = X.reshape(len(X), n_timesteps, n_features)
     return sequences[:, ::-1] if step_order == "newest_first" else sequences
 
 

@@ -24,9 +24,11 @@ def windows():
     return X, y
 
 
-def _flat(X, step_order="oldest_first"):
-    """``X`` flattened row by row, its steps in ``step_order``."""
+def _flat(X, step_order="oldest_first", column_grouping="by_step"):
+    """``X`` flattened row by row, in the layout the two options describe."""
     steps = X if step_order == "oldest_first" else X[:, ::-1]
+    if column_grouping == "by_feature":
+        steps = steps.swapaxes(1, 2)
     return np.ascontiguousarray(steps).reshape(len(X), -1)
 
 
@@ -48,19 +50,20 @@ def _weights(model):
     )
 
 
+@pytest.mark.parametrize("column_grouping", ["by_step", "by_feature"])
 @pytest.mark.parametrize("step_order", ["oldest_first", "newest_first"])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_fit_and_predict_equal_3d_input_bit_for_bit(windows, step_order, dtype):
+def test_fit_and_predict_equal_3d_input_bit_for_bit(
+    windows, step_order, column_grouping, dtype
+):
     X, y = windows
+    layout = dict(step_order=step_order, column_grouping=column_grouping)
+    rows = _flat(X, **layout)
     nested = _fit(_model(dtype=dtype), X, y)
-    flat = _fit(
-        _model(dtype=dtype, n_timesteps=STEPS, step_order=step_order),
-        _flat(X, step_order),
-        y,
-    )
+    flat = _fit(_model(dtype=dtype, n_timesteps=STEPS, **layout), rows, y)
     assert flat.loss_curve_ == nested.loss_curve_
     np.testing.assert_array_equal(_weights(flat), _weights(nested))
-    np.testing.assert_array_equal(flat.predict(_flat(X, step_order)), nested.predict(X))
+    np.testing.assert_array_equal(flat.predict(rows), nested.predict(X))
     assert flat.n_features_in_ == STEPS * N_FEATURES
     assert nested.n_features_in_ == N_FEATURES
     assert flat.n_timesteps_in_ == nested.n_timesteps_in_ == STEPS
@@ -146,10 +149,14 @@ def test_3d_input_with_n_timesteps_is_refused(windows):
         _model(n_timesteps=STEPS).fit(X, y)
 
 
-def test_newest_first_needs_n_timesteps(windows):
+@pytest.mark.parametrize(
+    "layout", [dict(step_order="newest_first"), dict(column_grouping="by_feature")]
+)
+def test_layout_options_need_n_timesteps(windows, layout):
     X, y = windows
-    with pytest.raises(ValueError, match=r"step_order='newest_first'.*Set n_timesteps"):
-        _model(step_order="newest_first").fit(X[:, -1], y)
+    [(name, value)] = layout.items()
+    with pytest.raises(ValueError, match=rf"{name}='{value}'.*Set n_timesteps"):
+        _model(**layout).fit(X[:, -1], y)
 
 
 def test_predict_checks_the_width_against_the_fit(windows):
@@ -174,3 +181,47 @@ def test_clone_keeps_the_layout():
     params = clone(model).get_params()
     assert params["n_timesteps"] == STEPS
     assert params["step_order"] == "newest_first"
+
+
+def test_sktime_reduction_feeds_the_lstm_its_lag_table():
+    """sktime's reduction hands a table of lags, oldest first, that
+    n_timesteps reads as the windows SequenceWindower builds."""
+    compose = pytest.importorskip("sktime.forecasting.compose")
+    t = np.arange(150, dtype=float)
+    series = pd.Series(np.sin(t / 5) + 0.3 * np.cos(t / 13))
+    window = 6
+    forecaster = compose.make_reduction(
+        _model(n_timesteps=window), window_length=window, strategy="recursive"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        forecaster.fit(series)
+
+    windows = SequenceWindower(window=window).fit_transform(series.to_frame())
+    nested = _fit(_model(), windows[window - 1 : -1], series.to_numpy()[window:])
+    assert forecaster.estimator_.loss_curve_ == nested.loss_curve_
+    next_value = forecaster.predict(fh=[1]).to_numpy()
+    np.testing.assert_array_equal(next_value, nested.predict(windows[-1:]))
+
+
+def test_sktime_reduction_with_exogenous_columns_groups_them_by_feature():
+    """With exogenous X, sktime's lag table holds the lags of y, then those
+    of each column of X: column_grouping="by_feature" reads it."""
+    compose = pytest.importorskip("sktime.forecasting.compose")
+    t = np.arange(150, dtype=float)
+    series = pd.Series(np.sin(t / 5) + 0.3 * np.cos(t / 13))
+    exogenous = pd.DataFrame({"driver": np.cos(t / 7)})
+    window = 6
+    forecaster = compose.make_reduction(
+        _model(n_timesteps=window, column_grouping="by_feature"),
+        window_length=window,
+        strategy="recursive",
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        forecaster.fit(series, X=exogenous)
+
+    table = pd.concat([series.rename("y"), exogenous], axis=1)
+    windows = SequenceWindower(window=window).fit_transform(table)
+    nested = _fit(_model(), windows[window - 1 : -1], series.to_numpy()[window:])
+    assert forecaster.estimator_.loss_curve_ == nested.loss_curve_
