@@ -540,7 +540,8 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         ----------
         X : array-like of shape (n_samples, n_timesteps, n_features) or \
                 (n_samples, n_features)
-            Input sequences; the number of steps may differ from ``fit``'s.
+            Input sequences; the number of steps may differ from ``fit``'s
+            (with ``n_timesteps``, flattened rows as wide as ``fit``'s).
 
         Returns
         -------
