@@ -143,7 +143,9 @@ ax.legend()
 fig.tight_layout()
 
 # %%
-# Predictions on a Dask array are made block by block too.
+# Predictions on a Dask array are made block by block too. Score them with
+# scikit-learn: dask-ml's own ``Incremental.score`` fails on Dask arrays
+# with recent Dask (dask-ml issue 1012).
 y_pred = streamed.predict(X_blocks).compute()
 print("R² on the training windows:", round(r2_score(y, y_pred), 3))
 client.close()
