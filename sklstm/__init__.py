@@ -6,9 +6,16 @@ searches.
 """
 
 from ._regressor import LSTMRegressor
+from ._show_versions import show_versions
 from ._supervised import make_supervised
 from ._windowing import SequenceWindower
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["LSTMRegressor", "SequenceWindower", "__version__", "make_supervised"]
+__all__ = [
+    "LSTMRegressor",
+    "SequenceWindower",
+    "__version__",
+    "make_supervised",
+    "show_versions",
+]

@@ -12,7 +12,6 @@ Both give :func:`sklstm._network.forward` and ``backward`` the same
 ``network_output`` (prediction) and ``thread_limits``.
 """
 
-import math
 import os
 
 import numpy as np
@@ -21,7 +20,7 @@ from sklearn.utils import gen_batches
 from ._cell import LayerCache, layer_backward, layer_forward
 from ._gates import N_GATES
 from ._network import forward, skip_output
-from ._threads import blas_threads, openmp_threads
+from ._threads import blas_threads, check_threads_can_start, openmp_threads
 
 try:
     from . import _fast_lstm
@@ -36,6 +35,9 @@ _ARRAY_PREDICT_CHUNK = 512
 # Rows per chunk of the compiled predict: a multiple of the 6-row blocks of
 # its GEMM, large enough for a weight panel to serve many rows while in cache.
 _COMPILED_PREDICT_CHUNK = 120
+# Matrix-product work per compiled predict call (about 50 ms on one core):
+# the longest a predict goes without Python seeing a Ctrl-C.
+_PREDICT_CALL_FLOPS = 500_000_000
 
 
 def compiled_engine_available():
@@ -54,11 +56,14 @@ class ArrayEngine:
         BLAS threads (None: 1); only the NumPy backend uses them.
     """
 
-    name = "array"
-
     def __init__(self, backend, n_threads=None):
         self.backend = backend
         self.n_threads = n_threads
+
+    @property
+    def name(self):
+        """``"numpy"`` (the reference engine) or ``"cupy"``: the backend's."""
+        return self.backend.name
 
     # float64 predictions: exact enough that the composition of a chunk
     # never shows in a row's result (float32 GEMMs round differently by the
@@ -120,6 +125,7 @@ class CompiledEngine:
 
     def __init__(self, n_threads=None, backend=None):
         self.n_threads = openmp_threads(n_threads)
+        check_threads_can_start(self.n_threads)
         if backend is None:
             from ._backend import NUMPY_BACKEND  # _backend imports this module
 
@@ -161,13 +167,7 @@ class CompiledEngine:
     ):
         steps, batch, _, hidden_size = cache.gates.shape
         dtype = cache.gates.dtype
-        n_blocks = max(1, min(self.n_threads, batch))
         d_gates = workspace.empty(f"{name}d_gates", cache.gates.shape, dtype)
-        scratch = workspace.empty(
-            f"{name}scratch",
-            (n_blocks, 2 * hidden_size * math.ceil(batch / n_blocks)),
-            dtype,
-        )
         if need_d_inputs:
             d_inputs = workspace.empty(f"{name}d_inputs", cache.inputs.shape, dtype)
         else:
@@ -188,7 +188,6 @@ class CompiledEngine:
             grads.weight_hh,
             grads.bias,
             d_inputs,
-            scratch,
             need_d_inputs,
             self.n_threads,
         )
@@ -201,27 +200,41 @@ class CompiledEngine:
         memory of O(rows x hidden) per thread, not O(rows x steps x hidden).
         """
         dtype = params.flat.dtype
-        X = np.ascontiguousarray(X, dtype=dtype)
-        n_samples, _, n_features = X.shape
-        chunk = _COMPILED_PREDICT_CHUNK
-        threads = max(1, min(self.n_threads, math.ceil(n_samples / chunk)))
-        per_thread = chunk * (
-            n_features + 7 * sum(layer.weight_hh.shape[1] for layer in params.layers)
+        n_samples, steps, _ = X.shape
+        layers = [tuple(layer) for layer in params.layers]
+        out = np.empty((n_samples, params.head_weight.shape[0]), dtype=np.float64)
+        # Pieces of bounded work, each one compiled call: Ctrl-C, which
+        # Python sees between calls, stops a long predict within a fraction
+        # of a second, and X is converted to the model's dtype piece by
+        # piece. The rows never meet, so the pieces change no result.
+        flops_per_row = (
+            2
+            * steps
+            * sum(
+                layer.weight_ih.size + layer.weight_hh.size for layer in params.layers
+            )
         )
-        work = workspace.empty("predict_work", (threads, per_thread), dtype)
-        out = np.empty((n_samples, params.head_weight.shape[0]), dtype=dtype)
-        _fast_lstm.network_output(
-            X,
-            [tuple(layer) for layer in params.layers],
-            params.head_weight,
-            params.head_bias,
-            out,
-            work,
-            chunk,
-        )
-        if params.skip_weight is not None:
-            out += skip_output(np.swapaxes(X, 0, 1), params.skip_weight, np)
-        return out.astype(np.float64)
+        piece = max(1, _PREDICT_CALL_FLOPS // max(1, flops_per_row))
+        piece = -(-piece // _COMPILED_PREDICT_CHUNK) * _COMPILED_PREDICT_CHUNK
+        piece = max(piece, self.n_threads * _COMPILED_PREDICT_CHUNK)
+        for rows in gen_batches(n_samples, piece):
+            X_piece = np.ascontiguousarray(X[rows], dtype=dtype)
+            out_piece = np.empty((len(X_piece), out.shape[1]), dtype=dtype)
+            _fast_lstm.network_output(
+                X_piece,
+                layers,
+                params.head_weight,
+                params.head_bias,
+                out_piece,
+                self.n_threads,
+                _COMPILED_PREDICT_CHUNK,
+            )
+            if params.skip_weight is not None:
+                out_piece += skip_output(
+                    np.swapaxes(X_piece, 0, 1), params.skip_weight, np
+                )
+            out[rows] = out_piece
+        return out
 
 
 def host_engine(backend, n_threads=None):
@@ -244,7 +257,8 @@ def host_engine(backend, n_threads=None):
     if choice == "compiled":
         raise ImportError(
             f"{ENGINE_ENV}=compiled, but the extension sklstm._fast_lstm is not "
-            "built: reinstall with `pip install -e .` (it needs a C compiler "
-            "with OpenMP)."
+            "built (the install found no working C compiler; "
+            "sklstm.show_versions() says so): install one and reinstall, "
+            "e.g. `pip install -e .`."
         )
     return ArrayEngine(backend, n_threads)

@@ -24,10 +24,31 @@ from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy, memset
 from scipy.linalg.cython_blas cimport dgemm, sgemm
 
-cimport openmp
+
+# OpenMP where the build found it (``setup.py``), else a serial build: Cython
+# then compiles ``prange`` as a plain loop, and these stand-ins answer for
+# the OpenMP runtime (scikit-learn's ``_openmp_helpers`` does the same).
+cdef extern from *:
+    """
+    #ifdef _OPENMP
+    #include <omp.h>
+    #define SKLSTM_OPENMP 1
+    #define SKLSTM_OPENMP_VERSION _OPENMP
+    #else
+    #define SKLSTM_OPENMP 0
+    #define SKLSTM_OPENMP_VERSION 0
+    #define omp_get_max_threads() 1
+    #endif
+    """
+    bint SKLSTM_OPENMP
+    int SKLSTM_OPENMP_VERSION
+    int omp_get_max_threads() nogil
 
 
 cdef extern from "_gate_loops.h" nogil:
+    const char *SKLSTM_C_PATH
+    const char *SKLSTM_COMPILER
+    int SKLSTM_HAS_CLONES
     void sklstm_forward_rows_float(
         size_t rows, size_t hidden, float *gates, const float *bias,
         const float *c_prev, float *c, float *tanh_c, float *h)
@@ -42,6 +63,8 @@ cdef extern from "_gate_loops.h" nogil:
         size_t rows, size_t hidden, const double *dh, const double *gates,
         const double *c_prev, const double *tanh_c, double *dc_next,
         double *dz, size_t ldz)
+    size_t sklstm_packed_size_float(size_t n, size_t k)
+    size_t sklstm_packed_size_double(size_t n, size_t k)
     void sklstm_pack_float(
         size_t n, size_t k, const float *w, size_t sj, size_t sp, float *wp)
     void sklstm_pack_double(
@@ -62,9 +85,32 @@ def openmp_max_threads():
     """``omp_get_max_threads()``: OpenMP's thread count for a new region.
 
     It follows ``OMP_NUM_THREADS`` (which joblib sets in its worker
-    processes) and threadpoolctl's OpenMP limits.
+    processes) and threadpoolctl's OpenMP limits; 1 in a serial build.
     """
-    return openmp.omp_get_max_threads()
+    return omp_get_max_threads()
+
+
+def build_info():
+    """How this extension was built, for :func:`sklstm.show_versions`.
+
+    Returns
+    -------
+    info : dict
+        ``compiler`` (name and version, from its own macros), ``openmp``
+        (whether the engine runs threads), ``openmp_version`` (the
+        ``_OPENMP`` date, 0 in a serial build), ``c_path`` (``"vector"`` or
+        ``"plain C"``, see ``_gate_loops.h``), ``target_clones`` (gate loops
+        also compiled for x86-64-v3/v4) and ``fma`` (this CPU runs the GEMM
+        with fused multiply-adds).
+    """
+    return {
+        "compiler": SKLSTM_COMPILER.decode().strip(),
+        "openmp": bool(SKLSTM_OPENMP),
+        "openmp_version": SKLSTM_OPENMP_VERSION,
+        "c_path": SKLSTM_C_PATH.decode(),
+        "target_clones": bool(SKLSTM_HAS_CLONES),
+        "fma": bool(_USE_FMA),
+    }
 
 
 # --- small helpers --------------------------------------------------------
@@ -86,6 +132,31 @@ cdef inline void _gemm(
     else:
         dgemm(&transa, &transb, &n, &m, &k, &alpha, <double *> b, &ldb,
               <double *> a, &lda, &beta, c, &ldc)
+
+
+# BLAS takes int sizes: sums over more rows than this go in pieces.
+cdef enum:
+    _MAX_BLAS_ROWS = 1 << 30
+
+
+cdef inline void _sum_over_rows(
+    Py_ssize_t m, Py_ssize_t n, Py_ssize_t n_rows, const floating *a,
+    Py_ssize_t lda, const floating *b, Py_ssize_t ldb, floating *c,
+) noexcept nogil:
+    """Row-major ``c (m x n) = a[:, :m]^T @ b``, a sum over ``n_rows`` rows of
+    ``a`` (row stride ``lda``) and ``b`` (row stride ``ldb``); zero for no
+    rows. The sum runs in pieces that fit BLAS's int sizes, in a fixed
+    order."""
+    cdef Py_ssize_t start = 0, rows
+    if n_rows == 0:
+        memset(c, 0, m * n * sizeof(floating))
+        return
+    while start < n_rows:
+        rows = min(_MAX_BLAS_ROWS, n_rows - start)
+        _gemm(True, False, <int> m, <int> n, <int> rows, <floating> 1,
+              a + start * lda, <int> lda, b + start * ldb, <int> ldb,
+              <floating> (1 if start else 0), c, <int> n)
+        start += rows
 
 
 cdef inline void _forward_rows(
@@ -115,9 +186,12 @@ cdef floating *_packed(Py_ssize_t n, Py_ssize_t k, const floating *w,
                        Py_ssize_t sj, Py_ssize_t sp) except NULL:
     """A malloc'ed copy of ``w`` (n x k, element (j, p) at ``w[j*sj + p*sp]``)
     packed for :func:`_row_gemm`; the caller frees it."""
-    cdef Py_ssize_t width = 16 if floating is float else 8
-    cdef floating *packed = <floating *> malloc(
-        (n + width - 1) // width * width * k * sizeof(floating))
+    cdef size_t size
+    if floating is float:
+        size = sklstm_packed_size_float(n, k)
+    else:
+        size = sklstm_packed_size_double(n, k)
+    cdef floating *packed = <floating *> malloc(max(size, 1) * sizeof(floating))
     if packed == NULL:
         raise MemoryError()
     if floating is float:
@@ -142,18 +216,42 @@ cdef inline void _row_gemm(
 
 cdef inline void _forward_step(
     Py_ssize_t rows, Py_ssize_t size, Py_ssize_t n_inputs, const floating *x,
-    const floating *h_prev, const floating *packed_ih, const floating *packed_hh,
-    const floating *bias, bint first, floating *gates, const floating *c_prev,
-    floating *c, floating *tanh_c, floating *h,
+    Py_ssize_t ldx, const floating *h_prev, const floating *packed_ih,
+    const floating *packed_hh, const floating *bias, bint first, floating *gates,
+    const floating *c_prev, floating *c, floating *tanh_c, floating *h,
 ) noexcept nogil:
     """One step of one layer on a block of rows: the products with the
     weights (``h_prev`` is zero at the first step and skipped), then the
-    fused gate loop. ``c`` may be ``c_prev``; ``h`` is written after
-    ``h_prev`` is read, so it may be ``h_prev``."""
-    _row_gemm(rows, 4 * size, n_inputs, x, n_inputs, packed_ih, False, gates)
+    fused gate loop. Row ``r``'s inputs are at ``x + r * ldx``. ``c`` may be
+    ``c_prev``; ``h`` is written after ``h_prev`` is read, so it may be
+    ``h_prev``."""
+    _row_gemm(rows, 4 * size, n_inputs, x, ldx, packed_ih, False, gates)
     if not first:
         _row_gemm(rows, 4 * size, size, h_prev, size, packed_hh, True, gates)
     _forward_rows(rows, size, gates, bias, c_prev, c, tanh_c, h)
+
+
+# --- thread counts ----------------------------------------------------------
+
+# A thread's block of rows is never smaller than the GEMM's register block
+# (6 rows, ``_gate_loops.h``) unless there are fewer rows than that: more
+# threads would only wait. The results do not depend on the split.
+cdef enum:
+    MIN_BLOCK_ROWS = 6
+
+
+cdef inline Py_ssize_t _thread_count(int n_threads, Py_ssize_t n_items,
+                                     Py_ssize_t per_thread) noexcept nogil:
+    """Threads for ``n_items`` shared out ``per_thread`` or more each: at
+    most ``n_threads``, at least 1."""
+    return max(1, min(<Py_ssize_t> n_threads,
+                      (n_items + per_thread - 1) // per_thread))
+
+
+def block_count(int n_threads, Py_ssize_t batch):
+    """The threads (one block of rows each) that a training pass of
+    ``batch`` rows runs on ``n_threads``."""
+    return _thread_count(n_threads, batch, MIN_BLOCK_ROWS)
 
 
 # --- training: one layer, every step kept --------------------------------
@@ -194,7 +292,7 @@ def layer_forward(
     cdef Py_ssize_t steps = inputs.shape[0], batch = inputs.shape[1]
     cdef Py_ssize_t n_inputs = inputs.shape[2], size = weight_hh.shape[1]
     cdef Py_ssize_t four = 4 * size
-    cdef Py_ssize_t n_blocks = max(1, min(n_threads, batch))
+    cdef Py_ssize_t n_blocks = _thread_count(n_threads, batch, MIN_BLOCK_ROWS)
     cdef Py_ssize_t block, start, rows, t
     cdef floating *packed_ih = NULL
     cdef floating *packed_hh = NULL
@@ -211,6 +309,7 @@ def layer_forward(
                 rows = _block_start(block + 1, n_blocks, batch) - start
                 for t in range(steps):
                     _forward_step(rows, size, n_inputs, &inputs[t, start, 0],
+                                  n_inputs,
                                   &hidden[t, start, 0], packed_ih, packed_hh,
                                   &bias[0], t == 0, &gates[t, start, 0],
                                   &cell[t, start, 0], &cell[t + 1, start, 0],
@@ -234,7 +333,6 @@ def layer_backward(
     floating[:, ::1] grad_hh,
     floating[::1] grad_bias,
     floating[:, :, ::1] d_inputs,
-    floating[:, ::1] scratch,
     bint need_d_inputs,
     int n_threads,
 ):
@@ -254,24 +352,20 @@ def layer_backward(
         bias.
     d_inputs : ndarray of shape (steps, batch, n_inputs)
         Written when ``need_d_inputs``: the gradient w.r.t. ``inputs``.
-    scratch : ndarray of shape (n_blocks, 2 * H * ceil(batch / n_blocks))
-        Work space of each thread's block: ``dh`` and ``dc`` of its rows;
-        ``n_blocks = min(n_threads, batch)``.
     need_d_inputs : bool
     n_threads : int
     """
     cdef Py_ssize_t steps = inputs.shape[0], batch = inputs.shape[1]
     cdef Py_ssize_t n_inputs = inputs.shape[2], size = weight_hh.shape[1]
     cdef Py_ssize_t four = 4 * size
-    cdef Py_ssize_t n_blocks = max(1, min(n_threads, batch))
+    cdef Py_ssize_t n_blocks = _thread_count(n_threads, batch, MIN_BLOCK_ROWS)
+    cdef Py_ssize_t block_rows = (batch + n_blocks - 1) // n_blocks
     cdef bint every_step = d_hidden.shape[0] == steps and steps > 1
     cdef Py_ssize_t block, start, rows, t, k, task, gate, n_tasks, n_rows
     cdef floating *dh
     cdef floating *dc
+    cdef floating *scratch = NULL
     cdef floating *packed_hh_t = NULL
-    if scratch.shape[0] < n_blocks or (
-            scratch.shape[1] < 2 * size * ((batch + n_blocks - 1) // n_blocks)):
-        raise ValueError("scratch is too small")
     if steps == 0 or batch == 0:
         grad_ih[...] = 0
         grad_hh[...] = 0
@@ -279,6 +373,11 @@ def layer_backward(
         return
     n_rows = steps * batch
     try:
+        # Each block's dh and dc (block_rows x H each), side by side.
+        scratch = <floating *> malloc(
+            n_blocks * 2 * block_rows * size * sizeof(floating))
+        if scratch == NULL:
+            raise MemoryError()
         # dh = dz @ weight_hh = dz @ (weight_hh^T)^T: pack weight_hh^T.
         packed_hh_t = _packed(size, four, &weight_hh[0, 0], 1, size)
         with nogil:
@@ -286,7 +385,7 @@ def layer_backward(
             for block in prange(n_blocks, num_threads=n_blocks, schedule="static"):
                 start = _block_start(block, n_blocks, batch)
                 rows = _block_start(block + 1, n_blocks, batch) - start
-                dh = &scratch[block, 0]
+                dh = scratch + block * 2 * block_rows * size
                 dc = dh + rows * size
                 memcpy(dh, &d_hidden[d_hidden.shape[0] - 1, start, 0],
                        rows * size * sizeof(floating))
@@ -305,24 +404,18 @@ def layer_backward(
             # blocks of each weight gradient and of the bias, and the
             # gradient w.r.t. the inputs step by step.
             n_tasks = 4 + (steps if need_d_inputs else 0)
-            for task in prange(n_tasks, num_threads=n_threads, schedule="dynamic"):
+            for task in prange(n_tasks,
+                               num_threads=_thread_count(n_threads, n_tasks, 1),
+                               schedule="dynamic"):
                 if task < 4:
                     gate = task * size
                     # grad_ih[gate block] = dz[:, gate block]^T @ inputs
-                    _gemm(True, False, <int> size, <int> n_inputs, <int> n_rows,
-                          <floating> 1, &d_gates[0, 0, gate], <int> four,
-                          &inputs[0, 0, 0], <int> n_inputs, <floating> 0,
-                          &grad_ih[gate, 0], <int> n_inputs)
+                    _sum_over_rows(size, n_inputs, n_rows, &d_gates[0, 0, gate],
+                                   four, &inputs[0, 0, 0], n_inputs,
+                                   &grad_ih[gate, 0])
                     # h_{t-1} for t >= 1; h_{-1} = 0 contributes nothing.
-                    if steps > 1:
-                        _gemm(True, False, <int> size, <int> size,
-                              <int> (n_rows - batch), <floating> 1,
-                              &d_gates[1, 0, gate], <int> four, &hidden[1, 0, 0],
-                              <int> size, <floating> 0, &grad_hh[gate, 0],
-                              <int> size)
-                    else:
-                        memset(&grad_hh[gate, 0], 0,
-                               size * size * sizeof(floating))
+                    _sum_over_rows(size, size, n_rows - batch, &d_gates[1, 0, gate],
+                                   four, &hidden[1, 0, 0], size, &grad_hh[gate, 0])
                     # Row after row, so the sum runs in a fixed order.
                     memset(&grad_bias[gate], 0, size * sizeof(floating))
                     for t in range(n_rows):
@@ -336,6 +429,7 @@ def layer_backward(
                           &weight_ih[0, 0], <int> n_inputs, <floating> 0,
                           &d_inputs[t, 0, 0], <int> n_inputs)
     finally:
+        free(scratch)
         free(packed_hh_t)
 
 
@@ -347,8 +441,8 @@ def network_output(
     const floating[:, ::1] head_weight,
     const floating[::1] head_bias,
     floating[:, ::1] out,
-    floating[:, ::1] work,
-    int chunk,
+    int n_threads,
+    Py_ssize_t chunk,
 ):
     """The network's output (the head on the top layer's last hidden state)
     for samples-first ``X``.
@@ -368,30 +462,30 @@ def network_output(
     head_weight, head_bias : ndarray of shape (n_outputs, H_last), (n_outputs,)
     out : ndarray of shape (n_samples, n_outputs)
         Written.
-    work : ndarray of shape (n_threads, chunk * (n_features + 7 * sum(H)))
-        Work space, one row per thread; its length fixes the thread count.
+    n_threads : int
+        OpenMP threads; at most one per chunk is used.
     chunk : int
         Rows per chunk.
     """
     cdef Py_ssize_t n_samples = X.shape[0], steps = X.shape[1]
-    cdef int n_features = X.shape[2]
+    cdef Py_ssize_t n_features = X.shape[2]
     cdef int n_layers = len(layers)
-    cdef Py_ssize_t n_chunks = (n_samples + chunk - 1) // chunk
-    cdef int threads = <int> work.shape[0]
+    cdef Py_ssize_t n_chunks, threads
     cdef const floating[:, ::1] w_ih
     cdef const floating[:, ::1] w_hh
     cdef const floating[::1] b
     cdef floating **packed_ih = NULL
     cdef floating **packed_hh = NULL
     cdef floating **bias_p = NULL
-    cdef int *sizes = NULL
-    cdef int *n_in = NULL
-    cdef Py_ssize_t state_size = 0
-    cdef int l, size, width, rows
-    cdef int n_outputs = head_weight.shape[0]
+    cdef Py_ssize_t *sizes = NULL
+    cdef Py_ssize_t *n_in = NULL
+    cdef floating *work = NULL
+    cdef Py_ssize_t state_size = 0, ld_input
+    cdef int l
+    cdef Py_ssize_t size, width, rows
+    cdef Py_ssize_t n_outputs = head_weight.shape[0]
     cdef Py_ssize_t index, start, t, r, k, j
     cdef floating total
-    cdef floating *x_step
     cdef floating *state
     cdef floating *layer_input
     cdef floating *g
@@ -400,12 +494,16 @@ def network_output(
     cdef floating *h
     if n_samples == 0:
         return
+    # Buffers follow the rows there are: a few rows need no full chunk.
+    chunk = max(1, min(chunk, n_samples))
+    n_chunks = (n_samples + chunk - 1) // chunk
+    threads = _thread_count(n_threads, n_chunks, 1)
     try:
         packed_ih = <floating **> calloc(n_layers, sizeof(floating *))
         packed_hh = <floating **> calloc(n_layers, sizeof(floating *))
         bias_p = <floating **> malloc(n_layers * sizeof(floating *))
-        sizes = <int *> malloc(n_layers * sizeof(int))
-        n_in = <int *> malloc(n_layers * sizeof(int))
+        sizes = <Py_ssize_t *> malloc(n_layers * sizeof(Py_ssize_t))
+        n_in = <Py_ssize_t *> malloc(n_layers * sizeof(Py_ssize_t))
         if not (packed_ih and packed_hh and bias_p and sizes and n_in):
             raise MemoryError()
         width = n_features
@@ -426,21 +524,21 @@ def network_output(
             raise ValueError("the head does not fit the top layer")
         if out.shape[0] != n_samples or out.shape[1] != n_outputs:
             raise ValueError("out has the wrong shape")
-        if work.shape[1] < chunk * n_features + state_size or threads < 1:
-            raise ValueError("work is too small")
+        # Per thread, the states of every layer for one chunk of rows; the
+        # first layer reads its inputs from X in place (row stride
+        # steps * n_features).
+        work = <floating *> malloc(threads * state_size * sizeof(floating))
+        if work == NULL:
+            raise MemoryError()
         with nogil:
             for index in prange(n_chunks, num_threads=threads, schedule="static"):
-                x_step = &work[threadid(), 0]
-                state = x_step + chunk * n_features
+                state = work + threadid() * state_size
                 start = index * chunk
-                rows = <int> min(chunk, n_samples - start)
+                rows = min(chunk, n_samples - start)
                 memset(state, 0, state_size * sizeof(floating))
-                layer_input = x_step
                 for t in range(steps):
-                    for r in range(rows):
-                        memcpy(x_step + r * n_features, &X[start + r, t, 0],
-                               n_features * sizeof(floating))
-                    layer_input = x_step
+                    layer_input = <floating *> &X[start, t, 0]
+                    ld_input = steps * n_features
                     g = state
                     for l in range(n_layers):
                         size = sizes[l]
@@ -448,10 +546,11 @@ def network_output(
                         tc = c + size * chunk
                         h = tc + size * chunk
                         # In place: c and h hold the previous step's states.
-                        _forward_step(rows, size, n_in[l], layer_input, h,
-                                      packed_ih[l], packed_hh[l], bias_p[l], t == 0,
-                                      g, c, c, tc, h)
+                        _forward_step(rows, size, n_in[l], layer_input, ld_input,
+                                      h, packed_ih[l], packed_hh[l], bias_p[l],
+                                      t == 0, g, c, c, tc, h)
                         layer_input = h
+                        ld_input = size
                         g = h + size * chunk
                 for r in range(rows):
                     for k in range(n_outputs):
@@ -470,3 +569,4 @@ def network_output(
         free(bias_p)
         free(sizes)
         free(n_in)
+        free(work)

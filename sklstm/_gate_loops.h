@@ -1,21 +1,37 @@
 /*
- * The fused gate loops of the compiled engine (``_fast_lstm.pyx``).
+ * The fused gate loops and the small GEMM of the compiled engine
+ * (``_fast_lstm.pyx``).
  *
  * One pass over a block of rows does, per element, everything that the NumPy
  * engine (``_gates.py``, the reference) does in about fifteen ufunc passes:
  * the four gate activations, the cell update, tanh of the new cell and the
- * new hidden state (forward); the gate gradients, the cell-state gradient
- * carried back one step and the bias gradient (backward). The maths and the
- * gate layout (input, forget, cell candidate, output; PyTorch's order) are
- * those of ``_gates.py``.
+ * new hidden state (forward); the gate gradients and the cell-state gradient
+ * carried back one step (backward). The maths and the gate layout (input,
+ * forget, cell candidate, output; PyTorch's order) are those of
+ * ``_gates.py``.
  *
- * Portability: the extension is compiled for the baseline x86-64 (SSE2).
- * Where GCC, glibc and x86-64 allow it, the loops are also compiled for
- * x86-64-v3 (AVX2, FMA) and x86-64-v4 (AVX-512) and the best version the CPU
- * runs is chosen when the module loads (``target_clones``, an ifunc), so a
- * wheel never executes an instruction its CPU lacks. float32 uses its own
- * branch-free exp below, which GCC vectorises; float64 calls the C library's
- * exp, for accuracy.
+ * Portability. Every path below is plain C99 (``restrict`` aside, spelled
+ * through SKLSTM_RESTRICT) unless the build found, by test compiles of the
+ * compiler in use (``setup.py``), that it supports more:
+ *
+ * - SKLSTM_HAVE_VECTOR_EXT: GCC-style vector types (``vector_size``), for
+ *   the register blocks of the GEMM;
+ * - SKLSTM_HAVE_FMA_DISPATCH: ``target("avx2,fma")`` functions with
+ *   ``<immintrin.h>`` and ``__builtin_cpu_supports``, for a GEMM with fused
+ *   multiply-adds chosen at run time on CPUs that have them;
+ * - SKLSTM_HAVE_TARGET_CLONES: ``target_clones`` (an ifunc, so it needs the
+ *   loader's support too), compiling the gate loops for x86-64-v3 and v4
+ *   beside the baseline.
+ *
+ * The build macro SKLSTM_PLAIN_C (``SKLSTM_PLAIN_C=1 pip install .``) turns
+ * all three off, so that CI tests the plain path on any compiler. Nothing
+ * here names a platform or a compiler; the extension is compiled for the
+ * baseline of its target (no -march=native).
+ *
+ * Every path gives every row the same operations wherever it sits in a
+ * block (a row's prediction never depends on the other rows), and the plain
+ * GEMM performs, per element, exactly the operations of the vector GEMM
+ * without FMA: the two give the same bits.
  */
 #ifndef SKLSTM_GATE_LOOPS_H
 #define SKLSTM_GATE_LOOPS_H
@@ -25,20 +41,69 @@
 #include <stdint.h>
 #include <string.h>
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
-    defined(__linux__) && !defined(SKLSTM_NO_CLONES)
+#ifdef SKLSTM_PLAIN_C
+#undef SKLSTM_HAVE_VECTOR_EXT
+#undef SKLSTM_HAVE_FMA_DISPATCH
+#undef SKLSTM_HAVE_TARGET_CLONES
+#endif
+#ifndef SKLSTM_HAVE_VECTOR_EXT
+#undef SKLSTM_HAVE_FMA_DISPATCH /* the FMA GEMM is written with vector types */
+#endif
+
+#if defined(_MSC_VER)
+#define SKLSTM_RESTRICT __restrict
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 199901L
+#define SKLSTM_RESTRICT restrict
+#elif defined(__GNUC__)
+#define SKLSTM_RESTRICT __restrict__
+#else
+#define SKLSTM_RESTRICT
+#endif
+
+#ifdef SKLSTM_HAVE_TARGET_CLONES
 #define SKLSTM_CLONES \
     __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define SKLSTM_CLONES
 #endif
 
+/* Panel widths of the packed weights (columns of w^T per panel): two vectors
+ * of 32 bytes. The packing, its size and the GEMM all read these. */
+#define SKLSTM_NB_FLOAT 16
+#define SKLSTM_NB_DOUBLE 8
+
+/* What the build chose, for sklstm.show_versions(). */
+#if defined(SKLSTM_HAVE_VECTOR_EXT)
+#define SKLSTM_C_PATH "vector"
+#else
+#define SKLSTM_C_PATH "plain C"
+#endif
+#if defined(__clang__)
+#define SKLSTM_COMPILER "clang " __clang_version__
+#elif defined(__GNUC__)
+#define SKLSTM_COMPILER "gcc " __VERSION__
+#elif defined(_MSC_VER)
+#define SKLSTM_STR2(x) #x
+#define SKLSTM_STR(x) SKLSTM_STR2(x)
+#define SKLSTM_COMPILER "msvc " SKLSTM_STR(_MSC_FULL_VER)
+#else
+#define SKLSTM_COMPILER "unknown C compiler"
+#endif
+#ifdef SKLSTM_HAVE_TARGET_CLONES
+#define SKLSTM_HAS_CLONES 1
+#else
+#define SKLSTM_HAS_CLONES 0
+#endif
+
 /* exp(x) for float32 in about 1 ulp, branch-free so that loops vectorise:
  * x = n ln2 + r with |r| <= ln2 / 2, exp(r) from Cephes' polynomial, 2^n
  * from the exponent bits. x is clamped to [-87, 88], where 2^n stays a normal
  * number: exp(-87) = 1.6e-38 and exp(88) = 1.7e38 are as good as 0 and inf
- * for the sigmoid and tanh built on it. NaN passes through (the comparisons
- * fail and keep x), so a diverging model still shows NaN. */
+ * for the sigmoid and tanh built on it, and +-inf clamp like any large x.
+ * NaN passes through (the comparisons fail and keep x, so r and the result
+ * are NaN), and a diverging model still shows NaN; its n is replaced by 0
+ * before the conversion to an integer, which would be undefined for NaN.
+ * The shift is done on an unsigned integer: n + 127 lies in [1, 254]. */
 static inline float sklstm_expf(float x)
 {
     x = x < -87.0f ? -87.0f : x;
@@ -57,7 +122,8 @@ static inline float sklstm_expf(float x)
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * r2 + r + 1.0f;
-    int32_t bits = ((int32_t)n + 127) << 23;
+    n = n == n ? n : 0.0f;
+    uint32_t bits = (uint32_t)((int32_t)n + 127) << 23;
     float scale;
     memcpy(&scale, &bits, sizeof scale);
     return p * scale;
@@ -68,26 +134,30 @@ static inline float sklstm_tanhf(float z) { return 2.0f / (1.0f + sklstm_expf(-2
 static inline double sklstm_sigmoid(double z) { return 1.0 / (1.0 + exp(-z)); }
 static inline double sklstm_tanh(double z) { return 2.0 / (1.0 + exp(-2.0 * z)) - 1.0; }
 
+#define SKLSTM_R SKLSTM_RESTRICT
+
 /* Forward: ``gates`` (rows x 4H) holds x W_ih^T + h W_hh^T on entry and the
  * activated gates on exit; ``bias`` is added here. ``c_prev`` and ``c`` may be
  * the same array (an in-place update). All row blocks are contiguous; each
- * gate block gets its own restrict pointer so that GCC vectorises over j. */
+ * gate block gets its own restrict pointer so that compilers vectorise over
+ * j. */
 #define SKLSTM_FORWARD_ROWS(NAME, T, SIGMOID, TANH)                             \
     SKLSTM_CLONES static void NAME(                                             \
-        size_t rows, size_t hidden, T *restrict gates, const T *restrict bias,  \
-        const T *c_prev, T *c, T *restrict tanh_c, T *restrict h)               \
+        size_t rows, size_t hidden, T *SKLSTM_R gates, const T *SKLSTM_R bias,  \
+        const T *c_prev, T *c, T *SKLSTM_R tanh_c, T *SKLSTM_R h)               \
     {                                                                           \
-        const T *restrict bi = bias, *restrict bf = bias + hidden;              \
-        const T *restrict bg = bias + 2 * hidden, *restrict bo = bias + 3 * hidden; \
+        const T *SKLSTM_R bi = bias, *SKLSTM_R bf = bias + hidden;              \
+        const T *SKLSTM_R bg = bias + 2 * hidden;                               \
+        const T *SKLSTM_R bo = bias + 3 * hidden;                               \
         for (size_t r = 0; r < rows; r++) {                                     \
-            T *restrict gi = gates + r * 4 * hidden;                            \
-            T *restrict gf = gi + hidden;                                       \
-            T *restrict gg = gi + 2 * hidden;                                   \
-            T *restrict go = gi + 3 * hidden;                                   \
+            T *SKLSTM_R gi = gates + r * 4 * hidden;                            \
+            T *SKLSTM_R gf = gi + hidden;                                       \
+            T *SKLSTM_R gg = gi + 2 * hidden;                                   \
+            T *SKLSTM_R go = gi + 3 * hidden;                                   \
             const T *cp = c_prev + r * hidden;                                  \
             T *cr = c + r * hidden;                                             \
-            T *restrict tc = tanh_c + r * hidden;                               \
-            T *restrict hr = h + r * hidden;                                    \
+            T *SKLSTM_R tc = tanh_c + r * hidden;                               \
+            T *SKLSTM_R hr = h + r * hidden;                                    \
             for (size_t j = 0; j < hidden; j++) {                               \
                 T in = SIGMOID(gi[j] + bi[j]);                                  \
                 T fo = SIGMOID(gf[j] + bf[j]);                                  \
@@ -115,24 +185,24 @@ SKLSTM_FORWARD_ROWS(sklstm_forward_rows_double, double, sklstm_sigmoid, sklstm_t
  * ``dz`` may have a row stride (``ldz``) larger than 4H. */
 #define SKLSTM_BACKWARD_ROWS(NAME, T)                                           \
     SKLSTM_CLONES static void NAME(                                             \
-        size_t rows, size_t hidden, const T *restrict dh,                       \
-        const T *restrict gates, const T *restrict c_prev,                      \
-        const T *restrict tanh_c, T *restrict dc_next, T *restrict dz,          \
+        size_t rows, size_t hidden, const T *SKLSTM_R dh,                       \
+        const T *SKLSTM_R gates, const T *SKLSTM_R c_prev,                      \
+        const T *SKLSTM_R tanh_c, T *SKLSTM_R dc_next, T *SKLSTM_R dz,          \
         size_t ldz)                                                             \
     {                                                                           \
         for (size_t r = 0; r < rows; r++) {                                     \
-            const T *restrict gi = gates + r * 4 * hidden;                      \
-            const T *restrict gf = gi + hidden;                                 \
-            const T *restrict gg = gi + 2 * hidden;                             \
-            const T *restrict go = gi + 3 * hidden;                             \
-            const T *restrict dhr = dh + r * hidden;                            \
-            const T *restrict cp = c_prev + r * hidden;                         \
-            const T *restrict tc = tanh_c + r * hidden;                         \
-            T *restrict dcn = dc_next + r * hidden;                             \
-            T *restrict di = dz + r * ldz;                                      \
-            T *restrict df = di + hidden;                                       \
-            T *restrict dg = di + 2 * hidden;                                   \
-            T *restrict dO = di + 3 * hidden;                                   \
+            const T *SKLSTM_R gi = gates + r * 4 * hidden;                      \
+            const T *SKLSTM_R gf = gi + hidden;                                 \
+            const T *SKLSTM_R gg = gi + 2 * hidden;                             \
+            const T *SKLSTM_R go = gi + 3 * hidden;                             \
+            const T *SKLSTM_R dhr = dh + r * hidden;                            \
+            const T *SKLSTM_R cp = c_prev + r * hidden;                         \
+            const T *SKLSTM_R tc = tanh_c + r * hidden;                         \
+            T *SKLSTM_R dcn = dc_next + r * hidden;                             \
+            T *SKLSTM_R di = dz + r * ldz;                                      \
+            T *SKLSTM_R df = di + hidden;                                       \
+            T *SKLSTM_R dg = di + 2 * hidden;                                   \
+            T *SKLSTM_R dO = di + 3 * hidden;                                   \
             for (size_t j = 0; j < hidden; j++) {                               \
                 T in = gi[j], fo = gf[j], ca = gg[j], ou = go[j];               \
                 T t = tc[j];                                                    \
@@ -149,25 +219,74 @@ SKLSTM_FORWARD_ROWS(sklstm_forward_rows_double, double, sklstm_sigmoid, sklstm_t
 SKLSTM_BACKWARD_ROWS(sklstm_backward_rows_float, float)
 SKLSTM_BACKWARD_ROWS(sklstm_backward_rows_double, double)
 
-/* A small GEMM for predict, c (rows x n) = [c +] a (rows x k) @ w^T for
- * weights w (n x k), packed by sklstm_pack_* into panels of nb columns. Unlike a BLAS, it gives every row the
- * same sequence of operations wherever the row sits in the block (a sum
- * over k in order, one multiply-add at a time, from 0 or from c), so a row's
- * prediction does not depend on the other rows of the call. Blocks of 6 rows
- * x 2 vectors keep their sums in registers (GCC vector extensions); the
- * last rows go one at a time and the last columns through a scalar loop,
- * with the same operations per element. Two builds, chosen once at
- * run time: fused multiply-adds on CPUs with AVX2 and FMA, separate multiply
- * and add elsewhere. */
+/* Pack w (n x k; element (j, p) at w[j * sj + p * sp], so that a transposed
+ * matrix packs without a copy) for the GEMM below: panels of NB columns of
+ * w^T, each contiguous (k x NB), the last one padded with zeros.
+ * ``sklstm_packed_size_*`` is the number of values it writes. */
+#define SKLSTM_PACK(NAME, SIZE_NAME, T, NB)                                     \
+    static size_t SIZE_NAME(size_t n, size_t k)                                 \
+    {                                                                           \
+        return (n + NB - 1) / NB * NB * k;                                      \
+    }                                                                           \
+    static void NAME(size_t n, size_t k, const T *SKLSTM_R w, size_t sj,       \
+                     size_t sp, T *SKLSTM_R wp)                                 \
+    {                                                                           \
+        for (size_t j = 0; j < n; j += NB)                                      \
+            for (size_t p = 0; p < k; p++)                                      \
+                for (size_t q = 0; q < NB; q++)                                 \
+                    wp[j * k + p * NB + q] =                                    \
+                        j + q < n ? w[(j + q) * sj + p * sp] : 0;               \
+    }
+SKLSTM_PACK(sklstm_pack_float, sklstm_packed_size_float, float, SKLSTM_NB_FLOAT)
+SKLSTM_PACK(sklstm_pack_double, sklstm_packed_size_double, double, SKLSTM_NB_DOUBLE)
+
+/* A small GEMM, c (rows x n) = [c +] a (rows x k) @ w^T for weights w
+ * (n x k) packed by sklstm_pack_*. Unlike a BLAS, it gives every row the
+ * same sequence of operations wherever the row sits in the block (a sum over
+ * k in order, one multiply and one add at a time, from 0 or from c), so a
+ * row's prediction does not depend on the other rows of the call. */
+#define SKLSTM_GEMM_ARGS(T)                                                     \
+    size_t rows, size_t n, size_t k, const T *SKLSTM_R a, size_t lda,           \
+    const T *SKLSTM_R wp, int accumulate, T *SKLSTM_R c, size_t ldc
+
+/* The plain C GEMM: per row and panel, NB sums in a local array, which
+ * compilers keep in vector registers where they can. The last panel's
+ * columns beyond n are computed on the zero padding and not stored. */
+#define SKLSTM_GEMM_PLAIN(NAME, T, NB)                                          \
+    static void NAME(SKLSTM_GEMM_ARGS(T))                                       \
+    {                                                                           \
+        for (size_t j = 0; j < n; j += NB) {                                    \
+            const T *SKLSTM_R panel = wp + j * k;                               \
+            size_t width = n - j < NB ? n - j : NB;                             \
+            for (size_t r = 0; r < rows; r++) {                                 \
+                T sum[NB];                                                      \
+                const T *SKLSTM_R row = a + r * lda;                            \
+                T *SKLSTM_R out = c + r * ldc + j;                              \
+                for (size_t q = 0; q < NB; q++)                                 \
+                    sum[q] = accumulate && q < width ? out[q] : 0;              \
+                for (size_t p = 0; p < k; p++) {                                \
+                    T x = row[p];                                               \
+                    for (size_t q = 0; q < NB; q++)                             \
+                        sum[q] = sum[q] + x * panel[p * NB + q];                \
+                }                                                               \
+                for (size_t q = 0; q < width; q++)                              \
+                    out[q] = sum[q];                                            \
+            }                                                                   \
+        }                                                                       \
+    }
+#ifndef SKLSTM_HAVE_VECTOR_EXT
+SKLSTM_GEMM_PLAIN(sklstm_gemm_plain_float, float, SKLSTM_NB_FLOAT)
+SKLSTM_GEMM_PLAIN(sklstm_gemm_plain_double, double, SKLSTM_NB_DOUBLE)
+#define SKLSTM_GEMM_BASE(T) sklstm_gemm_plain_##T
+#else
+/* The vector GEMM: blocks of 6 rows x 2 vectors keep their sums in
+ * registers; the last rows go one at a time and the last, partial panel
+ * through the plain loop, with the same operations per element. */
 typedef float sklstm_vf __attribute__((vector_size(32), aligned(4)));
 typedef double sklstm_vd __attribute__((vector_size(32), aligned(8)));
 
-#define SKLSTM_GEMM_ARGS(T)                                                     \
-    size_t rows, size_t n, size_t k, const T *restrict a, size_t lda,           \
-    const T *restrict wp, int accumulate, T *restrict c, size_t ldc
-
 /* One block of R rows (R = 6 or 1) by the 2 vectors of a panel. */
-#define SKLSTM_GEMM_BLOCK(T, V, VMULADD, SPLAT, R)                                     \
+#define SKLSTM_GEMM_BLOCK(T, V, VMULADD, SPLAT, R)                              \
     {                                                                           \
         V s0[R], s1[R];                                                         \
         for (int i = 0; i < R; i++) {                                           \
@@ -194,18 +313,18 @@ typedef double sklstm_vd __attribute__((vector_size(32), aligned(8)));
         }                                                                       \
     }
 
-#define SKLSTM_GEMM_BODY(T, V, MULADD, VMULADD, SPLAT)                                 \
+#define SKLSTM_GEMM_BODY(T, V, MULADD, VMULADD, SPLAT)                          \
     const size_t lanes = sizeof(V) / sizeof(T), nb = 2 * lanes;                 \
     /* Column panels outside, so that a panel (contiguous) stays in L1       \
      * cache while every block of rows passes over it. */                       \
     for (size_t j = 0; j < n; j += nb) {                                        \
-        const T *restrict panel = wp + j * k;                                   \
+        const T *SKLSTM_R panel = wp + j * k;                                   \
         if (n - j >= nb) {                                                      \
             size_t r = 0;                                                       \
             for (; r + 6 <= rows; r += 6)                                       \
-                SKLSTM_GEMM_BLOCK(T, V, VMULADD, SPLAT, 6)                             \
+                SKLSTM_GEMM_BLOCK(T, V, VMULADD, SPLAT, 6)                      \
             for (; r < rows; r++)                                               \
-                SKLSTM_GEMM_BLOCK(T, V, VMULADD, SPLAT, 1)                             \
+                SKLSTM_GEMM_BLOCK(T, V, VMULADD, SPLAT, 1)                      \
         } else {                                                                \
             for (size_t r = 0; r < rows; r++)                                   \
                 for (size_t q = 0; q < n - j; q++) {                            \
@@ -220,13 +339,14 @@ typedef double sklstm_vd __attribute__((vector_size(32), aligned(8)));
 #define SKLSTM_MULADD(x, y, z) ((x) * (y) + (z))
 #define SKLSTM_SPLAT_F(v) ((sklstm_vf){v, v, v, v, v, v, v, v})
 #define SKLSTM_SPLAT_D(v) ((sklstm_vd){v, v, v, v})
-static void sklstm_gemm_plain_float(SKLSTM_GEMM_ARGS(float))
+static void sklstm_gemm_vector_float(SKLSTM_GEMM_ARGS(float))
 { SKLSTM_GEMM_BODY(float, sklstm_vf, SKLSTM_MULADD, SKLSTM_MULADD, SKLSTM_SPLAT_F) }
-static void sklstm_gemm_plain_double(SKLSTM_GEMM_ARGS(double))
+static void sklstm_gemm_vector_double(SKLSTM_GEMM_ARGS(double))
 { SKLSTM_GEMM_BODY(double, sklstm_vd, SKLSTM_MULADD, SKLSTM_MULADD, SKLSTM_SPLAT_D) }
+#define SKLSTM_GEMM_BASE(T) sklstm_gemm_vector_##T
+#endif
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define SKLSTM_HAVE_FMA_BUILD 1
+#ifdef SKLSTM_HAVE_FMA_DISPATCH
 #include <immintrin.h>
 #define SKLSTM_VFMA_F(x, y, z) ((sklstm_vf)_mm256_fmadd_ps((__m256)(x), (__m256)(y), (__m256)(z)))
 #define SKLSTM_VFMA_D(x, y, z) ((sklstm_vd)_mm256_fmadd_pd((__m256d)(x), (__m256d)(y), (__m256d)(z)))
@@ -238,26 +358,11 @@ sklstm_gemm_fma_double(SKLSTM_GEMM_ARGS(double))
 { SKLSTM_GEMM_BODY(double, sklstm_vd, fma, SKLSTM_VFMA_D, SKLSTM_SPLAT_D) }
 #endif
 
-/* Pack w (n x k; element (j, p) at w[j * sj + p * sp], so that a transposed
- * matrix packs without a copy) for the GEMM above: panels of nb = 16 (float)
- * or 8 (double) columns of w^T, each contiguous (k x nb), the last one
- * padded with zeros. ``wp`` holds ceil(n / nb) * nb * k values. */
-#define SKLSTM_PACK(NAME, T, NB)                                                \
-    static void NAME(size_t n, size_t k, const T *restrict w, size_t sj,       \
-                     size_t sp, T *restrict wp)                                 \
-    {                                                                           \
-        for (size_t j = 0; j < n; j += NB)                                      \
-            for (size_t p = 0; p < k; p++)                                      \
-                for (size_t q = 0; q < NB; q++)                                 \
-                    wp[j * k + p * NB + q] =                                    \
-                        j + q < n ? w[(j + q) * sj + p * sp] : 0;               \
-    }
-SKLSTM_PACK(sklstm_pack_float, float, 16)
-SKLSTM_PACK(sklstm_pack_double, double, 8)
-
+/* Whether this build has an FMA GEMM and this CPU runs it: read once when
+ * the module loads. */
 static int sklstm_cpu_has_fma(void)
 {
-#ifdef SKLSTM_HAVE_FMA_BUILD
+#ifdef SKLSTM_HAVE_FMA_DISPATCH
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #else
@@ -266,22 +371,22 @@ static int sklstm_cpu_has_fma(void)
 }
 
 /* The GEMM of the build this CPU runs best (``use_fma`` from
- * sklstm_cpu_has_fma, read once when the module loads). */
-#ifdef SKLSTM_HAVE_FMA_BUILD
+ * sklstm_cpu_has_fma). */
+#ifdef SKLSTM_HAVE_FMA_DISPATCH
 #define SKLSTM_GEMM_DISPATCH(T)                                                 \
     static void sklstm_gemm_##T(int use_fma, SKLSTM_GEMM_ARGS(T))               \
     {                                                                           \
         if (use_fma)                                                            \
             sklstm_gemm_fma_##T(rows, n, k, a, lda, wp, accumulate, c, ldc);    \
         else                                                                    \
-            sklstm_gemm_plain_##T(rows, n, k, a, lda, wp, accumulate, c, ldc);  \
+            SKLSTM_GEMM_BASE(T)(rows, n, k, a, lda, wp, accumulate, c, ldc);    \
     }
 #else
 #define SKLSTM_GEMM_DISPATCH(T)                                                 \
     static void sklstm_gemm_##T(int use_fma, SKLSTM_GEMM_ARGS(T))               \
     {                                                                           \
         (void)use_fma;                                                          \
-        sklstm_gemm_plain_##T(rows, n, k, a, lda, wp, accumulate, c, ldc);      \
+        SKLSTM_GEMM_BASE(T)(rows, n, k, a, lda, wp, accumulate, c, ldc);        \
     }
 #endif
 SKLSTM_GEMM_DISPATCH(float)

@@ -5,6 +5,8 @@ reference engine in float64, whatever engine or backend trained the model,
 so that they are the maths of :doc:`/maths` step by step.
 """
 
+import os
+
 import numpy as np
 from sklearn.utils import Bunch, gen_batches
 
@@ -28,6 +30,41 @@ TRACES = {
 _CHUNK = 512
 
 
+def trace_bytes(n_samples, n_timesteps, hidden_sizes):
+    """Memory the traces of :func:`trace_layers` take: six float64 arrays
+    of ``n_samples x n_timesteps x hidden_size`` per layer."""
+    return len(TRACES) * 8 * n_samples * n_timesteps * sum(hidden_sizes)
+
+
+def _available_memory():
+    """Bytes the system can still give (MemAvailable), or None if unknown."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def check_trace_fits(n_samples, n_timesteps, hidden_sizes):
+    """Raise a MemoryError, before allocating, if the traces would not fit."""
+    needed = trace_bytes(n_samples, n_timesteps, hidden_sizes)
+    available = _available_memory()
+    if available is not None and needed > available:
+        raise MemoryError(
+            f"trace_memory of {n_samples} sequences of {n_timesteps} steps needs "
+            f"{needed / 2**30:.1f} GiB (six float64 traces of every hidden unit "
+            f"at every step), but the system has {available / 2**30:.1f} GiB "
+            "available. Trace fewer sequences at a time, e.g. "
+            "model.trace_memory(X[:1000])."
+        )
+
+
 def trace_layers(params, X):
     """Memories and gate activations of every layer at every step.
 
@@ -46,6 +83,7 @@ def trace_layers(params, X):
     """
     n_samples, steps, _ = X.shape
     sizes = [layer.weight_hh.shape[1] for layer in params.layers]
+    check_trace_fits(n_samples, steps, sizes)
     traces = Bunch(
         **{
             key: [np.empty((n_samples, steps, size)) for size in sizes]

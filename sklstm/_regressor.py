@@ -27,7 +27,7 @@ from ._training import (
     train,
     upload,
 )
-from ._validation import validate_sequences
+from ._validation import check_fits_dtype, validate_sequences
 
 
 class LSTMRegressor(RegressorMixin, BaseEstimator):
@@ -217,6 +217,11 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         Number of outputs.
     backend_ : str
         The backend that trained the model, ``"numpy"`` or ``"cupy"``.
+    engine_ : str
+        The engine that trained the model: ``"compiled"`` (the compiled CPU
+        engine), ``"numpy"`` (the NumPy reference engine, where the
+        extension is not built or ``SKLSTM_ENGINE=numpy``) or ``"cupy"``.
+        :func:`sklstm.show_versions` tells which engine this install runs.
     n_features_in_ : int
         Number of features per time step; with ``n_timesteps``, the width
         of the flattened 2-D ``X`` (``n_timesteps`` times the features per
@@ -470,6 +475,7 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         warm = fitted and (self.warm_start or incremental)
         early_stopping = self.early_stopping and not incremental
         X, y = validate_sequences(self, X, y, reset=not warm, **self._flat_layout())
+        check_fits_dtype(self, X, self.dtype, "X")
         sample_weight = _check_sample_weight(
             sample_weight, X[:, 0, :], dtype=X.dtype, ensure_non_negative=True
         )
@@ -504,6 +510,13 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
                 target_scale,
             )
         y_scaled = (y[:n_train] - target_mean) / target_scale
+        if not np.isfinite(y_scaled).all():
+            raise ValueError(
+                f"The target y spans more than float64 holds once centred "
+                f"(largest |y| {np.abs(y).max():.3g}): rescale y, e.g. divide "
+                "it by a power of ten."
+            )
+        check_fits_dtype(self, y_scaled, self.dtype, "y")
         data = upload(
             backend,
             X[:n_train],
@@ -530,6 +543,7 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         self.n_outputs_ = shape.n_outputs
         self.n_timesteps_in_ = X.shape[1]
         self.backend_ = backend.name
+        self.engine_ = engine.name
         self._y_was_1d = y_was_1d
         return self
 
@@ -569,6 +583,12 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
         model. In a pipeline, window the rows with all steps but the last
         and trace with the last: ``pipe[-1].trace_memory(pipe[:-1].transform(X))``.
 
+        The traces take ``48 * n_samples * n_timesteps * sum(hidden sizes)``
+        bytes (six float64 arrays; 281 MiB for 1,000 windows of 24 steps at
+        256 units, 295 GB for 4 million windows at 64); a call that would need
+        more than the system has available raises a ``MemoryError`` before
+        allocating anything: trace fewer sequences at a time.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_timesteps, n_features) or \
@@ -599,6 +619,7 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
             fitted_steps=getattr(self, "n_timesteps_in_", 1),
             **self._flat_layout(),
         )
+        check_fits_dtype(self, X, self.dtype, "X")
         shape = self._fitted_shape()
         if X.shape[2] != shape.n_features:  # n_timesteps changed after fit
             raise ValueError(
@@ -698,12 +719,19 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
     def _target_scaling(self, y, sample_weight):
         if not self.scale_target:
             return np.zeros(y.shape[1]), np.ones(y.shape[1])
-        mean = np.average(y, axis=0, weights=sample_weight)
-        scale = np.sqrt(np.average((y - mean) ** 2, axis=0, weights=sample_weight))
+        # On y divided by a power of two near its largest magnitude: exactly
+        # the same result, and no overflow of the squares for any finite y.
+        largest = np.abs(y).max(axis=0)
+        unit = np.exp2(np.ceil(np.log2(np.where(largest > 0, largest, 1.0))))
+        unit_y = y / unit
+        mean = np.average(unit_y, axis=0, weights=sample_weight)
+        scale = np.sqrt(
+            np.average((unit_y - mean) ** 2, axis=0, weights=sample_weight)
+        )
         # A constant target: nothing to scale.
         tiny = 10 * np.finfo(np.float64).eps * np.maximum(1.0, np.abs(mean))
-        scale[scale < tiny] = 1.0
-        return mean, scale
+        scale[scale < tiny] = 1.0 / unit[scale < tiny]
+        return mean * unit, scale * unit
 
     def _check_same_network(self, shape, incremental):
         """A warm start or a partial_fit continues the fitted network only."""

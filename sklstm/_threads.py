@@ -7,9 +7,15 @@ same cores slow each other down by an order of magnitude). The NumPy engine
 has no threads of its own; there BLAS gets ``n_threads`` (None: 1), since
 the small per-step products of an LSTM rarely gain from BLAS threads.
 
-The default OpenMP thread count follows scikit-learn's rule: the cores this
-process may use (``joblib.cpu_count``, which honours CPU affinity and
-cgroup quotas), capped by ``omp_get_max_threads()``, which honours
+The BLAS limit is process-wide, and fits and predicts may run at once in
+several Python threads: :func:`blas_threads` counts them, holds BLAS at the
+smallest limit any of them asked for, and puts back the limits it found
+when the last one leaves, whatever the order they leave in.
+
+The default OpenMP thread count counts the CPUs this process may run on
+(``joblib.cpu_count``, which honours CPU affinity and cgroup quotas: logical
+CPUs, so hyper-threads count; scikit-learn's ``_openmp_effective_n_threads``
+counts the same way), capped by ``omp_get_max_threads()``, which honours
 ``OMP_NUM_THREADS``. joblib sets that variable in its worker processes to
 their share of the cores, so ``GridSearchCV(n_jobs=k)`` does not
 oversubscribe. A fit or predict called from any thread but the main one
@@ -17,9 +23,18 @@ oversubscribe. A fit or predict called from any thread but the main one
 threads) defaults to one thread: others are likely running beside it, and
 OpenMP threads that wait for busy cores slow a fit down by an order of
 magnitude (measured: 13x, ``benchmarks/bench_search.py``).
+
+Two more rules keep a process alive. In a child started by ``fork`` after
+the parent ran OpenMP threads, GNU OpenMP's thread pool is gone but still
+believed to exist (its next parallel region waits forever), so there the
+engine runs on one thread. And before the engine first asks OpenMP for
+more threads than it has used so far, :func:`check_threads_can_start`
+starts as many Python threads: where the system cannot give them, that is a
+Python exception, where OpenMP would end the process.
 """
 
 import functools
+import os
 import threading
 
 import joblib
@@ -34,20 +49,81 @@ def _controller():
     return ThreadpoolController()
 
 
-def blas_threads(n_threads):
+class _SharedBlasLimit:
+    """The process-wide BLAS limit, shared by the fits and predicts running.
+
+    The first to enter records the limits it finds; each entrant's limit
+    joins the active ones and BLAS gets their minimum; the last to leave
+    restores what the first one found.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._active = []
+        self._original = None
+
+    def _apply(self):
+        limit = min(self._active)
+        if limit != getattr(self, "_applied", None):
+            _controller().limit(limits=limit, user_api="blas")
+            self._applied = limit
+
+    def enter(self, limit):
+        with self._lock:
+            if not self._active:
+                self._original = _controller().limit(limits=limit, user_api="blas")
+                self._applied = limit
+            self._active.append(limit)
+            self._apply()
+
+    def leave(self, limit):
+        with self._lock:
+            self._active.remove(limit)
+            if self._active:
+                self._apply()
+            else:
+                self._original.restore_original_limits()
+                self._original = self._applied = None
+
+
+_BLAS_LIMIT = _SharedBlasLimit()
+
+
+class blas_threads:
     """Context manager limiting BLAS to ``n_threads`` threads (None: 1).
+
+    Safe to nest and to use from several Python threads at once (see the
+    module's docstring): on leaving the last one, BLAS has the limits it had
+    before the first.
 
     Parameters
     ----------
     n_threads : int or None
         Number of BLAS threads.
-
-    Returns
-    -------
-    context : context manager
-        Restores the previous limits on exit.
     """
-    return _controller().limit(limits=n_threads or 1, user_api="blas")
+
+    def __init__(self, n_threads):
+        self.limit = n_threads or 1
+
+    def __enter__(self):
+        _BLAS_LIMIT.enter(self.limit)
+        return self
+
+    def __exit__(self, *exc_info):
+        _BLAS_LIMIT.leave(self.limit)
+
+
+_forked_child = False
+
+
+def _after_fork_in_child():
+    global _forked_child, _started_threads
+    _forked_child = True
+    _started_threads = 1
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def openmp_threads(n_threads=None):
@@ -62,7 +138,10 @@ def openmp_threads(n_threads=None):
     Returns
     -------
     n_threads : int
+        1 in a child process started by ``fork``.
     """
+    if _forked_child:
+        return 1
     if n_threads is not None:
         return int(n_threads)
     if threading.current_thread() is not threading.main_thread():
@@ -70,6 +149,53 @@ def openmp_threads(n_threads=None):
     from ._fast_lstm import openmp_max_threads
 
     return max(1, min(openmp_max_threads(), _usable_cores()))
+
+
+# The most threads the engine has run at once in this process.
+_started_threads = 1
+_started_lock = threading.Lock()
+
+
+def check_threads_can_start(n_threads):
+    """Raise a RuntimeError if ``n_threads`` threads cannot run at once.
+
+    OpenMP ends the whole process when it cannot create a thread (GNU
+    OpenMP: "Thread creation failed"). So before its first region of
+    ``n_threads`` threads, start ``n_threads - 1`` Python threads beside
+    this one (Python raises where the system refuses one), and let them
+    end. Once a count has started, OpenMP keeps those threads, and smaller
+    counts need no check.
+
+    Parameters
+    ----------
+    n_threads : int
+        The threads the next parallel region will run.
+    """
+    global _started_threads
+    if n_threads <= _started_threads:
+        return
+    with _started_lock:
+        if n_threads <= _started_threads:
+            return
+        release = threading.Event()
+        started = []
+        try:
+            for _ in range(n_threads - 1):
+                thread = threading.Thread(target=release.wait, daemon=True)
+                thread.start()
+                started.append(thread)
+        except RuntimeError as error:
+            raise RuntimeError(
+                f"n_threads={n_threads}: the system would not start "
+                f"{n_threads} threads at once ({error}; {len(started) + 1} "
+                "started). Use fewer threads (n_threads, or OMP_NUM_THREADS), "
+                "or raise the process's thread or memory limits."
+            ) from error
+        finally:
+            release.set()
+            for thread in started:
+                thread.join()
+        _started_threads = n_threads
 
 
 @functools.cache

@@ -54,9 +54,9 @@ def validate_sequences(
         "forgot the windower" mistake.
     n_timesteps : int or None, default=None
         Read each row of a 2-D ``X`` as this many time steps of
-        ``n_features_in_ // n_timesteps`` features each, the features of a
-        step side by side (the layout of ``SequenceWindower(flatten=True)``).
-        ``n_features_in_`` is then the width of ``X``. None for 3-D ``X``.
+        ``n_features_in_ // n_timesteps`` features each, in the layout
+        ``step_order`` and ``column_grouping`` give. ``n_features_in_`` is
+        then the width of ``X``. None for 3-D ``X``.
     step_order : {"oldest_first", "newest_first"}, default="oldest_first"
         Order of the steps along a flattened row; the returned sequences
         are always oldest step first.
@@ -185,3 +185,39 @@ def _numeric_target(estimator, y):
             f"{y.dtype} that could not be converted to float ({exc}). Encode the "
             "target as numbers."
         ) from exc
+
+
+def check_fits_dtype(estimator, array, dtype, what):
+    """Raise a ValueError if finite ``array`` overflows ``dtype``.
+
+    A float64 value beyond float32's range (about 3.4e38) becomes inf in a
+    float32 model, and its predictions NaN: refused here instead, for every
+    engine alike.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        Named in the message.
+    array : ndarray
+        Finite values (checked before).
+    dtype : str or numpy dtype
+        The dtype the model computes in.
+    what : str
+        What ``array`` is, for the message (``"X"``, ``"y"``).
+    """
+    dtype = np.dtype(dtype)
+    if array.size == 0 or np.finfo(array.dtype).max <= np.finfo(dtype).max:
+        return
+    largest = float(max(array.max(), -array.min()))
+    if largest > float(np.finfo(dtype).max):
+        raise ValueError(
+            f"{type(estimator).__name__} computes in {dtype.name}, whose values "
+            f"stop at {np.finfo(dtype).max:.3g}, but {what} holds {largest:.3g}. "
+            f"Scale {what} (e.g. StandardScaler"
+            + (
+                " before the windower)"
+                if what == "X"
+                else "; scale_target=True does it for y)"
+            )
+            + ", or set dtype='float64'."
+        )

@@ -21,7 +21,10 @@ from sklstm._network import NetworkShape, backward, forward, init_parameters, un
 
 pytestmark = pytest.mark.skipif(
     not compiled_engine_available(),
-    reason="the compiled extension is not built",
+    reason=(
+        "the compiled extension is not built (the install fell back to the NumPy "
+        "engine; sklstm.show_versions() says why)"
+    ),
 )
 
 # (n_features, hidden sizes, n_outputs, steps, batch): hidden sizes that are
@@ -248,8 +251,12 @@ def test_default_threads_follow_cores_and_omp_num_threads():
 
     import joblib
 
+    from sklstm._fast_lstm import build_info
+
     env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
-    assert _default_threads_in_subprocess(env) == joblib.cpu_count()
+    # A build without OpenMP (serial) runs one thread.
+    cores = joblib.cpu_count() if build_info()["openmp"] else 1
+    assert _default_threads_in_subprocess(env) == cores
     # joblib sets OMP_NUM_THREADS in its workers to their share of the cores.
     assert _default_threads_in_subprocess({**env, "OMP_NUM_THREADS": "1"}) == 1
 
@@ -286,3 +293,24 @@ def test_no_blas_threads_while_the_compiled_engine_runs():
     with engine.thread_limits():
         _run(engine, shape, flat, X, y)
     assert seen and set(seen) == {1}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gates_reach_their_limits_at_infinite_preactivations_and_keep_nan(dtype):
+    # One unit whose four gates all see the input: +inf saturates them
+    # (i = f = o = 1, g = 1), -inf closes them (i = f = o = 0, g = -1), NaN
+    # stays NaN. The float32 exp of the compiled engine handles each case
+    # without undefined behaviour (the sanitizer CI leg checks that too).
+    shape = NetworkShape(1, (1,), 1)
+    flat = np.zeros(shape.n_parameters(), dtype=dtype)
+    params = unflatten(flat, shape)
+    params.layers[0].weight_ih[...] = 1.0
+    params.head_weight[...] = 1.0
+    X = np.array([[[np.inf]], [[-np.inf]], [[np.nan]], [[0.5]]], dtype=dtype)
+    compiled = CompiledEngine(1).network_output(params, X, Workspace(np))
+    reference = ArrayEngine(NUMPY_BACKEND).network_output(
+        unflatten(flat.astype(np.float64), shape), X.astype(np.float64), Workspace(np)
+    )
+    np.testing.assert_allclose(compiled[[0, 1]].ravel(), [np.tanh(1.0), 0.0], atol=1e-7)
+    assert np.isnan(compiled[2, 0]) and np.isnan(reference[2, 0])
+    np.testing.assert_allclose(compiled, reference, rtol=0, atol=1e-6)

@@ -228,3 +228,19 @@ def test_a_float32_model_is_traced_in_float64():
         X.astype(np.float32),
     )
     np.testing.assert_allclose(output, expected, rtol=0, atol=1e-12)
+
+
+def test_traces_beyond_the_available_memory_are_refused_before_allocating(
+    monkeypatch,
+):
+    import sklstm._memory as memory
+
+    X = np.random.RandomState(0).standard_normal((40, 5, 2))
+    model = LSTMRegressor(hidden_layer_sizes=(3, 2), max_iter=1).fit(X, X[:, -1, 0])
+    needed = memory.trace_bytes(40, 5, (3, 2))
+    assert needed == 6 * 8 * 40 * 5 * 5
+    monkeypatch.setattr(memory, "_available_memory", lambda: needed - 1)
+    with pytest.raises(MemoryError, match=r"needs .* GiB .*X\[:1000\]"):
+        model.trace_memory(X)
+    monkeypatch.setattr(memory, "_available_memory", lambda: needed)
+    assert model.trace_memory(X).long_term[1].shape == (40, 5, 2)

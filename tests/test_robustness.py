@@ -1,0 +1,256 @@
+"""The engines under fork, interrupts, concurrent threads and extreme inputs.
+
+Each case ends in a correct result or a clear Python exception, never a
+hang, a crash or a silent NaN; the NumPy and compiled engines agree.
+"""
+
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_info
+
+from sklstm import LSTMRegressor
+from sklstm._engines import compiled_engine_available
+
+needs_compiled = pytest.mark.skipif(
+    not compiled_engine_available(),
+    reason="the compiled extension is not built (NumPy engine install)",
+)
+
+ENGINES = ["compiled", "numpy"]
+
+
+@pytest.fixture(params=ENGINES)
+def engine_choice(request, monkeypatch):
+    """SKLSTM_ENGINE set to each engine in turn."""
+    if request.param == "compiled" and not compiled_engine_available():
+        pytest.skip("the compiled extension is not built (NumPy engine install)")
+    monkeypatch.setenv("SKLSTM_ENGINE", request.param)
+    return request.param
+
+
+def _data(n_samples=200, steps=6, n_features=3, seed=0):
+    random_state = np.random.RandomState(seed)
+    X = random_state.standard_normal((n_samples, steps, n_features))
+    return X, X[:, -1, 0] - 0.5 * X[:, -2, 1]
+
+
+def _blas_limits():
+    return sorted(
+        (pool["filepath"], pool["num_threads"])
+        for pool in threadpool_info()
+        if pool["user_api"] == "blas"
+    )
+
+
+def _run_python(code, timeout=120):
+    """Run ``code`` in a fresh interpreter; return its completed process."""
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_concurrent_fits_and_predicts_leave_the_thread_pools_as_found(engine_choice):
+    X, y = _data()
+    fitted = LSTMRegressor(hidden_layer_sizes=4, max_iter=2, random_state=0).fit(X, y)
+    before = _blas_limits()
+    errors = []
+
+    def fit():
+        try:
+            LSTMRegressor(hidden_layer_sizes=4, max_iter=3, random_state=0).fit(X, y)
+        except Exception as error:  # reported below, not lost in the thread
+            errors.append(error)
+
+    def predict():
+        try:
+            for _ in range(2):
+                fitted.predict(X)
+        except Exception as error:
+            errors.append(error)
+
+    workers = [threading.Thread(target=fit) for _ in range(3)]
+    workers += [threading.Thread(target=predict) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert not errors
+    assert _blas_limits() == before
+
+
+@needs_compiled
+def test_a_fork_started_child_fits_and_predicts_after_the_parent_used_threads():
+    # Before: after one compiled fit in the parent, the child waited forever
+    # in GNU OpenMP's GOMP_parallel (its thread pool does not survive fork).
+    result = _run_python(
+        """
+        import multiprocessing
+        import numpy as np
+        from sklstm import LSTMRegressor
+
+        X = np.random.RandomState(0).standard_normal((500, 6, 3))
+        y = X[:, -1, 0]
+        model = LSTMRegressor(hidden_layer_sizes=8, max_iter=1, n_threads=2,
+                              random_state=0).fit(X, y)
+        expected = model.predict(X)
+
+        def child(queue):
+            again = LSTMRegressor(hidden_layer_sizes=8, max_iter=1, n_threads=2,
+                                  random_state=0).fit(X, y)
+            queue.put((model.predict(X), again.predict(X)))
+
+        context = multiprocessing.get_context("fork")
+        queue = context.Queue()
+        process = context.Process(target=child, args=(queue,))
+        process.start()
+        predicted, refitted = queue.get(timeout=60)
+        process.join(10)
+        assert process.exitcode == 0, process.exitcode
+        # The same model on one thread in the child: the same numbers.
+        assert np.array_equal(predicted, expected)
+        assert np.array_equal(refitted, expected)
+        print("child OK")
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert "child OK" in result.stdout
+
+
+@needs_compiled
+def test_threads_that_cannot_start_are_a_python_exception():
+    # An address-space limit leaves no room for 200 more thread stacks:
+    # GNU OpenMP would end the process ("Thread creation failed").
+    result = _run_python(
+        """
+        import resource
+        import numpy as np
+        from sklstm import LSTMRegressor
+
+        X = np.random.RandomState(0).standard_normal((1300, 4, 2))
+        with open("/proc/self/status") as status:
+            size = next(int(line.split()[1]) for line in status
+                        if line.startswith("VmSize:")) * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (size + 300 * 2**20, -1))
+        try:
+            LSTMRegressor(hidden_layer_sizes=4, max_iter=1,
+                          n_threads=200).fit(X, X[:, -1, 0])
+        except RuntimeError as error:
+            print("RuntimeError:", error)
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert "RuntimeError: n_threads=200" in result.stdout
+    assert "Use fewer threads" in result.stdout
+
+
+@needs_compiled
+def test_more_threads_than_work_gives_the_same_model():
+    from sklstm._fast_lstm import block_count
+
+    # A thread gets at least the GEMM's 6-row block.
+    assert block_count(1000, 256) == 43
+    assert block_count(1000, 5) == 1
+    assert block_count(2, 1000) == 2
+    X, y = _data(n_samples=256)
+    params = dict(hidden_layer_sizes=5, max_iter=2, random_state=0)
+    many = LSTMRegressor(n_threads=1000, **params).fit(X, y)
+    one = LSTMRegressor(n_threads=1, **params).fit(X, y)
+    np.testing.assert_array_equal(many.predict(X), one.predict(X))
+
+
+def test_ctrl_c_stops_a_long_predict_within_a_fraction_of_a_second(engine_choice):
+    X, y = _data(n_samples=300, steps=24, n_features=8)
+    model = LSTMRegressor(hidden_layer_sizes=128, max_iter=1, random_state=0)
+    model.fit(X, y)
+    rows = np.repeat(X, 200, axis=0)  # 60,000 windows: seconds of work
+    import _thread
+
+    timer = threading.Timer(0.5, _thread.interrupt_main)
+    began = time.perf_counter()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            model.predict(rows)
+        stopped = time.perf_counter()
+    finally:
+        timer.cancel()
+    # The whole predict takes several seconds: it did not run to its end.
+    assert stopped - began < 0.5 + 1.0
+
+
+@pytest.mark.parametrize("method", ["fit", "predict"])
+def test_inputs_beyond_the_training_dtype_are_refused_by_every_engine(
+    engine_choice, method
+):
+    X, y = _data()
+    huge = X.copy()
+    huge[3, 2, 1] = 1e39  # finite in float64, inf in float32
+    model = LSTMRegressor(hidden_layer_sizes=3, max_iter=1, random_state=0)
+    with pytest.raises(ValueError, match=r"float32.*X holds 1e\+39.*dtype='float64'"):
+        if method == "fit":
+            model.fit(huge, y)
+        else:
+            model.fit(X, y).predict(huge)
+    # float64 models take them.
+    model.set_params(dtype="float64").fit(X, y)
+    assert np.isfinite(model.predict(huge)).all()
+
+
+def test_huge_targets_scale_without_overflow(engine_choice):
+    X, y = _data()
+    model = LSTMRegressor(hidden_layer_sizes=3, max_iter=2, random_state=0)
+    ordinary = model.fit(X, y).predict(X)
+    # The squares of 1e200 overflow float64: before, an all-inf model.
+    huge = model.fit(X, y * 1e200)
+    np.testing.assert_allclose(huge.target_scale_, np.std(y) * 1e200, rtol=1e-12)
+    np.testing.assert_allclose(huge.predict(X), ordinary * 1e200, rtol=1e-5)
+
+
+def test_target_scaling_is_exactly_the_plain_formula_on_ordinary_targets():
+    X, y = _data()
+    y = 300 + 150 * y
+    model = LSTMRegressor(hidden_layer_sizes=3, max_iter=1).fit(X, y)
+    mean = np.average(y[:, None], axis=0)
+    assert model.target_mean_ == mean
+    assert model.target_scale_ == np.sqrt(np.average((y[:, None] - mean) ** 2, axis=0))
+
+
+def test_unscaled_targets_beyond_float32_are_refused():
+    X, y = _data()
+    model = LSTMRegressor(max_iter=1, scale_target=False)
+    with pytest.raises(ValueError, match="y holds .*scale_target=True"):
+        model.fit(X, y * 1e40)
+
+
+@needs_compiled
+@pytest.mark.skipif(
+    os.environ.get("SKLSTM_TEST_BIGMEM") != "1",
+    reason="needs about 10 GiB of memory: set SKLSTM_TEST_BIGMEM=1 to run it",
+)
+def test_predict_past_2_to_the_31_values_in_a_chunk():
+    # 120 rows x 18,000,000 features: more than 2**31 values in one chunk of
+    # the compiled predict, whose offsets were C ints before (rc 139).
+    n_rows, n_features = 120, 18_000_000
+    train = np.zeros((2, 1, n_features), dtype=np.float32)
+    train[1, 0, ::997] = 1.0
+    model = LSTMRegressor(hidden_layer_sizes=1, max_iter=1, random_state=0)
+    model.fit(train, np.array([0.0, 1.0]))
+    X = np.zeros((n_rows, 1, n_features), dtype=np.float32)
+    for row in range(n_rows):
+        X[row, 0, row * 100_000 : row * 100_000 + 10_000] = 1.0
+    predicted = model.predict(X)
+    # Each row alone (offsets far below 2**31) gives the same bits.
+    for row in (0, 60, 119):
+        assert predicted[row] == model.predict(X[row : row + 1])[0]
+    assert len(np.unique(predicted)) > 1
