@@ -86,6 +86,22 @@ def _import_cupy():
     return cupy
 
 
+def gpu_info():
+    """CuPy's version and the CUDA runtime and devices it sees, as strings
+    (for :func:`sklstm.show_versions`); never raises."""
+    try:
+        import cupy
+    except ImportError:
+        return {"cupy": "not installed"}
+    info = {"cupy": cupy.__version__}
+    try:
+        info["CUDA runtime"] = str(cupy.cuda.runtime.runtimeGetVersion())
+        info["CUDA devices"] = str(cupy.cuda.runtime.getDeviceCount())
+    except Exception as error:  # no driver or no device: say so, don't fail
+        info["CUDA"] = f"unavailable ({error})"
+    return info
+
+
 def _cuda_device_count(cupy):
     try:
         return cupy.cuda.runtime.getDeviceCount()

@@ -71,10 +71,12 @@ cdef extern from "_gate_loops.h" nogil:
         size_t n, size_t k, const double *w, size_t sj, size_t sp, double *wp)
     void sklstm_gemm_float(
         int use_fma, size_t rows, size_t n, size_t k, const float *a,
-        size_t lda, const float *wp, int accumulate, float *c, size_t ldc)
+        size_t lda, const float *wp, size_t k2, const float *a2, size_t lda2,
+        const float *wp2, int accumulate, float *c, size_t ldc)
     void sklstm_gemm_double(
         int use_fma, size_t rows, size_t n, size_t k, const double *a,
-        size_t lda, const double *wp, int accumulate, double *c, size_t ldc)
+        size_t lda, const double *wp, size_t k2, const double *a2, size_t lda2,
+        const double *wp2, int accumulate, double *c, size_t ldc)
     int sklstm_cpu_has_fma()
 
 
@@ -203,15 +205,21 @@ cdef floating *_packed(Py_ssize_t n, Py_ssize_t k, const floating *w,
 
 cdef inline void _row_gemm(
     Py_ssize_t rows, Py_ssize_t n, Py_ssize_t k, const floating *a,
-    Py_ssize_t lda, const floating *packed, bint accumulate, floating *c,
+    Py_ssize_t lda, const floating *packed, Py_ssize_t k2, const floating *a2,
+    Py_ssize_t lda2, const floating *packed2, bint accumulate, floating *c,
 ) noexcept nogil:
-    """``c (rows x n) = [c +] a @ w^T`` with ``w`` packed by :func:`_packed`;
-    each row gets the same operations wherever it sits (``_gate_loops.h``).
+    """``c (rows x n) = [c +] a @ w^T + a2 @ w2^T`` with ``w``, ``w2``
+    packed by :func:`_packed` (``k2 = 0``: no second source); each row gets
+    the same operations wherever it sits (``_gate_loops.h``).
     """
+    if k2 == 0:  # no second source: point it at the first, never read
+        a2, lda2, packed2 = a, lda, packed
     if floating is float:
-        sklstm_gemm_float(_USE_FMA, rows, n, k, a, lda, packed, accumulate, c, n)
+        sklstm_gemm_float(_USE_FMA, rows, n, k, a, lda, packed, k2, a2, lda2,
+                          packed2, accumulate, c, n)
     else:
-        sklstm_gemm_double(_USE_FMA, rows, n, k, a, lda, packed, accumulate, c, n)
+        sklstm_gemm_double(_USE_FMA, rows, n, k, a, lda, packed, k2, a2, lda2,
+                           packed2, accumulate, c, n)
 
 
 cdef inline void _forward_step(
@@ -225,9 +233,8 @@ cdef inline void _forward_step(
     fused gate loop. Row ``r``'s inputs are at ``x + r * ldx``. ``c`` may be
     ``c_prev``; ``h`` is written after ``h_prev`` is read, so it may be
     ``h_prev``."""
-    _row_gemm(rows, 4 * size, n_inputs, x, ldx, packed_ih, False, gates)
-    if not first:
-        _row_gemm(rows, 4 * size, size, h_prev, size, packed_hh, True, gates)
+    _row_gemm(rows, 4 * size, n_inputs, x, ldx, packed_ih, 0 if first else size,
+              h_prev, size, packed_hh, False, gates)
     _forward_rows(rows, size, gates, bias, c_prev, c, tanh_c, h)
 
 
@@ -396,7 +403,7 @@ def layer_backward(
                                    dc, &d_gates[t, start, 0])
                     if t:
                         _row_gemm(rows, size, four, &d_gates[t, start, 0], four,
-                                  packed_hh_t, False, dh)
+                                  packed_hh_t, 0, NULL, 0, NULL, False, dh)
                         if every_step:
                             for k in range(rows * size):
                                 dh[k] += (&d_hidden[t - 1, start, 0])[k]

@@ -240,14 +240,21 @@ SKLSTM_BACKWARD_ROWS(sklstm_backward_rows_double, double)
 SKLSTM_PACK(sklstm_pack_float, sklstm_packed_size_float, float, SKLSTM_NB_FLOAT)
 SKLSTM_PACK(sklstm_pack_double, sklstm_packed_size_double, double, SKLSTM_NB_DOUBLE)
 
-/* A small GEMM, c (rows x n) = [c +] a (rows x k) @ w^T for weights w
- * (n x k) packed by sklstm_pack_*. Unlike a BLAS, it gives every row the
- * same sequence of operations wherever the row sits in the block (a sum over
- * k in order, one multiply and one add at a time, from 0 or from c), so a
- * row's prediction does not depend on the other rows of the call. */
+/* A small GEMM of two sources, c (rows x n) = [c +] a (rows x k) @ w^T
+ * + a2 (rows x k2) @ w2^T, for weights w (n x k) and w2 (n x k2) packed by
+ * sklstm_pack_* (k2 = 0: one source). An LSTM step's gates are the inputs
+ * times W_ih^T plus the previous hidden state times W_hh^T: one pass, the
+ * sums kept in registers between the two. Unlike a BLAS, it gives every row
+ * the same sequence of operations wherever the row sits in the block (a sum
+ * over k, then over k2, in order, one multiply and one add at a time, from
+ * 0 or from c), so a row's prediction does not depend on the other rows of
+ * the call; and the sum is the one two separate calls (the second
+ * accumulating) would give, bit for bit. */
 #define SKLSTM_GEMM_ARGS(T)                                                     \
     size_t rows, size_t n, size_t k, const T *SKLSTM_R a, size_t lda,           \
-    const T *SKLSTM_R wp, int accumulate, T *SKLSTM_R c, size_t ldc
+    const T *SKLSTM_R wp, size_t k2, const T *SKLSTM_R a2, size_t lda2,         \
+    const T *SKLSTM_R wp2, int accumulate, T *SKLSTM_R c, size_t ldc
+#define SKLSTM_GEMM_CALL rows, n, k, a, lda, wp, k2, a2, lda2, wp2, accumulate, c, ldc
 
 /* The plain C GEMM: per row and panel, NB sums in a local array, which
  * compilers keep in vector registers where they can. The last panel's
@@ -257,10 +264,12 @@ SKLSTM_PACK(sklstm_pack_double, sklstm_packed_size_double, double, SKLSTM_NB_DOU
     {                                                                           \
         for (size_t j = 0; j < n; j += NB) {                                    \
             const T *SKLSTM_R panel = wp + j * k;                               \
+            const T *SKLSTM_R panel2 = wp2 + j * k2;                            \
             size_t width = n - j < NB ? n - j : NB;                             \
             for (size_t r = 0; r < rows; r++) {                                 \
                 T sum[NB];                                                      \
                 const T *SKLSTM_R row = a + r * lda;                            \
+                const T *SKLSTM_R row2 = a2 + r * lda2;                         \
                 T *SKLSTM_R out = c + r * ldc + j;                              \
                 for (size_t q = 0; q < NB; q++)                                 \
                     sum[q] = accumulate && q < width ? out[q] : 0;              \
@@ -268,6 +277,11 @@ SKLSTM_PACK(sklstm_pack_double, sklstm_packed_size_double, double, SKLSTM_NB_DOU
                     T x = row[p];                                               \
                     for (size_t q = 0; q < NB; q++)                             \
                         sum[q] = sum[q] + x * panel[p * NB + q];                \
+                }                                                               \
+                for (size_t p = 0; p < k2; p++) {                               \
+                    T x = row2[p];                                              \
+                    for (size_t q = 0; q < NB; q++)                             \
+                        sum[q] = sum[q] + x * panel2[p * NB + q];               \
                 }                                                               \
                 for (size_t q = 0; q < width; q++)                              \
                     out[q] = sum[q];                                            \
@@ -280,12 +294,25 @@ SKLSTM_GEMM_PLAIN(sklstm_gemm_plain_double, double, SKLSTM_NB_DOUBLE)
 #define SKLSTM_GEMM_BASE(T) sklstm_gemm_plain_##T
 #else
 /* The vector GEMM: blocks of 6 rows x 2 vectors keep their sums in
- * registers; the last rows go one at a time and the last, partial panel
- * through the plain loop, with the same operations per element. */
+ * registers; the last rows go in blocks of 4, 2 and 1, and the last,
+ * partial panel through a scalar loop, with the same operations per
+ * element. */
 typedef float sklstm_vf __attribute__((vector_size(32), aligned(4)));
 typedef double sklstm_vd __attribute__((vector_size(32), aligned(8)));
 
-/* One block of R rows (R = 6 or 1) by the 2 vectors of a panel. */
+/* The products of one source (A, LDA, PANEL, K) added into s0, s1. */
+#define SKLSTM_GEMM_SOURCE(V, VMULADD, SPLAT, R, A, LDA, PANEL, K)              \
+    for (size_t p = 0; p < (K); p++) {                                          \
+        V w0 = *(const V *)((PANEL) + p * nb);                                  \
+        V w1 = *(const V *)((PANEL) + p * nb + lanes);                          \
+        for (int i = 0; i < R; i++) {                                           \
+            V x = SPLAT((A)[(r + i) * (LDA) + p]);                              \
+            s0[i] = VMULADD(x, w0, s0[i]);                                      \
+            s1[i] = VMULADD(x, w1, s1[i]);                                      \
+        }                                                                       \
+    }
+
+/* One block of R rows by the 2 vectors of a panel. */
 #define SKLSTM_GEMM_BLOCK(T, V, VMULADD, SPLAT, R)                              \
     {                                                                           \
         V s0[R], s1[R];                                                         \
@@ -298,15 +325,8 @@ typedef double sklstm_vd __attribute__((vector_size(32), aligned(8)));
                 s1[i] = (V){0};                                                 \
             }                                                                   \
         }                                                                       \
-        for (size_t p = 0; p < k; p++) {                                        \
-            V w0 = *(const V *)(panel + p * nb);                                \
-            V w1 = *(const V *)(panel + p * nb + lanes);                        \
-            for (int i = 0; i < R; i++) {                                       \
-                V x = SPLAT(a[(r + i) * lda + p]);                              \
-                s0[i] = VMULADD(x, w0, s0[i]);                                  \
-                s1[i] = VMULADD(x, w1, s1[i]);                                  \
-            }                                                                   \
-        }                                                                       \
+        SKLSTM_GEMM_SOURCE(V, VMULADD, SPLAT, R, a, lda, panel, k)              \
+        SKLSTM_GEMM_SOURCE(V, VMULADD, SPLAT, R, a2, lda2, panel2, k2)          \
         for (int i = 0; i < R; i++) {                                           \
             *(V *)(c + (r + i) * ldc + j) = s0[i];                              \
             *(V *)(c + (r + i) * ldc + j + lanes) = s1[i];                      \
@@ -319,10 +339,15 @@ typedef double sklstm_vd __attribute__((vector_size(32), aligned(8)));
      * cache while every block of rows passes over it. */                       \
     for (size_t j = 0; j < n; j += nb) {                                        \
         const T *SKLSTM_R panel = wp + j * k;                                   \
+        const T *SKLSTM_R panel2 = wp2 + j * k2;                                \
         if (n - j >= nb) {                                                      \
             size_t r = 0;                                                       \
             for (; r + 6 <= rows; r += 6)                                       \
                 SKLSTM_GEMM_BLOCK(T, V, VMULADD, SPLAT, 6)                      \
+            for (; r + 4 <= rows; r += 4)                                       \
+                SKLSTM_GEMM_BLOCK(T, V, VMULADD, SPLAT, 4)                      \
+            for (; r + 2 <= rows; r += 2)                                       \
+                SKLSTM_GEMM_BLOCK(T, V, VMULADD, SPLAT, 2)                      \
             for (; r < rows; r++)                                               \
                 SKLSTM_GEMM_BLOCK(T, V, VMULADD, SPLAT, 1)                      \
         } else {                                                                \
@@ -331,6 +356,8 @@ typedef double sklstm_vd __attribute__((vector_size(32), aligned(8)));
                     T total = accumulate ? c[r * ldc + j + q] : 0;              \
                     for (size_t p = 0; p < k; p++)                              \
                         total = MULADD(a[r * lda + p], panel[p * nb + q], total); \
+                    for (size_t p = 0; p < k2; p++)                             \
+                        total = MULADD(a2[r * lda2 + p], panel2[p * nb + q], total); \
                     c[r * ldc + j + q] = total;                                 \
                 }                                                               \
         }                                                                       \
@@ -377,16 +404,16 @@ static int sklstm_cpu_has_fma(void)
     static void sklstm_gemm_##T(int use_fma, SKLSTM_GEMM_ARGS(T))               \
     {                                                                           \
         if (use_fma)                                                            \
-            sklstm_gemm_fma_##T(rows, n, k, a, lda, wp, accumulate, c, ldc);    \
+            sklstm_gemm_fma_##T(SKLSTM_GEMM_CALL);                              \
         else                                                                    \
-            SKLSTM_GEMM_BASE(T)(rows, n, k, a, lda, wp, accumulate, c, ldc);    \
+            SKLSTM_GEMM_BASE(T)(SKLSTM_GEMM_CALL);                              \
     }
 #else
 #define SKLSTM_GEMM_DISPATCH(T)                                                 \
     static void sklstm_gemm_##T(int use_fma, SKLSTM_GEMM_ARGS(T))               \
     {                                                                           \
         (void)use_fma;                                                          \
-        SKLSTM_GEMM_BASE(T)(rows, n, k, a, lda, wp, accumulate, c, ldc);        \
+        SKLSTM_GEMM_BASE(T)(SKLSTM_GEMM_CALL);                                  \
     }
 #endif
 SKLSTM_GEMM_DISPATCH(float)

@@ -2,10 +2,11 @@
 
 The graph is the network of ``predict``, in float32::
 
-    steps  = Transpose(X, perm=[1, 0, 2])          # time-major (T, N, F)
+    batch  = X, plus one row of zeros if X has none  # see _never_empty
+    steps  = Transpose(batch, perm=[1, 0, 2])      # time-major (T, N, F)
     for each layer: Y, Y_h = LSTM(steps, W, R, B)  # Y (T, 1, N, H), Y_h (1, N, H)
                     steps = Y reshaped to (T, N, H)
-    y = Y_h of the last layer (N, H) @ weight + bias
+    y = Y_h of the last layer, first N rows (N, H) @ weight + bias
     y += X[:, -k:] reshaped to (N, k * F) @ skip    # with skip_steps = k > 0
 
 ONNX Runtime runs the ``LSTM`` operator time-major only (``layout=1`` is
@@ -18,6 +19,7 @@ folded into the head.
 """
 
 import numpy as np
+from onnx import TensorProto, numpy_helper
 from skl2onnx.common.data_types import FloatTensorType
 from sklearn.utils.validation import check_is_fitted
 
@@ -178,7 +180,8 @@ def convert_lstm(scope, operator, container):
     sequences = float_tensor(graph, operator.inputs[0])
     if len(operator.inputs[0].type.shape) == 2:
         sequences = reshaped(sequences, [0, 1, model.n_features_in_], "one_step")
-    steps = graph.node("Transpose", [sequences], "time_major", perm=[1, 0, 2])
+    batch, n_samples = _never_empty(graph, sequences)
+    steps = graph.node("Transpose", [batch], "time_major", perm=[1, 0, 2])
     for index, layer in enumerate(model.layers_):
         hidden = layer["weight_hh"].shape[1]
         weights = [
@@ -194,8 +197,17 @@ def convert_lstm(scope, operator, container):
             last_step = graph.name("last_hidden")
             outputs = [graph.unused_output("every_step"), last_step]
             graph.add("LSTM", [steps, *weights], outputs, hidden_size=hidden)
-    # Y_h is (1 direction, n_samples, hidden).
+    # Y_h is (1 direction, n_samples, hidden), plus the row of an empty batch.
     last_hidden = reshaped(last_step, [-1, hidden], "last_hidden_state")
+    last_hidden = graph.node(
+        "Slice",
+        [
+            last_hidden,
+            graph.constant(np.array([0], dtype=np.int64), "first_row"),
+            n_samples,
+        ],
+        "last_hidden_of_samples",
+    )
     weight, bias = folded_head(model)
     product = graph.node(
         "MatMul", [last_hidden, graph.constant(weight, "head")], "head"
@@ -223,3 +235,49 @@ def convert_lstm(scope, operator, container):
         "prediction",
         output=operator.outputs[0].full_name,
     )
+
+
+def _never_empty(graph, sequences):
+    """``sequences`` with one row of zeros added when it has none.
+
+    ONNX Runtime's ``LSTM`` aborts the process on a batch of 0 sequences
+    (onnxruntime 1.32). The graph gives it one row of zeros then, and drops
+    that row's output after the LSTM: 0 rows in, 0 predictions out. Other
+    batches pass through unchanged (a ``Concat`` with 0 rows).
+
+    Returns
+    -------
+    batch : str
+        The sequences, at least one row.
+    n_samples : str
+        The number of input rows, as a 1-D int64 tensor of one element.
+    """
+    shape = graph.node("Shape", [sequences], "sequences_shape")
+
+    def part(start, stop, hint):
+        bounds = [
+            graph.constant(np.array([bound], dtype=np.int64), f"{hint}_{end}")
+            for bound, end in ((start, "start"), (stop, "stop"))
+        ]
+        return graph.node("Slice", [shape, *bounds], hint)
+
+    n_samples = part(0, 1, "n_samples")
+    empty = graph.node(
+        "Equal",
+        [n_samples, graph.constant(np.array([0], dtype=np.int64), "no_rows")],
+        "empty",
+    )
+    filler_shape = graph.node(
+        "Concat",
+        [graph.cast(empty, TensorProto.INT64), part(1, 3, "sequence_shape")],
+        "filler_shape",
+        axis=0,
+    )
+    filler = graph.node(
+        "ConstantOfShape",
+        [filler_shape],
+        "filler",
+        value=numpy_helper.from_array(np.zeros(1, dtype=np.float32)),
+    )
+    batch = graph.node("Concat", [sequences, filler], "batch", axis=0)
+    return batch, n_samples

@@ -1,21 +1,28 @@
 """ONNX shape calculator and converter of :class:`SequenceWindower`.
 
 The graph computes what ``SequenceWindower.transform`` computes, for any
-number of rows::
+number of rows, 0 included. With ``padding="edge"``::
 
-    padded  = Pad(X, window - 1 rows before, mode)     # (n_rows + window - 1, F)
+    index   = Range(n_rows)[:, None] + arange(window) - (window - 1)
+    index   = max(index, 0)                            # the first row repeated
+    windows = Gather(X, index, axis=0)                  # (n_rows, window, F)
+
+and with ``padding="zero"``::
+
+    padded  = Pad(X, window - 1 zero rows before)       # (n_rows + window - 1, F)
     index   = Range(n_rows)[:, None] + arange(window)   # (n_rows, window)
-    windows = Gather(padded, index, axis=0)             # (n_rows, window, F)
-    lags    = Reshape(windows, (-1, window * F))        # flatten=True only
+    windows = Gather(padded, index, axis=0)
 
-``Pad`` in ``"edge"`` mode repeats the first row, in ``"constant"`` mode it
-adds zeros: the two ``padding`` options of the windower. Window ``t`` is then
-rows ``t … t + window - 1`` of the padded table, that is input rows
-``t - window + 1 … t``, oldest first, and the reshape keeps ``transform``'s
-flattened order (lag-major, features within a lag).
+then, with ``flatten=True``, ``lags = Reshape(windows, (-1, window * F))``.
+Window ``t`` is input rows ``t - window + 1 … t``, oldest first, and the
+reshape keeps ``transform``'s flattened order (lag-major, features within a
+lag). ``max(index, 0)`` is computed as ``index * (index > 0)`` (``Max`` on
+integers needs opset 12); ``Pad``'s own ``"edge"`` mode would do the same but
+fails on 0 rows.
 """
 
 import numpy as np
+from onnx import TensorProto
 from sklearn.utils.validation import check_is_fitted
 
 from ._onnx_graph import (
@@ -83,15 +90,6 @@ def convert_windower(scope, operator, container):
     window, n_features = windower.window, windower.n_features_in_
     graph = GraphBuilder(scope, container, operator)
     rows = float_tensor(graph, operator.inputs[0], keep_double=True)
-    padded = rows
-    if window > 1:
-        pads = np.array([window - 1, 0, 0, 0], dtype=np.int64)
-        padded = graph.node(
-            "Pad",
-            [rows, graph.constant(pads, "pads")],
-            "padded",
-            mode=PAD_MODES[windower.padding],
-        )
     zero, one = graph.constant(np.int64(0), "zero"), graph.constant(np.int64(1), "one")
     shape = graph.node("Shape", [rows], "shape")
     n_rows = graph.node("Gather", [shape, zero], "n_rows", axis=0)
@@ -101,13 +99,34 @@ def convert_windower(scope, operator, container):
         [starts, graph.constant(np.array([-1, 1], dtype=np.int64), "column")],
         "starts_column",
     )
-    steps = np.arange(window, dtype=np.int64)[None, :]
-    index = graph.node("Add", [starts, graph.constant(steps, "steps")], "window_index")
+    if windower.padding == "edge":
+        # Rows t - window + 1 ... t of the input, the indices below 0 raised
+        # to 0 (the first row): max(i, 0) = i * (i > 0). Unlike Pad's "edge"
+        # mode, this works on 0 rows too.
+        steps = np.arange(window, dtype=np.int64)[None, :] - (window - 1)
+        index = graph.node("Add", [starts, graph.constant(steps, "steps")], "lags")
+        source = rows
+        if window > 1:
+            positive = graph.node("Greater", [index, zero], "positive")
+            positive = graph.cast(positive, TensorProto.INT64)
+            index = graph.node("Mul", [index, positive], "window_index")
+    else:
+        pads = np.array([window - 1, 0, 0, 0], dtype=np.int64)
+        source = graph.node(
+            "Pad",
+            [rows, graph.constant(pads, "pads")],
+            "padded",
+            mode=PAD_MODES[windower.padding],
+        )
+        steps = np.arange(window, dtype=np.int64)[None, :]
+        index = graph.node(
+            "Add", [starts, graph.constant(steps, "steps")], "window_index"
+        )
     output = operator.outputs[0].full_name
     if not windower.flatten:
-        graph.node("Gather", [padded, index], "windows", output=output, axis=0)
+        graph.node("Gather", [source, index], "windows", output=output, axis=0)
         return
-    windows = graph.node("Gather", [padded, index], "windows", axis=0)
+    windows = graph.node("Gather", [source, index], "windows", axis=0)
     flat_shape = np.array([-1, window * n_features], dtype=np.int64)
     graph.node(
         "Reshape", [windows, graph.constant(flat_shape, "lags")], "lags", output=output

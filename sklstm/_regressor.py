@@ -18,6 +18,11 @@ from ._network import (
     unflatten,
     unpack_parameters,
 )
+from ._persistence import (
+    SavedStateMixin,
+    training_state_from_dict,
+    training_state_to_dict,
+)
 from ._sklearn_compat import Interval, StrOptions, _check_sample_weight, _fit_context
 from ._training import (
     Progress,
@@ -30,7 +35,7 @@ from ._training import (
 from ._validation import check_fits_dtype, validate_sequences
 
 
-class LSTMRegressor(RegressorMixin, BaseEstimator):
+class LSTMRegressor(SavedStateMixin, RegressorMixin, BaseEstimator):
     """Many-to-one LSTM regressor, trained by backpropagation through time.
 
     Each sample is a sequence of ``n_timesteps`` feature vectors. Stacked
@@ -645,7 +650,16 @@ class LSTMRegressor(RegressorMixin, BaseEstimator):
     def __getstate__(self):
         state = super().__getstate__()
         state.pop("_device_weights", None)  # device memory does not pickle
+        # Plain arrays and numbers, so that a skops file trusts no private class.
+        if "_training_state" in state:
+            state["_training_state"] = training_state_to_dict(state["_training_state"])
         return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        saved = self.__dict__.get("_training_state")
+        if isinstance(saved, dict):
+            self._training_state = training_state_from_dict(saved, self._progress())
 
     def _predict_backend(self):
         """The training backend if it is usable here, else NumPy.

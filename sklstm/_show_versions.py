@@ -5,6 +5,7 @@ import os
 import platform
 import sys
 
+from ._backend import NUMPY_BACKEND, gpu_info
 from ._engines import ENGINE_ENV, compiled_engine_available, host_engine
 
 _DEPENDENCIES = ("numpy", "scipy", "scikit-learn", "pandas", "joblib", "threadpoolctl")
@@ -49,8 +50,6 @@ def _build_info():
 
 def _engine_info():
     """The engine a fit on the CPU uses now, and its threads."""
-    from ._backend import NUMPY_BACKEND
-
     try:
         engine = host_engine(NUMPY_BACKEND)
     except (ImportError, ValueError) as error:
@@ -78,20 +77,6 @@ def _blas_info():
     }
 
 
-def _gpu_info():
-    try:
-        import cupy
-    except ImportError:
-        return {"cupy": "not installed"}
-    info = {"cupy": cupy.__version__}
-    try:
-        info["CUDA runtime"] = str(cupy.cuda.runtime.runtimeGetVersion())
-        info["CUDA devices"] = str(cupy.cuda.runtime.getDeviceCount())
-    except Exception as error:  # no driver or no device: say so, don't fail
-        info["CUDA"] = f"unavailable ({error})"
-    return info
-
-
 def _sections():
     """Every section of the report: title -> {key: value}."""
     from . import __version__
@@ -105,7 +90,7 @@ def _sections():
         "sklstm": {"version": __version__, **_build_info(), **_engine_info()},
         "Python dependencies": {name: _version(name) for name in _DEPENDENCIES},
         "Thread pools (threadpoolctl)": _blas_info(),
-        "GPU": _gpu_info(),
+        "GPU": gpu_info(),
     }
 
 

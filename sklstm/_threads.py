@@ -44,8 +44,12 @@ from threadpoolctl import ThreadpoolController
 @functools.cache
 def _controller():
     # Finding the loaded BLAS libraries scans the process's memory map (about
-    # 5 ms); do it once per process instead of on every fit and predict. The
-    # BLAS that NumPy uses is loaded before sklstm is imported.
+    # 5 ms); do it once per process instead of on every fit and predict. It
+    # sees only the libraries loaded by then: NumPy's BLAS is loaded before
+    # sklstm is imported, and SciPy's (which scikit-learn and the compiled
+    # engine call) is loaded here first.
+    import scipy.linalg  # noqa: F401
+
     return ThreadpoolController()
 
 

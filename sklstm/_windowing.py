@@ -3,15 +3,17 @@
 from numbers import Integral
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._available_if import available_if
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
+from ._persistence import SavedStateMixin
 from ._sklearn_compat import Interval, StrOptions, _fit_context, validate_data
 from ._validation import FLOAT_DTYPES, reject_sparse
 
 
-class SequenceWindower(TransformerMixin, BaseEstimator):
+class SequenceWindower(SavedStateMixin, TransformerMixin, BaseEstimator):
     """Turn each row of a time-ordered table into the window of rows ending there.
 
     Row ``t`` of the output holds input rows ``t - window + 1 … t``, oldest
@@ -46,6 +48,14 @@ class SequenceWindower(TransformerMixin, BaseEstimator):
 
     Notes
     -----
+    Columns must hold numbers (booleans count as 0 and 1). A column of text,
+    a categorical column, or a column of dates or durations is refused with
+    an error that names it, never converted silently: encode categories
+    first (e.g. :class:`~sklearn.preprocessing.OneHotEncoder` in a
+    :class:`~sklearn.compose.ColumnTransformer` before the windower), and
+    drop dates (the order of the rows is the time axis) or turn them into
+    numbers such as the hour of the day.
+
     :meth:`set_output` is always available, so the windower fits in a
     :class:`~sklearn.pipeline.Pipeline` whose output is set to pandas or
     polars (by ``Pipeline.set_output`` or by
@@ -223,6 +233,7 @@ class SequenceWindower(TransformerMixin, BaseEstimator):
 
     def _validate(self, X, *, reset):
         reject_sparse(self, X)
+        _reject_non_numeric_columns(X)
         # validate_data refuses empty input (0 rows or 0 columns) with a clear
         # message; non-finite values are reported below, with their position
         # and a fix, which its own message for infinity lacks.
@@ -257,3 +268,61 @@ def _reject_non_finite(X, window):
         f"copy each into the {window} window(s) that hold its row. Fill or drop "
         f"the non-finite values before windowing: {fix}."
     )
+
+
+_ENCODE = (
+    "SequenceWindower windows numbers: encode it first, e.g. with a "
+    "OneHotEncoder in a ColumnTransformer before the windower"
+)
+#: Dates and durations: the order of the rows is the time axis already.
+_DATES = (
+    "The order of the rows is already the time axis of the windows: drop it, "
+    "or derive numbers from it first, e.g. the hour of the day with "
+    "X[column].dt.hour"
+)
+_DURATIONS = (
+    "Convert it to numbers of a unit first, e.g. hours with "
+    "X[column].dt.total_seconds() / 3600"
+)
+
+
+def _reject_non_numeric_columns(X):
+    """Raise a ValueError naming a column of text, categories or dates.
+
+    Numeric and boolean columns pass, as do text columns whose every value
+    reads as a number; what is left is for ``validate_data`` to convert.
+    """
+    if isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind in "mMOUS":
+        X = pd.DataFrame(X)  # columns named by their position
+    if not isinstance(X, pd.DataFrame):
+        return
+    for position, (name, dtype) in enumerate(X.dtypes.items()):
+        _check_column(X, position, repr(name), dtype)
+
+
+def _check_column(frame, position, name, dtype):
+    """Raise a ValueError unless the column at ``position`` holds numbers."""
+    if isinstance(dtype, pd.CategoricalDtype):
+        shown = list(dtype.categories[:5])
+        raise ValueError(
+            f"Column {name} of X is categorical (categories {shown}"
+            f"{', ...' if len(dtype.categories) > 5 else ''}). {_ENCODE}; if "
+            "its categories are numbers, convert it with .astype(float)."
+        )
+    if pd.api.types.is_datetime64_any_dtype(dtype) or isinstance(dtype, pd.PeriodDtype):
+        raise ValueError(f"Column {name} of X holds dates ({dtype}). {_DATES}.")
+    if pd.api.types.is_timedelta64_dtype(dtype):
+        raise ValueError(f"Column {name} of X holds durations ({dtype}). {_DURATIONS}.")
+    if pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+        return
+    column = frame.iloc[:, position]
+    # Text that does not read as a number; other objects are left to
+    # validate_data, whose TypeError scikit-learn's checks expect.
+    text = column.map(lambda value: isinstance(value, str | bytes)).astype(bool)
+    not_numbers = text & pd.to_numeric(column.where(text), errors="coerce").isna()
+    if not_numbers.any():
+        row = int(np.flatnonzero(not_numbers.to_numpy())[0])
+        raise ValueError(
+            f"Column {name} of X holds text, e.g. {column.iloc[row]!r} at row "
+            f"{row}, not numbers. {_ENCODE}."
+        )

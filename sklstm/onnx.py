@@ -48,7 +48,7 @@ def register_converters():
     >>> X = np.arange(6, dtype=np.float32).reshape(3, 2)
     >>> onx = skl2onnx.to_onnx(SequenceWindower(window=2).fit(X), X)
     >>> [node.op_type for node in onx.graph.node]
-    ['Pad', 'Shape', 'Gather', 'Range', 'Reshape', 'Add', 'Gather']
+    ['Shape', 'Gather', 'Range', 'Reshape', 'Add', 'Greater', 'Cast', 'Mul', 'Gather']
     """
     skl2onnx.update_registered_converter(
         SequenceWindower,

@@ -72,12 +72,31 @@ ENGINES = {
 }
 
 
+#: Why a compiled-engine test skips on an install without the extension.
+COMPILED_MISSING = (
+    "the compiled extension is not built (the install fell back to the NumPy "
+    "engine; sklstm.show_versions() says why)"
+)
+
+
 @pytest.fixture(params=list(ENGINES))
 def engine(request):
     """Each engine of :data:`ENGINES` in turn."""
     if request.param.startswith("compiled") and not compiled_engine_available():
-        pytest.skip(
-            "the compiled extension is not built (the install fell back to the "
-            "NumPy engine; sklstm.show_versions() says why)"
-        )
+        pytest.skip(COMPILED_MISSING)
     return ENGINES[request.param]()
+
+
+def use_host_engine(monkeypatch, name):
+    """Make estimators train on the CPU engine ``name`` ("compiled" or
+    "numpy") through SKLSTM_ENGINE; skip without the compiled extension."""
+    if name == "compiled" and not compiled_engine_available():
+        pytest.skip(COMPILED_MISSING)
+    monkeypatch.setenv("SKLSTM_ENGINE", name)
+
+
+@pytest.fixture(params=["compiled", "numpy"])
+def host_engine_name(request, monkeypatch):
+    """Each CPU engine in turn, set for the estimators by SKLSTM_ENGINE."""
+    use_host_engine(monkeypatch, request.param)
+    return request.param

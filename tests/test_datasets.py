@@ -1,5 +1,8 @@
 """Tests for sklstm.datasets: the Beijing PM2.5 loader and the data folder."""
 
+import hashlib
+import io
+import warnings
 import zipfile
 from urllib.error import URLError
 
@@ -8,6 +11,7 @@ import pandas as pd
 import pytest
 
 from sklstm.datasets import _beijing, get_data_home, load_beijing_pm25
+from sklstm.exceptions import DataChecksumWarning
 
 from .conftest import (
     CSV_NAME,
@@ -326,3 +330,234 @@ def test_bad_archive_leaves_nothing_in_cache(payload, problem, monkeypatch, tmp_
     with pytest.raises(ValueError, match=problem):
         load_beijing_pm25(folder)
     assert list(folder.iterdir()) == []
+
+
+# --- checksums ----------------------------------------------------------------
+
+
+def test_the_shared_copy_has_a_known_digest():
+    require_shared_csv()
+    digest = _beijing.sha256_of(SHARED_CSV)
+    assert digest in _beijing.KNOWN_CSV_SHA256
+    assert digest == hashlib.sha256(SHARED_CSV.read_bytes()).hexdigest()
+
+
+def test_the_other_known_digest_is_the_same_data_with_a_final_line_break():
+    """Both accepted digests are of the same rows, not of another file."""
+    require_shared_csv()
+    with_break = hashlib.sha256(SHARED_CSV.read_bytes() + b"\r\n").hexdigest()
+    assert set(_beijing.KNOWN_CSV_SHA256) == {
+        _beijing.sha256_of(SHARED_CSV),
+        with_break,
+    }
+
+
+def test_known_local_copy_loads_without_warning(shared_data_home, no_download):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_beijing_pm25(on_checksum_mismatch="raise")
+
+
+def _resaved_copy(folder):
+    """A copy with other bytes and the same data: LF line ends."""
+    path = folder / CSV_NAME
+    path.write_bytes(SHARED_CSV.read_bytes().replace(b"\r\n", b"\n"))
+    return path
+
+
+def test_local_copy_with_another_digest_warns_naming_file_and_digests(
+    beijing, no_download, tmp_path, monkeypatch
+):
+    require_shared_csv()
+    path = _resaved_copy(tmp_path)
+    monkeypatch.delenv("SKLSTM_ON_CHECKSUM_MISMATCH", raising=False)
+    with pytest.warns(DataChecksumWarning) as record:
+        data = load_beijing_pm25(tmp_path)
+    _assert_same_frame(data, beijing)
+    (warning,) = record
+    message = str(warning.message)
+    assert str(path) in message
+    assert hashlib.sha256(path.read_bytes()).hexdigest() in message
+    for digest in _beijing.KNOWN_CSV_SHA256:
+        assert digest in message
+    assert warning.filename == __file__  # points at the caller
+
+
+def test_local_copy_with_another_digest_can_be_an_error(no_download, tmp_path):
+    require_shared_csv()
+    path = _resaved_copy(tmp_path)
+    with pytest.raises(ValueError, match="SHA-256") as error:
+        load_beijing_pm25(tmp_path, on_checksum_mismatch="raise")
+    assert str(path) in str(error.value)
+    assert [p.name for p in tmp_path.iterdir()] == [CSV_NAME]  # kept
+
+
+def test_checksum_option_from_the_environment(no_download, tmp_path, monkeypatch):
+    require_shared_csv()
+    _resaved_copy(tmp_path)
+    monkeypatch.setenv("SKLSTM_ON_CHECKSUM_MISMATCH", "raise")
+    with pytest.raises(ValueError, match="on_checksum_mismatch='warn'"):
+        load_beijing_pm25(tmp_path)
+    with pytest.warns(DataChecksumWarning):  # the argument beats the variable
+        load_beijing_pm25(tmp_path, on_checksum_mismatch="warn")
+    monkeypatch.setenv("SKLSTM_ON_CHECKSUM_MISMATCH", "ignore")
+    with pytest.raises(ValueError, match="SKLSTM_ON_CHECKSUM_MISMATCH"):
+        load_beijing_pm25(tmp_path)
+
+
+def test_bad_checksum_option_is_refused(tmp_path):
+    with pytest.raises(ValueError, match=r"\['warn', 'raise'\]"):
+        load_beijing_pm25(tmp_path, on_checksum_mismatch="error")
+
+
+def test_download_with_another_digest_is_refused_and_not_cached(
+    csv_lines, monkeypatch, tmp_path
+):
+    """Valid data whose bytes differ (LF line ends) is still not a known copy."""
+    resaved = SHARED_CSV.read_bytes().replace(b"\r\n", b"\n")
+    _serve(monkeypatch, _zip_holding(tmp_path / "resaved.zip", {CSV_NAME: resaved}))
+    folder = tmp_path / "cache"
+    with pytest.raises(ValueError, match="SHA-256") as error:
+        load_beijing_pm25(folder)
+    message = str(error.value)
+    assert hashlib.sha256(resaved).hexdigest() in message
+    assert "Nothing was saved" in message
+    assert list(folder.iterdir()) == []
+
+
+def test_tampered_download_is_refused_and_not_cached(csv_lines, monkeypatch, tmp_path):
+    """One changed value: valid content, the file's line ends, another digest."""
+    original = "\r\n".join(csv_lines).encode()
+    assert hashlib.sha256(original).hexdigest() in _beijing.KNOWN_CSV_SHA256
+    tampered = "\r\n".join(_replace_value(csv_lines, 30, "pm2.5", "99").split("\n"))
+    assert tampered.encode() != original
+    _serve(monkeypatch, _zip_holding(tmp_path / "t.zip", {CSV_NAME: tampered}))
+    folder = tmp_path / "cache"
+    with pytest.raises(ValueError, match="SHA-256"):
+        load_beijing_pm25(folder)
+    assert list(folder.iterdir()) == []
+
+
+def test_download_with_a_final_line_break_is_accepted(beijing, monkeypatch, tmp_path):
+    content = SHARED_CSV.read_bytes() + b"\r\n"
+    _serve(monkeypatch, _zip_holding(tmp_path / "uci.zip", {CSV_NAME: content}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _assert_same_frame(load_beijing_pm25(tmp_path / "cache"), beijing)
+    assert (tmp_path / "cache" / CSV_NAME).read_bytes() == content
+
+
+def test_archive_checksum_is_checked_when_known(served_zip, monkeypatch, tmp_path):
+    monkeypatch.setattr(_beijing, "ARCHIVE_SHA256", "0" * 64)
+    _serve(monkeypatch, served_zip)
+    folder = tmp_path / "cache"
+    with pytest.raises(ValueError, match="archive's SHA-256") as error:
+        load_beijing_pm25(folder)
+    assert _beijing.sha256_of(served_zip) in str(error.value)
+    assert list(folder.iterdir()) == []
+    monkeypatch.setattr(_beijing, "ARCHIVE_SHA256", _beijing.sha256_of(served_zip))
+    assert len(load_beijing_pm25(folder)) == N_HOURS
+
+
+# --- interrupted downloads -------------------------------------------------------
+
+
+class _InterruptedResponse(io.BytesIO):
+    """A response that delivers ``n_bytes`` of the body, then fails."""
+
+    def __init__(self, body, n_bytes, error):
+        super().__init__(body[:n_bytes])
+        self.error = error
+        self.delivered = False
+
+    def read(self, size=-1):
+        chunk = super().read(size)
+        if chunk:
+            self.delivered = True
+            return chunk
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    "error",
+    [ConnectionResetError("connection reset by peer"), KeyboardInterrupt()],
+    ids=["connection reset", "ctrl-c"],
+)
+def test_interrupted_download_leaves_nothing(served_zip, monkeypatch, tmp_path, error):
+    raised = OSError if isinstance(error, OSError) else KeyboardInterrupt
+    body = served_zip.read_bytes()
+    responses = []
+
+    def opener(url, *args, **kwargs):
+        responses.append(_InterruptedResponse(body, len(body) // 2, error))
+        return responses[-1]
+
+    monkeypatch.setattr(_beijing, "urlopen", opener)
+    folder = tmp_path / "cache"
+    with pytest.raises(raised):
+        load_beijing_pm25(folder)
+    assert responses[0].delivered  # it failed mid-way, not before the start
+    assert list(folder.iterdir()) == []
+
+
+def test_download_is_moved_into_place_only_once_checked(
+    served_zip, monkeypatch, tmp_path
+):
+    """While the archive is read, the data folder holds no file of that name."""
+    folder = tmp_path / "cache"
+    seen = []
+    extract = _beijing._extract_csv
+
+    def watching(archive, destination):
+        extract(archive, destination)
+        seen.append(sorted(path.name for path in folder.iterdir()))
+
+    monkeypatch.setattr(_beijing, "_extract_csv", watching)
+    _serve(monkeypatch, served_zip)
+    load_beijing_pm25(folder)
+    assert len(seen) == 1 and CSV_NAME not in seen[0]
+    assert [path.name for path in folder.iterdir()] == [CSV_NAME]
+
+
+# --- values a study cannot use ---------------------------------------------------
+
+
+def _replace_value(lines, number, column, value):
+    header = lines[0].split(",")
+    fields = lines[number].split(",")
+    fields[header.index(column)] = value
+    return _with_line(lines, number, ",".join(fields))
+
+
+BAD_VALUES = {
+    "inf in a weather column": ("TEMP", "inf", "TEMP.*infinite"),
+    "absurd pollution": ("pm2.5", "1e300", r"pm2\.5.*1e\+300"),
+    "negative pollution": ("pm2.5", "-5", r"pm2\.5.*-5\.0"),
+    "absurd pressure": ("PRES", "5", "PRES.*5.0"),
+    "absurd wind counter": ("Iws", "-1e9", "Iws"),
+}
+
+
+@pytest.mark.parametrize("bad", BAD_VALUES.values(), ids=BAD_VALUES.keys())
+def test_unusable_values_are_named(bad, csv_lines, no_download, tmp_path):
+    column, value, problem = bad
+    (tmp_path / CSV_NAME).write_text(_replace_value(csv_lines, 700, column, value))
+    with pytest.raises(ValueError, match=problem) as error:
+        load_beijing_pm25(tmp_path)
+    assert "data row 700" in str(error.value)
+
+
+def test_pollution_with_too_few_measurements_is_refused(
+    csv_lines, no_download, tmp_path
+):
+    header = csv_lines[0].split(",")
+    column = header.index("pm2.5")
+    lines = [csv_lines[0]]
+    for number, line in enumerate(csv_lines[1:]):
+        fields = line.split(",")
+        if number != 5000:  # one measured hour left
+            fields[column] = "NA"
+        lines.append(",".join(fields))
+    (tmp_path / CSV_NAME).write_text("\n".join(lines))
+    with pytest.raises(ValueError, match=r"pm2\.5 is measured in 0\.0% .*\(1 of"):
+        load_beijing_pm25(tmp_path)

@@ -2,6 +2,7 @@
 
 import copy
 import importlib
+import json
 import subprocess
 import sys
 
@@ -388,3 +389,88 @@ def test_missing_skl2onnx_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "skl2onnx", None)  # as if not installed
     with pytest.raises(ImportError, match=r'pip install "sklstm\[onnx\]"'):
         importlib.import_module("sklstm.onnx")
+
+
+# --- empty input ----------------------------------------------------------------
+
+#: Runs each ONNX file named on the command line on an input of 0 rows, in
+#: its own process: ONNX Runtime's LSTM aborts the process (SIGABRT) on a
+#: batch of 0 sequences, which would kill pytest itself. Prints one shape
+#: per model.
+EMPTY_INPUT_RUNNER = """
+import json, sys
+import numpy as np, onnxruntime
+shapes = []
+for path in sys.argv[1:]:
+    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    (given,) = session.get_inputs()
+    dims = [0] + [d if isinstance(d, int) else 2 for d in given.shape[1:]]
+    dtype = np.float64 if given.type == "tensor(double)" else np.float32
+    (output,) = session.run(None, {given.name: np.zeros(dims, dtype)})
+    shapes.append(list(output.shape))
+print(json.dumps(shapes))
+"""
+
+
+def _empty_input_cases(series):
+    """(name, fitted model, input sample, expected output shape for 0 rows)."""
+    X, y = series
+    rows, windows = X[:FIT_ROWS], SequenceWindower(window=4).fit_transform(X[:50])
+    params = dict(LSTM_PARAMS, hidden_layer_sizes=(4, 3))
+    return [
+        ("pipeline", lstm_pipeline(**params).fit(rows, y[:FIT_ROWS, 0]), X[:1], [0]),
+        (
+            "pipeline, zero padding, two outputs, skip",
+            lstm_pipeline(padding="zero", skip_steps=3, **params).fit(
+                rows, y[:FIT_ROWS]
+            ),
+            X[:1],
+            [0, 2],
+        ),
+        (
+            "bare regressor",
+            LSTMRegressor(**LSTM_PARAMS).fit(windows, y[:50, 0]),
+            windows[:1],
+            [0],
+        ),
+        (
+            "regressor fitted on rows",
+            LSTMRegressor(**LSTM_PARAMS).fit(rows, y[:FIT_ROWS, 0]),
+            X[:1],
+            [0],
+        ),
+        (
+            "flattened windower",
+            SequenceWindower(window=5, flatten=True).fit(rows),
+            X[:1],
+            [0, 15],
+        ),
+        ("windower", SequenceWindower(window=5).fit(rows), X[:1], [0, 5, 3]),
+        ("windower, window 1", SequenceWindower(window=1).fit(rows), X[:1], [0, 1, 3]),
+    ]
+
+
+def test_empty_input_gives_empty_output_without_abort(series, tmp_path):
+    cases = _empty_input_cases(series)
+    paths = []
+    for index, (_, model, X_sample, _) in enumerate(cases):
+        paths.append(tmp_path / f"model{index}.onnx")
+        paths[-1].write_bytes(to_onnx(model, X_sample).SerializeToString())
+    run = subprocess.run(
+        [sys.executable, "-c", EMPTY_INPUT_RUNNER, *map(str, paths)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    # An abort shows as a negative return code (the signal), not as an error.
+    assert run.returncode == 0, (run.returncode, run.stderr[-2000:])
+    shapes = json.loads(run.stdout)
+    expected = {name: shape for name, _, _, shape in cases}
+    assert dict(zip(expected, shapes, strict=True)) == expected
+
+
+def test_the_empty_input_guard_leaves_other_batches_alone(series):
+    """One row and many rows still predict what predict does: the row of
+    zeros that an empty batch gets never reaches a real batch's output."""
+    X, y = series
+    fit_and_compare(lstm_pipeline(hidden_layer_sizes=(4, 3), skip_steps=2), X, y)

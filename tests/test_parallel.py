@@ -12,6 +12,8 @@ from threadpoolctl import threadpool_info
 from sklstm import LSTMRegressor, SequenceWindower
 from sklstm._threads import blas_threads
 
+from .conftest import use_host_engine
+
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
@@ -46,11 +48,7 @@ def test_one_blas_thread_by_default_in_any_thread():
 def test_explicit_limit_is_applied_during_fit(monkeypatch, engine, blas, openmp):
     """n_threads goes to BLAS in the NumPy engine and to OpenMP in the compiled
     one, which then holds BLAS to one thread: one pool at a time."""
-    from sklstm._engines import compiled_engine_available
-
-    if engine == "compiled" and not compiled_engine_available():
-        pytest.fail("the compiled extension is not built: pip install -e .")
-    monkeypatch.setenv("SKLSTM_ENGINE", engine)
+    use_host_engine(monkeypatch, engine)
     seen, engines = [], []
     import sklstm._regressor as regressor_module
 
@@ -66,7 +64,7 @@ def test_explicit_limit_is_applied_during_fit(monkeypatch, engine, blas, openmp)
         np.ones((6, 2, 1)), np.arange(6.0)
     )
     assert seen and set(seen) == {blas}
-    assert engines[0].name == ("compiled" if engine == "compiled" else "array")
+    assert engines[0].name == engine
     if openmp is not None:
         assert engines[0].n_threads == openmp
 

@@ -18,22 +18,11 @@ from threadpoolctl import threadpool_info
 from sklstm import LSTMRegressor
 from sklstm._engines import compiled_engine_available
 
+from .conftest import COMPILED_MISSING
+
 needs_compiled = pytest.mark.skipif(
-    not compiled_engine_available(),
-    reason="the compiled extension is not built (NumPy engine install)",
+    not compiled_engine_available(), reason=COMPILED_MISSING
 )
-
-ENGINES = ["compiled", "numpy"]
-
-
-@pytest.fixture(params=ENGINES)
-def engine_choice(request, monkeypatch):
-    """SKLSTM_ENGINE set to each engine in turn."""
-    if request.param == "compiled" and not compiled_engine_available():
-        pytest.skip("the compiled extension is not built (NumPy engine install)")
-    monkeypatch.setenv("SKLSTM_ENGINE", request.param)
-    return request.param
-
 
 def _data(n_samples=200, steps=6, n_features=3, seed=0):
     random_state = np.random.RandomState(seed)
@@ -60,7 +49,7 @@ def _run_python(code, timeout=120):
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-def test_concurrent_fits_and_predicts_leave_the_thread_pools_as_found(engine_choice):
+def test_concurrent_fits_and_predicts_leave_the_thread_pools_as_found(host_engine_name):
     X, y = _data()
     fitted = LSTMRegressor(hidden_layer_sizes=4, max_iter=2, random_state=0).fit(X, y)
     before = _blas_limits()
@@ -169,7 +158,7 @@ def test_more_threads_than_work_gives_the_same_model():
     np.testing.assert_array_equal(many.predict(X), one.predict(X))
 
 
-def test_ctrl_c_stops_a_long_predict_within_a_fraction_of_a_second(engine_choice):
+def test_ctrl_c_stops_a_long_predict_within_a_fraction_of_a_second(host_engine_name):
     X, y = _data(n_samples=300, steps=24, n_features=8)
     model = LSTMRegressor(hidden_layer_sizes=128, max_iter=1, random_state=0)
     model.fit(X, y)
@@ -191,7 +180,7 @@ def test_ctrl_c_stops_a_long_predict_within_a_fraction_of_a_second(engine_choice
 
 @pytest.mark.parametrize("method", ["fit", "predict"])
 def test_inputs_beyond_the_training_dtype_are_refused_by_every_engine(
-    engine_choice, method
+    host_engine_name, method
 ):
     X, y = _data()
     huge = X.copy()
@@ -207,7 +196,7 @@ def test_inputs_beyond_the_training_dtype_are_refused_by_every_engine(
     assert np.isfinite(model.predict(huge)).all()
 
 
-def test_huge_targets_scale_without_overflow(engine_choice):
+def test_huge_targets_scale_without_overflow(host_engine_name):
     X, y = _data()
     model = LSTMRegressor(hidden_layer_sizes=3, max_iter=2, random_state=0)
     ordinary = model.fit(X, y).predict(X)

@@ -41,9 +41,7 @@ def _reference_predict(model, X):
     return (output * model.target_scale_ + model.target_mean_).ravel()
 
 
-@pytest.mark.parametrize("engine", ["numpy", "compiled"])
-def test_predict_matches_reference_loop(engine, monkeypatch):
-    monkeypatch.setenv("SKLSTM_ENGINE", engine)
+def test_predict_matches_reference_loop(host_engine_name):
     X, y = _sequences()
     model = LSTMRegressor(
         hidden_layer_sizes=3, skip_steps=4, max_iter=2, dtype="float64", random_state=0
@@ -60,11 +58,9 @@ def test_predict_matches_reference_loop(engine, monkeypatch):
     )
 
 
-@pytest.mark.parametrize("engine", ["numpy", "compiled"])
-def test_one_fit_is_one_full_batch_gradient_step(engine, monkeypatch):
+def test_one_fit_is_one_full_batch_gradient_step(host_engine_name):
     """One SGD step moves every weight, the skip's included (with its L2
     penalty), by the learning rate times the finite-difference gradient."""
-    monkeypatch.setenv("SKLSTM_ENGINE", engine)
     X, y = _sequences(n_samples=12, steps=4)
     alpha, step = 0.3, 0.05
     model = LSTMRegressor(

@@ -295,3 +295,111 @@ def test_sparse_input_is_refused_with_the_fix():
 def test_window_must_be_a_positive_int(window):
     with pytest.raises(ValueError, match="window"):
         SequenceWindower(window=window).fit(np.ones((5, 1)))
+
+
+# --- columns that are not numbers --------------------------------------------
+
+
+def _frame_with(column):
+    """Three rows: a numeric column, and ``column`` named "odd"."""
+    return pd.DataFrame({"temp": [1.0, 2.0, 3.0], "odd": column})
+
+
+NOT_NUMBERS = {
+    "text": (["NW", "SE", "NW"], r"Column 'odd' .*text, e\.g\. 'NW' at row 0"),
+    "text after numbers": (
+        pd.Series(["1", "2", "calm"], dtype=object),
+        r"Column 'odd' .*text, e\.g\. 'calm' at row 2.*OneHotEncoder",
+    ),
+    "string dtype": (
+        pd.array(["a", "b", "c"], dtype="string"),
+        r"Column 'odd' .*text",
+    ),
+    "categories": (
+        pd.Categorical(["NE", "NW", "NE"]),
+        r"Column 'odd' .*categorical \(categories \['NE', 'NW'\]\).*OneHotEncoder",
+    ),
+    "numeric categories": (
+        pd.Categorical([1, 3, 1]),
+        r"Column 'odd' .*categorical.*\.astype\(float\)",
+    ),
+    "dates": (
+        pd.date_range("2014-01-01", periods=3, freq="h"),
+        r"Column 'odd' .*dates \(datetime64.*drop it.*\.dt\.hour",
+    ),
+    "dates with a time zone": (
+        pd.date_range("2014-01-01", periods=3, freq="h", tz="Asia/Shanghai"),
+        r"Column 'odd' .*dates \(datetime64.*Asia/Shanghai",
+    ),
+    "periods": (
+        pd.period_range("2014-01-01", periods=3, freq="D"),
+        r"Column 'odd' .*dates \(period\[D\]\)",
+    ),
+    "durations": (
+        pd.to_timedelta([1, 2, 3], unit="h"),
+        r"Column 'odd' .*durations.*total_seconds",
+    ),
+}
+
+
+@pytest.mark.parametrize("column", NOT_NUMBERS.values(), ids=NOT_NUMBERS.keys())
+@pytest.mark.parametrize("method", ["fit", "transform"])
+def test_column_that_is_not_numbers_is_named(column, method):
+    values, match = column
+    X = _frame_with(values)
+    windower = SequenceWindower(window=2)
+    if method == "transform":
+        windower.fit(_frame_with([1.0, 2.0, 3.0]))
+    with pytest.raises(ValueError, match=match):
+        getattr(windower, method)(X)
+
+
+@pytest.mark.parametrize(
+    "X, match",
+    [
+        (np.array([[1.0, "x"], [2.0, "y"]], dtype=object), r"Column 1 .*'x' at row 0"),
+        (np.array([["1", "2"], ["3", "wind"]]), r"Column 1 .*'wind' at row 1"),
+        (
+            np.array(["2014-01-01", "2014-01-02"], dtype="datetime64[ns]")[:, None],
+            r"Column 0 .*dates \(datetime64\[ns\]\)",
+        ),
+    ],
+    ids=["object", "strings", "datetime64"],
+)
+def test_arrays_of_text_or_dates_name_the_column(X, match):
+    with pytest.raises(ValueError, match=match):
+        SequenceWindower(window=2).fit(X)
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        [True, False, True],
+        pd.Series([1, 2, 3], dtype=object),
+        pd.Series(["1.5", "2", "3e1"], dtype=object),
+        pd.array([1, 2, 3], dtype="Int64"),
+    ],
+    ids=["booleans", "numbers as objects", "numbers as text", "nullable ints"],
+)
+def test_columns_of_numbers_in_other_dtypes_are_windowed(column):
+    X = _frame_with(column)
+    windows = SequenceWindower(window=2).fit_transform(X)
+    expected = np.column_stack([X["temp"], pd.to_numeric(pd.Series(column))])
+    np.testing.assert_array_equal(windows[:, -1], expected.astype(float))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n_columns=st.integers(1, 5),
+    data=st.data(),
+    kind=st.sampled_from(sorted(NOT_NUMBERS)),
+)
+def test_the_column_named_is_the_one_that_is_not_numbers(n_columns, data, kind):
+    position = data.draw(st.integers(0, n_columns))
+    values, _ = NOT_NUMBERS[kind]
+    X = pd.DataFrame(
+        {f"x{index}": np.arange(3.0) + index for index in range(n_columns)}
+    )
+    X.insert(position, "odd one", values)
+    with pytest.raises(ValueError, match=r"^Column 'odd one' of X "):
+        SequenceWindower(window=data.draw(st.integers(1, 4))).fit(X)
