@@ -38,6 +38,7 @@ import os
 import threading
 
 import joblib
+import threadpoolctl
 from threadpoolctl import ThreadpoolController
 
 
@@ -53,6 +54,21 @@ def _controller():
     return ThreadpoolController()
 
 
+def _take_blas_control():
+    """Let this thread set OpenBLAS's process-wide limit.
+
+    threadpoolctl (3.6 and later) lets only one thread, the first to set a
+    limit, change a process-wide OpenBLAS pool until its ``with`` block
+    ends, and silently ignores the others. The shared limit below is set and
+    restored by whichever thread enters first or leaves last, always under
+    its own lock, so it takes that control for each change.
+    """
+    controller_class = getattr(threadpoolctl, "OpenBLASController", None)
+    clear = getattr(controller_class, "clear_controlling_thread", None)
+    if clear is not None:
+        clear(force=True)
+
+
 class _SharedBlasLimit:
     """The process-wide BLAS limit, shared by the fits and predicts running.
 
@@ -65,29 +81,32 @@ class _SharedBlasLimit:
         self._lock = threading.Lock()
         self._active = []
         self._original = None
+        self._applied = None
 
-    def _apply(self):
-        limit = min(self._active)
-        if limit != getattr(self, "_applied", None):
-            _controller().limit(limits=limit, user_api="blas")
-            self._applied = limit
+    def _set(self, limit):
+        _take_blas_control()
+        limiter = _controller().limit(limits=limit, user_api="blas")
+        self._applied = limit
+        return limiter
 
     def enter(self, limit):
         with self._lock:
             if not self._active:
-                self._original = _controller().limit(limits=limit, user_api="blas")
-                self._applied = limit
+                self._original = self._set(limit)
+            elif limit < self._applied:
+                self._set(limit)
             self._active.append(limit)
-            self._apply()
 
     def leave(self, limit):
         with self._lock:
             self._active.remove(limit)
-            if self._active:
-                self._apply()
-            else:
+            if not self._active:
+                _take_blas_control()
                 self._original.restore_original_limits()
+                _take_blas_control()
                 self._original = self._applied = None
+            elif min(self._active) != self._applied:
+                self._set(min(self._active))
 
 
 _BLAS_LIMIT = _SharedBlasLimit()
