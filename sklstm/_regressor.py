@@ -60,6 +60,33 @@ class LSTMRegressor(SavedStateMixin, RegressorMixin, BaseEstimator):
         LSTM adds to it. 0 for none; at most the number of steps of the
         sequences. Its weights (``skip_weight_``) start at zero and are
         trained with the rest, penalised by ``alpha`` like every weight.
+    n_timesteps : int or None, default=None
+        Read each row of a 2-D ``X`` as one sequence of ``n_timesteps``
+        steps, flattened: a row of ``n_timesteps * n_features`` values (in
+        the layout ``step_order`` and ``column_grouping`` describe), as
+        ``SequenceWindower(flatten=True)`` writes it, as lag-table tools
+        (sktime's reduction, skforecast) hand it over, and as
+        ``dask_ml.wrappers.Incremental`` streams the blocks of a 2-D Dask
+        array (:doc:`/scale_out`).
+        The model is the same as on the 3-D windows, to the bit, and
+        ``n_features_in_`` is the width of the 2-D ``X``. A width that
+        ``n_timesteps`` does not divide is an error. None (the default)
+        reads 3-D ``X`` as sequences and 2-D ``X`` as one-step sequences.
+    step_order : {"oldest_first", "newest_first"}, default="oldest_first"
+        Order of the steps along a flattened row (``n_timesteps`` set).
+        ``"oldest_first"`` is ``SequenceWindower(flatten=True)``'s layout;
+        ``"newest_first"`` reads lag tables whose first columns are lag 1
+        (the most recent step), as skforecast writes them. Only
+        ``"oldest_first"`` is allowed with ``n_timesteps=None``.
+    column_grouping : {"by_step", "by_feature"}, default="by_step"
+        How a flattened row (``n_timesteps`` set) groups its columns.
+        ``"by_step"``: the features of a step side by side, step after step
+        (``SequenceWindower(flatten=True)``). ``"by_feature"``: the steps of
+        a feature side by side, feature after feature, as multivariate lag
+        tables put them (all the lags of one series, then of the next:
+        sktime's reduction with exogenous ``X``, skforecast's multi-series
+        forecasters). Only ``"by_step"`` is allowed with
+        ``n_timesteps=None``.
     loss : {"squared_error", "absolute_error", "huber", "quantile"}, \
             default="squared_error"
         Training loss, on the (scaled) target: ``r**2 / 2``, ``|r|``, Huber
@@ -201,11 +228,14 @@ class LSTMRegressor(SavedStateMixin, RegressorMixin, BaseEstimator):
         extension is not built or ``SKLSTM_ENGINE=numpy``) or ``"cupy"``.
         :func:`sklstm.show_versions` tells which engine this install runs.
     n_features_in_ : int
-        Number of features per time step.
+        Number of features per time step; with ``n_timesteps``, the width
+        of the flattened 2-D ``X`` (``n_timesteps`` times the features per
+        step), as scikit-learn counts the columns of a table.
     n_timesteps_in_ : int
         Number of time steps of the sequences seen in ``fit`` (1 for a 2-D
-        ``X``). ``predict`` reads sequences of any length, but refuses 2-D
-        ``X`` after a fit on longer sequences (a missing windower).
+        ``X``, ``n_timesteps`` for flattened ones). ``predict`` reads
+        sequences of any length, but refuses 2-D ``X`` after a fit on longer
+        sequences (a missing windower).
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Feature names, when ``X`` was a DataFrame with string column names.
 
@@ -240,6 +270,9 @@ class LSTMRegressor(SavedStateMixin, RegressorMixin, BaseEstimator):
             Interval(Integral, 1, None, closed="left"),
         ],
         "skip_steps": [Interval(Integral, 0, None, closed="left")],
+        "n_timesteps": [Interval(Integral, 1, None, closed="left"), None],
+        "step_order": [StrOptions({"oldest_first", "newest_first"})],
+        "column_grouping": [StrOptions({"by_step", "by_feature"})],
         "loss": [StrOptions(set(LOSS_FUNCTIONS))],
         "quantile": [Interval(Real, 0, 1, closed="neither"), None],
         "solver": [StrOptions({"adam", "sgd"})],
@@ -276,6 +309,9 @@ class LSTMRegressor(SavedStateMixin, RegressorMixin, BaseEstimator):
         self,
         hidden_layer_sizes=(64,),
         skip_steps=0,
+        n_timesteps=None,
+        step_order="oldest_first",
+        column_grouping="by_step",
         loss="squared_error",
         quantile=None,
         solver="adam",
@@ -306,6 +342,9 @@ class LSTMRegressor(SavedStateMixin, RegressorMixin, BaseEstimator):
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.skip_steps = skip_steps
+        self.n_timesteps = n_timesteps
+        self.step_order = step_order
+        self.column_grouping = column_grouping
         self.loss = loss
         self.quantile = quantile
         self.solver = solver
@@ -349,7 +388,8 @@ class LSTMRegressor(SavedStateMixin, RegressorMixin, BaseEstimator):
         X : array-like of shape (n_samples, n_timesteps, n_features) or \
                 (n_samples, n_features)
             Input sequences, oldest step first. A 2-D ``X`` is read as
-            sequences of one step.
+            sequences of one step, or with ``n_timesteps`` as flattened
+            sequences of that many steps.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets; several columns (e.g. several horizons) are fitted
             jointly.
@@ -439,7 +479,7 @@ class LSTMRegressor(SavedStateMixin, RegressorMixin, BaseEstimator):
         fitted = hasattr(self, "layers_")
         warm = fitted and (self.warm_start or incremental)
         early_stopping = self.early_stopping and not incremental
-        X, y = validate_sequences(self, X, y, reset=not warm)
+        X, y = validate_sequences(self, X, y, reset=not warm, **self._flat_layout())
         check_fits_dtype(self, X, self.dtype, "X")
         sample_weight = _check_sample_weight(
             sample_weight, X[:, 0, :], dtype=X.dtype, ensure_non_negative=True
@@ -519,7 +559,8 @@ class LSTMRegressor(SavedStateMixin, RegressorMixin, BaseEstimator):
         ----------
         X : array-like of shape (n_samples, n_timesteps, n_features) or \
                 (n_samples, n_features)
-            Input sequences; the number of steps may differ from ``fit``'s.
+            Input sequences; the number of steps may differ from ``fit``'s
+            (with ``n_timesteps``, flattened rows as wide as ``fit``'s).
 
         Returns
         -------
@@ -577,10 +618,21 @@ class LSTMRegressor(SavedStateMixin, RegressorMixin, BaseEstimator):
         """``X`` checked against the fit, and the fitted network's shape."""
         check_is_fitted(self)
         X = validate_sequences(
-            self, X, reset=False, fitted_steps=getattr(self, "n_timesteps_in_", 1)
+            self,
+            X,
+            reset=False,
+            fitted_steps=getattr(self, "n_timesteps_in_", 1),
+            **self._flat_layout(),
         )
         check_fits_dtype(self, X, self.dtype, "X")
         shape = self._fitted_shape()
+        if X.shape[2] != shape.n_features:  # n_timesteps changed after fit
+            raise ValueError(
+                f"n_timesteps={self.n_timesteps} reads rows of "
+                f"{X.shape[2]} features per step, but the model was fitted on "
+                f"{shape.n_features}. Set n_timesteps back to "
+                f"{self.n_timesteps_in_}, or refit."
+            )
         self._check_skip_steps(X.shape[1], shape.skip_steps, "predict")
         return X, shape
 
@@ -639,12 +691,30 @@ class LSTMRegressor(SavedStateMixin, RegressorMixin, BaseEstimator):
             )
         return tuple(int(size) for size in sizes)
 
+    def _flat_layout(self):
+        """How :func:`validate_sequences` reads a 2-D ``X`` (flattened or not)."""
+        layout = {
+            "step_order": self.step_order,
+            "column_grouping": self.column_grouping,
+        }
+        defaults = {"step_order": "oldest_first", "column_grouping": "by_step"}
+        for name, value in layout.items():
+            if self.n_timesteps is None and value != defaults[name]:
+                raise ValueError(
+                    f"{name}={value!r} describes the columns of flattened rows, "
+                    "but n_timesteps=None reads 2-D X as one-step sequences. "
+                    "Set n_timesteps to the number of steps in a row, or "
+                    f"{name}={defaults[name]!r}."
+                )
+        return {"n_timesteps": self.n_timesteps, **layout}
+
     def _fitted_shape(self):
         """The :class:`NetworkShape` of the fitted weights."""
         # Absent from models pickled before skip_steps existed.
         skip_weight = getattr(self, "skip_weight_", None)
         return NetworkShape(
-            self.n_features_in_,
+            # Inputs per step: n_features_in_ is a row's width when flattened.
+            self.layers_[0]["weight_ih"].shape[1],
             tuple(layer["weight_hh"].shape[1] for layer in self.layers_),
             self.n_outputs_,
             0 if skip_weight is None else skip_weight.shape[1],

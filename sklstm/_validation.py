@@ -18,14 +18,25 @@ def reject_sparse(estimator, X):
         )
 
 
-def validate_sequences(estimator, X, y="no_validation", *, reset, fitted_steps=1):
+def validate_sequences(
+    estimator,
+    X,
+    y="no_validation",
+    *,
+    reset,
+    fitted_steps=1,
+    n_timesteps=None,
+    step_order="oldest_first",
+    column_grouping="by_step",
+):
     """Validate sequence inputs (and targets) for an LSTM estimator.
 
     ``X`` is ``(n_samples, n_timesteps, n_features)``, or
     ``(n_samples, n_features)`` for sequences of one time step. Features are
     counted on the last axis, so ``n_features_in_`` is the number of features
     per time step and the number of steps may differ between ``fit`` and
-    ``predict``.
+    ``predict``. With ``n_timesteps``, ``X`` is 2-D and each row holds one
+    flattened sequence; features are then counted on the 2-D width.
 
     Parameters
     ----------
@@ -41,6 +52,18 @@ def validate_sequences(estimator, X, y="no_validation", *, reset, fitted_steps=1
         Time steps of the sequences the model was fitted on. A 2-D ``X``
         after a fit on longer sequences is an error: it is the classic
         "forgot the windower" mistake.
+    n_timesteps : int or None, default=None
+        Read each row of a 2-D ``X`` as this many time steps of
+        ``n_features_in_ // n_timesteps`` features each, in the layout
+        ``step_order`` and ``column_grouping`` give. ``n_features_in_`` is
+        then the width of ``X``. None for 3-D ``X``.
+    step_order : {"oldest_first", "newest_first"}, default="oldest_first"
+        Order of the steps along a flattened row; the returned sequences
+        are always oldest step first.
+    column_grouping : {"by_step", "by_feature"}, default="by_step"
+        Whether a flattened row holds the features of each step side by
+        side (``"by_step"``) or the steps of each feature (``"by_feature"``,
+        the lag tables of multivariate reductions).
 
     Returns
     -------
@@ -61,7 +84,17 @@ def validate_sequences(estimator, X, y="no_validation", *, reset, fitted_steps=1
             f"n_timesteps, n_features) or (n_samples, n_features), got a "
             f"{X.ndim}-D array. Reshape it to 3-D."
         )
-    if X.ndim == 2 and fitted_steps > 1:
+    if n_timesteps is not None:
+        _check_two_dimensional(estimator, X, n_timesteps)
+
+        def as_sequences(checked):
+            # After validate_data, whose messages (NaN, complex, 0 features)
+            # scikit-learn's checks expect first.
+            if reset:
+                _check_width_divides(estimator, checked, n_timesteps)
+            return _unflatten_steps(checked, n_timesteps, step_order, column_grouping)
+
+    elif X.ndim == 2 and fitted_steps > 1:
         raise ValueError(
             f"{type(estimator).__name__} was fitted on sequences of "
             f"{fitted_steps} time steps, shape (n_samples, {fitted_steps}, "
@@ -69,7 +102,7 @@ def validate_sequences(estimator, X, y="no_validation", *, reset, fitted_steps=1
             "as one-step sequences. Turn the rows into windows first, e.g. with "
             "SequenceWindower in a Pipeline (other window lengths are fine)."
         )
-    if X.ndim == 3:
+    elif X.ndim == 3:
         X = np.asarray(X)
         for axis, what in ((1, "time step"), (2, "feature")):
             if X.shape[axis] == 0:
@@ -94,6 +127,52 @@ def validate_sequences(estimator, X, y="no_validation", *, reset, fitted_steps=1
     if isinstance(checked, tuple):
         return as_sequences(checked[0]), _numeric_target(estimator, checked[1])
     return as_sequences(checked)
+
+
+def _check_two_dimensional(estimator, X, n_timesteps):
+    """A ValueError for 3-D windows where flattened ones are expected.
+
+    1-D ``X`` is left to validate_data, whose message scikit-learn's checks
+    expect.
+    """
+    if X.ndim == 3:
+        raise ValueError(
+            f"{type(estimator).__name__}(n_timesteps={n_timesteps}) reads 2-D X "
+            f"whose rows are flattened sequences, got a 3-D array of "
+            f"shape {X.shape}. Flatten the windows to (n_samples, n_timesteps * "
+            "n_features), or set n_timesteps=None to pass 3-D windows."
+        )
+
+
+def _check_width_divides(estimator, X, n_timesteps):
+    """A ValueError unless ``n_timesteps`` divides the width of ``X``.
+
+    Checked in ``fit`` only: ``predict`` checks the width against
+    ``n_features_in_``, which divides, with scikit-learn's own message.
+    """
+    width = X.shape[1]
+    if width % n_timesteps:
+        raise ValueError(
+            f"{type(estimator).__name__}(n_timesteps={n_timesteps}) reads each "
+            f"row of X as {n_timesteps} time steps of equal width, but X has {width} "
+            f"feature(s) (columns), not a multiple of {n_timesteps}. Set "
+            "n_timesteps to the window length the rows were flattened from "
+            "(SequenceWindower(window=w, flatten=True) writes w * n_features "
+            "columns), or drop the columns that are not lags."
+        )
+
+
+def _unflatten_steps(X, n_timesteps, step_order, column_grouping):
+    """Rows of flattened sequences as ``(n_samples, n_timesteps, n_features)``.
+
+    A view of a C-ordered ``X``, whatever the layout of the rows.
+    """
+    n_features = X.shape[1] // n_timesteps
+    if column_grouping == "by_feature":
+        sequences = X.reshape(len(X), n_features, n_timesteps).swapaxes(1, 2)
+    else:
+        sequences = X.reshape(len(X), n_timesteps, n_features)
+    return sequences[:, ::-1] if step_order == "newest_first" else sequences
 
 
 def _numeric_target(estimator, y):

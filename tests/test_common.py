@@ -10,6 +10,12 @@ ESTIMATORS = [
     LSTMRegressor(),
     # The checks' 2-D X is one time step: the skip reads it.
     LSTMRegressor(skip_steps=1),
+    # Flattened input: n_features_in_ is the 2-D width. One step per row,
+    # since the checks' tables have odd widths (3, 5 columns) that longer
+    # sequences would refuse; tests/test_flattened_input.py checks those.
+    LSTMRegressor(
+        n_timesteps=1, step_order="newest_first", column_grouping="by_feature"
+    ),
     SequenceWindower(),
     SequenceWindower(flatten=True),
 ]
