@@ -130,6 +130,13 @@ def unscaled_map(model, weight):
 def _checked_regressor(operator):
     model = operator.raw_operator
     check_is_fitted(model)
+    if getattr(model, "n_timesteps", None) not in (None, 1):
+        raise NotImplementedError(
+            f"LSTMRegressor(n_timesteps={model.n_timesteps}) reads flattened "
+            "windows, which the ONNX export does not reshape yet. Export a "
+            "Pipeline that windows the rows (SequenceWindower), or refit the "
+            "model on 3-D windows, which gives the same weights."
+        )
     return model
 
 

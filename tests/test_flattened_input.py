@@ -225,3 +225,15 @@ def test_sktime_reduction_with_exogenous_columns_groups_them_by_feature():
     windows = SequenceWindower(window=window).fit_transform(table)
     nested = _fit(_model(), windows[window - 1 : -1], series.to_numpy()[window:])
     assert forecaster.estimator_.loss_curve_ == nested.loss_curve_
+
+
+def test_onnx_export_of_flattened_models_says_what_to_do_instead():
+    pytest.importorskip("skl2onnx")
+    from sklstm.onnx import to_onnx
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 3 * 2)).astype(np.float32)
+    model = LSTMRegressor(hidden_layer_sizes=2, max_iter=1, n_timesteps=3)
+    model.fit(X, X[:, 0])
+    with pytest.raises(NotImplementedError, match="n_timesteps=3.*SequenceWindower"):
+        to_onnx(model, X[:1])
