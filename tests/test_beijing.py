@@ -840,3 +840,41 @@ def test_naive_baselines_on_a_toy_frame_score_as_by_hand(values):
                 # On a ramp, every forecast is exactly `lag` low.
                 assert row["rmse"] == pytest.approx(lag)
                 assert row["mae"] == pytest.approx(lag)
+
+
+def test_a_scheduler_that_cannot_be_reached_fails_before_the_work(
+    capsys, tmp_path, no_study
+):
+    pytest.importorskip("dask.distributed")
+    out = tmp_path / "results"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--scheduler", "tcp://127.0.0.1:9", "--out", str(out)])
+    assert exit_info.value.code == 2
+    assert "--scheduler tcp://127.0.0.1:9: cannot connect" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_the_study_runs_on_a_dask_cluster(shared_data_home, tmp_path, monkeypatch):
+    distributed = pytest.importorskip("dask.distributed")
+    from joblib.parallel import get_active_backend
+
+    seen = []
+    run = _cli.run_study
+
+    def recording_run_study(settings, **kwargs):
+        backend, _ = get_active_backend()
+        seen.append((settings.n_jobs, type(backend).__name__))
+        return run(settings, **kwargs)
+
+    monkeypatch.setattr(_cli, "run_study", recording_run_study)
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+    ) as cluster:
+        argv = ["--quick", "--epochs", "1", "--seeds", "0", "--folds", "2013",
+                "--horizons", "1", "--inputs", "univariate", "--intervals", "0",
+                "--quiet", "--scheduler", cluster.scheduler_address,
+                "--out", str(tmp_path)]  # fmt: skip
+        assert main(argv) == 0
+    # --jobs left at 0: as many fits at once as the cluster has threads.
+    assert seen == [(2, "DaskDistributedBackend")]
+    assert (tmp_path / TABLE_CSV).exists()

@@ -2,6 +2,7 @@
 
 import argparse
 import contextlib
+import dataclasses
 import importlib.util
 import os
 import platform
@@ -11,6 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import joblib
 import numpy as np
 import pandas as pd
 import sklearn
@@ -71,12 +73,15 @@ def main(argv=None):
         print(_NO_PLOT, file=sys.stderr, flush=True)
 
     data_home = getattr(options, "data_home", None)
-    result = run_study(
-        settings,
-        data_home=data_home,
-        log=_log,
-        progress=None if options.quiet else ProgressBar,
-    )
+    with contextlib.ExitStack() as stack:
+        if options.scheduler:
+            settings = _on_cluster(stack, options, parser, settings)
+        result = run_study(
+            settings,
+            data_home=data_home,
+            log=_log,
+            progress=None if options.quiet else ProgressBar,
+        )
 
     results = result.results
     command = shlex.join(["sklstm-beijing", *(sys.argv[1:] if argv is None else argv)])
@@ -306,6 +311,13 @@ def _parser():
         "side; 0 for one per core",
     )
     parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="address of a Dask scheduler (e.g. tcp://10.0.0.5:8786): the fits "
+        "run on its workers through joblib's Dask backend, --jobs of them at "
+        "once (0: the cluster's worker threads); needs dask[distributed]",
+    )
+    parser.add_argument(
         "--data-home",
         default=argparse.SUPPRESS,
         help="folder of the Beijing CSV [$SKLSTM_DATA_HOME or ~/sklstm_data]",
@@ -375,6 +387,31 @@ def _settings(options, parser):
     if problem:
         parser.error(f"--out {options.out}: {problem}")
     return settings
+
+
+def _on_cluster(stack, options, parser, settings):
+    """Connect to ``--scheduler`` (exit 2 if that fails, before any fit) and
+    send the study's joblib tasks to its workers until ``stack`` closes.
+
+    Returns the settings, with ``n_jobs`` the cluster's worker threads
+    unless ``--jobs`` chose.
+    """
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        parser.error(
+            "--scheduler needs Dask's distributed scheduler: "
+            'pip install "dask[distributed]"'
+        )
+    try:
+        client = stack.enter_context(Client(options.scheduler, timeout="10s"))
+    except OSError as error:
+        parser.error(f"--scheduler {options.scheduler}: cannot connect ({error})")
+    stack.enter_context(joblib.parallel_config(backend="dask"))
+    if options.jobs:
+        return settings
+    threads = sum(client.nthreads().values())
+    return dataclasses.replace(settings, n_jobs=max(1, threads))
 
 
 def _bounded(kind, low, high, *, low_open=False, high_open=False):

@@ -140,7 +140,8 @@ class StudySettings:
         are calibrated on each fold's validation year.
     n_jobs : int or None
         Processes fitting the LSTMs and gradient-boosting models side by
-        side, one thread each; None for one per core.
+        side, one thread each; None for one per core, negative as in
+        joblib (-1: every core, -2: all but one).
     verbose : bool
         Print every LSTM epoch and every fit.
     """
@@ -484,7 +485,10 @@ class _Study:
             for inputs in settings.inputs
             for h in settings.horizons
         ]
-        n_workers = max(1, min(settings.n_jobs or cpu_count(), len(jobs)))
+        n_jobs = settings.n_jobs or cpu_count()
+        if n_jobs < 0:  # joblib's convention: -1 all cores, -2 all but one
+            n_jobs = cpu_count() + 1 + n_jobs
+        n_workers = max(1, min(n_jobs, len(jobs)))
         columns = {
             (kind, year, inputs): fit_columns(
                 (lstm_columns if kind == "lstm" else lag_columns)(INPUT_SETS[inputs]),
