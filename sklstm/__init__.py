@@ -1,8 +1,9 @@
 """sklstm: a scikit-learn compatible LSTM for time-series forecasting.
 
-The LSTM, its gradients and its optimisers are written from the maths in
-NumPy (CuPy on a GPU); the estimators slot into scikit-learn pipelines and
-searches.
+The LSTM, its gradients and its optimisers are written from the maths: a
+NumPy reference engine, a compiled CPU engine (Cython, OpenMP where the
+build finds it) and CuPy on a GPU; the estimators slot into scikit-learn
+pipelines and searches.
 """
 
 from ._regressor import LSTMRegressor

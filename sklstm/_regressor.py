@@ -42,8 +42,9 @@ class LSTMRegressor(SavedStateMixin, RegressorMixin, BaseEstimator):
     LSTM layers (sizes from ``hidden_layer_sizes``) read it step by step from
     zero long-term memory (cell state) and zero short-term memory (hidden
     state); a linear head maps the last hidden state to the outputs. The
-    gate maths and its gradients are written here in NumPy (or CuPy, on a
-    GPU); :doc:`/maths` gives the equations.
+    gate maths and its gradients run in the compiled CPU engine where it is
+    built, else in the NumPy reference engine, or in CuPy on a GPU
+    (``engine_`` records which); :doc:`/maths` gives the equations.
 
     Build the sequences with :class:`SequenceWindower` in a
     :class:`~sklearn.pipeline.Pipeline`.
