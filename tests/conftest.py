@@ -79,7 +79,14 @@ COMPILED_MISSING = (
 )
 
 
-@pytest.fixture(params=list(ENGINES))
+@pytest.fixture(
+    params=[
+        # Three threads on few cores wait for each other on every small call:
+        # seconds per gradient check; one thread of each engine stays fast.
+        pytest.param(name, marks=pytest.mark.slow) if "threads" in name else name
+        for name in ENGINES
+    ]
+)
 def engine(request):
     """Each engine of :data:`ENGINES` in turn."""
     if request.param.startswith("compiled") and not compiled_engine_available():

@@ -127,6 +127,7 @@ def _check_structure(results, years, hours):
         assert (rows["n_test"] == hours(year)).all()
 
 
+@pytest.mark.slow
 def test_quick_run_writes_tables_and_plots(shared_data_home, tmp_path, capsys, frame):
     argv = [*FAST, "--out", str(tmp_path)]
     assert main(argv) == 0
@@ -842,6 +843,7 @@ def test_naive_baselines_on_a_toy_frame_score_as_by_hand(values):
                 assert row["mae"] == pytest.approx(lag)
 
 
+@pytest.mark.slow
 def test_a_scheduler_that_cannot_be_reached_fails_before_the_work(
     capsys, tmp_path, no_study
 ):
@@ -854,6 +856,7 @@ def test_a_scheduler_that_cannot_be_reached_fails_before_the_work(
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_the_study_runs_on_a_dask_cluster(shared_data_home, tmp_path, monkeypatch):
     distributed = pytest.importorskip("dask.distributed")
     from joblib.parallel import get_active_backend
