@@ -235,5 +235,5 @@ def test_onnx_export_of_flattened_models_says_what_to_do_instead():
     X = rng.standard_normal((40, 3 * 2)).astype(np.float32)
     model = LSTMRegressor(hidden_layer_sizes=2, max_iter=1, n_timesteps=3)
     model.fit(X, X[:, 0])
-    with pytest.raises(NotImplementedError, match="n_timesteps=3.*SequenceWindower"):
+    with pytest.raises(NotImplementedError, match=r"n_timesteps=3.*SequenceWindower"):
         to_onnx(model, X[:1])
