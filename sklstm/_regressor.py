@@ -7,24 +7,18 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._backend import resolve_backend
-from ._cell import Workspace
-from ._losses import LOSS_FUNCTIONS
-from ._memory import trace_layers
-from ._network import (
+from ._lstm._backend import resolve_backend
+from ._lstm._layer import Workspace
+from ._lstm._losses import LOSS_FUNCTIONS
+from ._lstm._network import (
     NetworkShape,
     init_parameters,
     pack_parameters,
     unflatten,
     unpack_parameters,
 )
-from ._persistence import (
-    SavedStateMixin,
-    training_state_from_dict,
-    training_state_to_dict,
-)
-from ._sklearn_compat import Interval, StrOptions, _check_sample_weight, _fit_context
-from ._training import (
+from ._lstm._traces import trace_layers
+from ._lstm._training import (
     Progress,
     TrainingState,
     Validation,
@@ -32,6 +26,12 @@ from ._training import (
     train,
     upload,
 )
+from ._persistence import (
+    SavedStateMixin,
+    training_state_from_dict,
+    training_state_to_dict,
+)
+from ._sklearn_compat import Interval, StrOptions, _check_sample_weight, _fit_context
 from ._validation import check_fits_dtype, validate_sequences
 
 

@@ -11,8 +11,8 @@ os.environ.setdefault("SCIPY_ARRAY_API", "1")
 import numpy as np
 import pytest
 
-from sklstm._backend import NUMPY_BACKEND
-from sklstm._engines import ArrayEngine, CompiledEngine, compiled_engine_available
+from sklstm._lstm._backend import NUMPY_BACKEND
+from sklstm._lstm._engines import ArrayEngine, CompiledEngine, compiled_engine_available
 
 # Tests and CI read the Beijing PM2.5 data from ../shared/data beside the
 # project root; it is never committed.

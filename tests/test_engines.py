@@ -8,16 +8,22 @@ import numpy as np
 import pytest
 
 from sklstm import LSTMRegressor
-from sklstm._backend import NUMPY_BACKEND
-from sklstm._cell import Workspace
-from sklstm._engines import (
+from sklstm._lstm._backend import NUMPY_BACKEND
+from sklstm._lstm._engines import (
     ArrayEngine,
     CompiledEngine,
     compiled_engine_available,
     host_engine,
 )
-from sklstm._losses import loss_and_gradient
-from sklstm._network import NetworkShape, backward, forward, init_parameters, unflatten
+from sklstm._lstm._layer import Workspace
+from sklstm._lstm._losses import loss_and_gradient
+from sklstm._lstm._network import (
+    NetworkShape,
+    backward,
+    forward,
+    init_parameters,
+    unflatten,
+)
 
 pytestmark = pytest.mark.skipif(
     not compiled_engine_available(),
@@ -207,7 +213,7 @@ def test_engine_choice_from_the_environment(monkeypatch):
 
 
 def test_missing_extension_falls_back_to_numpy(monkeypatch):
-    import sklstm._engines as engines
+    import sklstm._lstm._engines as engines
 
     monkeypatch.setattr(engines, "_fast_lstm", None)
     monkeypatch.delenv("SKLSTM_ENGINE", raising=False)
@@ -235,7 +241,7 @@ def test_numpy_and_compiled_estimators_learn_the_same_model(monkeypatch):
 
 
 def _default_threads_in_subprocess(env):
-    code = "from sklstm._threads import openmp_threads; print(openmp_threads())"
+    code = "from sklstm._lstm._threads import openmp_threads; print(openmp_threads())"
     result = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
@@ -250,7 +256,7 @@ def test_default_threads_follow_cores_and_omp_num_threads():
     import os
 
     import joblib
-    from sklstm._fast_lstm import build_info
+    from sklstm._lstm._fast_lstm import build_info
 
     env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
     # A build without OpenMP (serial) runs one thread.
@@ -263,7 +269,7 @@ def test_default_threads_follow_cores_and_omp_num_threads():
 def test_default_is_one_thread_outside_the_main_thread():
     import threading
 
-    from sklstm._threads import openmp_threads
+    from sklstm._lstm._threads import openmp_threads
 
     seen = []
     worker = threading.Thread(target=lambda: seen.append(openmp_threads()))

@@ -12,10 +12,16 @@ import numpy as np
 import pytest
 
 from sklstm import LSTMRegressor
-from sklstm._backend import NUMPY_BACKEND, resolve_backend
-from sklstm._cell import Workspace
-from sklstm._losses import loss_and_gradient
-from sklstm._network import NetworkShape, backward, forward, init_parameters, unflatten
+from sklstm._lstm._backend import NUMPY_BACKEND, resolve_backend
+from sklstm._lstm._layer import Workspace
+from sklstm._lstm._losses import loss_and_gradient
+from sklstm._lstm._network import (
+    NetworkShape,
+    backward,
+    forward,
+    init_parameters,
+    unflatten,
+)
 
 
 def _cupy_backend_or_none():

@@ -23,8 +23,8 @@ from onnx import TensorProto, numpy_helper
 from skl2onnx.common.data_types import FloatTensorType
 from sklearn.utils.validation import check_is_fitted
 
-from ._gates import CELL, FORGET, INPUT, N_GATES, OUTPUT
-from ._onnx_graph import (
+from .._lstm._gates import CELL, FORGET, INPUT, N_GATES, OUTPUT
+from ._graph import (
     GraphBuilder,
     check_n_features,
     float_tensor,
@@ -57,7 +57,7 @@ def onnx_lstm_weights(layer):
     Examples
     --------
     >>> import numpy as np
-    >>> from sklstm._onnx_lstm import onnx_lstm_weights
+    >>> from sklstm.onnx._lstm import onnx_lstm_weights
     >>> gates = np.repeat(np.arange(4.0), 2)  # H = 2: blocks i, f, g, o
     >>> layer = {"weight_ih": gates[:, None], "weight_hh": np.tile(gates, (2, 1)).T,
     ...          "bias": gates}

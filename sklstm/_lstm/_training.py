@@ -17,7 +17,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import d2_pinball_score, r2_score
 from sklearn.utils import gen_batches
 
-from ._cell import Workspace
+from ._layer import Workspace
 from ._losses import loss_and_gradient
 from ._network import backward, dropout_masks, forward, unflatten, weight_mask
 from ._optimizers import AdamOptimizer, SGDOptimizer

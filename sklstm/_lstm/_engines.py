@@ -1,13 +1,13 @@
 """Engines: what runs the layers of the network, behind one interface.
 
-- :class:`ArrayEngine` runs ``_cell`` and ``_gates`` on an array module:
+- :class:`ArrayEngine` runs ``_layer`` and ``_gates`` on an array module:
   NumPy on the host (the readable reference that :doc:`/maths` points to)
   or CuPy on a GPU.
 - :class:`CompiledEngine` runs the Cython/OpenMP loops of ``_fast_lstm``
   on the host: the same maths, fused, without the GIL, the rows of a batch
   shared among threads.
 
-Both give :func:`sklstm._network.forward` and ``backward`` the same
+Both give :func:`sklstm._lstm._network.forward` and ``backward`` the same
 ``layer_forward``/``layer_backward`` methods and the regressor the same
 ``network_output`` (prediction) and ``thread_limits``.
 """
@@ -17,8 +17,8 @@ import os
 import numpy as np
 from sklearn.utils import gen_batches
 
-from ._cell import LayerCache, layer_backward, layer_forward
 from ._gates import N_GATES
+from ._layer import LayerCache, layer_backward, layer_forward
 from ._network import forward, skip_output
 from ._threads import blas_threads, check_threads_can_start, openmp_threads
 
@@ -41,12 +41,12 @@ _PREDICT_CALL_FLOPS = 500_000_000
 
 
 def compiled_engine_available():
-    """Whether the compiled extension ``sklstm._fast_lstm`` is built."""
+    """Whether the compiled extension ``sklstm._lstm._fast_lstm`` is built."""
     return _fast_lstm is not None
 
 
 class ArrayEngine:
-    """The engine of ``_cell`` and ``_gates`` on a backend's array module.
+    """The engine of ``_layer`` and ``_gates`` on a backend's array module.
 
     Parameters
     ----------
@@ -113,7 +113,7 @@ class CompiledEngine:
     ----------
     n_threads : int or None
         OpenMP threads; None uses the cores this process may use (see
-        :func:`sklstm._threads.openmp_threads`). BLAS is held to one thread
+        :func:`sklstm._lstm._threads.openmp_threads`). BLAS is held to one thread
         meanwhile: the threads are OpenMP's, each calling BLAS on its rows.
     backend : Backend
         The NumPy backend, whose arrays the engine reads and writes.
@@ -256,7 +256,7 @@ def host_engine(backend, n_threads=None):
         return CompiledEngine(n_threads, backend)
     if choice == "compiled":
         raise ImportError(
-            f"{ENGINE_ENV}=compiled, but the extension sklstm._fast_lstm is not "
+            f"{ENGINE_ENV}=compiled, but the extension sklstm._lstm._fast_lstm is not "
             "built (the install found no working C compiler; "
             "sklstm.show_versions() says so): install one and reinstall, "
             "e.g. `pip install -e .`."

@@ -28,7 +28,7 @@ def float32_initial_types(X_sample):
     Examples
     --------
     >>> import numpy as np
-    >>> from sklstm._onnx_parsing import float32_initial_types
+    >>> from sklstm.onnx._parsing import float32_initial_types
     >>> float32_initial_types(np.zeros((2, 24, 3)))
     [('X', FloatTensorType(shape=[None, None, 3]))]
     """

@@ -19,11 +19,11 @@ except ImportError as error:
 
 from sklearn.frozen import FrozenEstimator
 
-from ._onnx_lstm import calculate_lstm_output_shapes, convert_lstm
-from ._onnx_parsing import float32_initial_types, parse_frozen_estimator
-from ._onnx_windower import calculate_windower_output_shapes, convert_windower
-from ._regressor import LSTMRegressor
-from ._windowing import SequenceWindower
+from .._regressor import LSTMRegressor
+from .._windowing import SequenceWindower
+from ._lstm import calculate_lstm_output_shapes, convert_lstm
+from ._parsing import float32_initial_types, parse_frozen_estimator
+from ._windower import calculate_windower_output_shapes, convert_windower
 
 __all__ = ["register_converters", "to_onnx"]
 
