@@ -11,20 +11,29 @@ def sigmoid(z):
     return 1.0 / (1.0 + np.exp(-z))
 
 
-def reference_network_output(layers, head_weight, head_bias, X, skip_weight=None):
+def reference_network_output(
+    layers, head_weight, head_bias, X, skip_weight=None, dropout_masks=None
+):
     """Network output for samples-first ``X`` of shape (n, steps, features).
 
     ``layers`` is a list of dicts with ``weight_ih``, ``weight_hh`` and
     ``bias`` whose row blocks are the input, forget, cell and output gates.
     ``skip_weight``, of shape ``(n_outputs, k, features)``, adds the linear
-    map of the last ``k`` steps' inputs.
+    map of the last ``k`` steps' inputs. ``dropout_masks``, one array of
+    shape ``(n, layer inputs)`` per layer, multiplies each layer's inputs at
+    every step (variational dropout; the skip reads the first layer's).
     """
+    masks = dropout_masks if dropout_masks is not None else [None] * len(layers)
+    sequence = np.asarray(X, dtype=np.float64)
+    if masks[0] is not None:
+        sequence = sequence * masks[0][:, None, :]
     skip = 0.0
     if skip_weight is not None:
-        recent = np.asarray(X, dtype=np.float64)[:, X.shape[1] - skip_weight.shape[1] :]
+        recent = sequence[:, X.shape[1] - skip_weight.shape[1] :]
         skip = np.einsum("nkf,okf->no", recent, skip_weight)
-    sequence = np.asarray(X, dtype=np.float64)
-    for layer in layers:
+    for index, layer in enumerate(layers):
+        if index > 0 and masks[index] is not None:
+            sequence = sequence * masks[index][:, None, :]
         hidden_size = layer["weight_hh"].shape[1]
         short_term = np.zeros((sequence.shape[0], hidden_size))
         long_term = np.zeros((sequence.shape[0], hidden_size))

@@ -1,6 +1,8 @@
 """Variational input dropout (``LSTMRegressor(dropout=...)``): its masks,
 its gradients on every engine, and the estimator around it."""
 
+from functools import partial
+
 import numpy as np
 import pytest
 
@@ -17,7 +19,13 @@ from sklstm._lstm._network import (
     unflatten,
 )
 
-from ._reference import central_difference
+from ._helpers import fitted_weights, sequences
+from ._reference import (
+    ONE_GRADIENT_STEP,
+    central_difference,
+    reference_loss,
+    reference_network_output,
+)
 
 SHAPE = NetworkShape(n_features=3, hidden_sizes=(5, 4), n_outputs=2)
 
@@ -85,29 +93,97 @@ def test_a_dropped_input_is_a_zeroed_input(engine):
     np.testing.assert_array_equal(dropped, scaled)
 
 
-def _sequences(n_samples=200, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n_samples, 6, 3))
-    return X, X[:, -1, 0] - 0.5 * X[:, 0, 1]
+#: Noiseless sequences of 6 steps and 3 features.
+_sequences = partial(
+    sequences,
+    n_samples=200,
+    steps=6,
+    target=lambda X: X[:, -1, 0] - 0.5 * X[:, 0, 1],
+    noise=0,
+)
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_dropout_trains_differently_and_predicts_without_dropping():
     X, y = _sequences()
-    params = dict(hidden_layer_sizes=(8, 4), max_iter=5, random_state=0)
+    params = dict(
+        hidden_layer_sizes=(8, 4), max_iter=5, dtype="float64", random_state=0
+    )
     plain = LSTMRegressor(**params).fit(X, y)
     dropped = LSTMRegressor(dropout=0.3, **params).fit(X, y)
     again = LSTMRegressor(dropout=0.3, **params).fit(X, y)
-    # Seeded: the same masks, the same model.
-    np.testing.assert_array_equal(dropped.predict(X), again.predict(X))
-    assert not np.allclose(dropped.predict(X), plain.predict(X))
-    # predict is deterministic: no mask at prediction time.
-    np.testing.assert_array_equal(dropped.predict(X), dropped.predict(X))
-    assert np.isfinite(dropped.loss_curve_).all()
+    # Seeded: the same masks, the same model; the masks changed the training.
+    np.testing.assert_array_equal(fitted_weights(dropped), fitted_weights(again))
+    assert np.abs(fitted_weights(dropped) - fitted_weights(plain)).max() > 1e-3
+    # predict is the whole network on the fitted weights: nothing dropped,
+    # nothing rescaled (the kept inputs were scaled up in training instead).
+    expected = reference_network_output(
+        dropped.layers_, dropped.head_weight_, dropped.head_bias_, X
+    )
+    expected = (expected * dropped.target_scale_ + dropped.target_mean_).ravel()
+    np.testing.assert_allclose(dropped.predict(X), expected, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("skip_steps", [0, 2])
+def test_a_training_step_descends_the_loss_with_the_drawn_masks(
+    monkeypatch, skip_steps
+):
+    """One full-batch SGD step of ``fit`` is the finite-difference gradient of
+    the reference loss with the masks that training drew, on every layer's
+    inputs (and the skip's); the recorded loss is that loss."""
+    import sklstm._lstm._training as training
+
+    drawn = []
+
+    def record(*args, **kwargs):
+        masks = dropout_masks(*args, **kwargs)
+        drawn.append(masks)
+        return masks
+
+    monkeypatch.setattr(training, "dropout_masks", record)
+    X, y = _sequences(n_samples=12, steps=4, n_features=2)
+    rate, step = 0.4, 0.1
+    model = LSTMRegressor(
+        hidden_layer_sizes=(3, 2),
+        dropout=rate,
+        skip_steps=skip_steps,
+        alpha=0.0,
+        batch_size=len(X),
+        learning_rate_init=step,
+        **ONE_GRADIENT_STEP,
+    ).fit(X, y)
+    before = fitted_weights(model)
+    shape = NetworkShape(2, (3, 2), 1, skip_steps=skip_steps)
+    drawn.clear()
+    model.fit(X, y)
+    (masks,) = drawn  # one batch, one draw
+    assert [mask.shape for mask in masks] == [(12, 2), (12, 3)]
+    assert all((mask == 0).any() and (mask == 1 / (1 - rate)).any() for mask in masks)
+
+    def loss_of(flat, masks=masks):
+        params = unflatten(flat, shape)
+        predictions = reference_network_output(
+            [layer._asdict() for layer in params.layers],
+            params.head_weight,
+            params.head_bias,
+            X,
+            params.skip_weight,
+            dropout_masks=masks,
+        )
+        return reference_loss("squared_error", y[:, None], predictions, np.ones(12))
+
+    gradient = central_difference(loss_of, before)
+    np.testing.assert_allclose(
+        fitted_weights(model), before - step * gradient, rtol=0, atol=1e-9
+    )
+    assert model.loss_curve_[-1] == pytest.approx(loss_of(before), rel=1e-12)
+    # The masks matter: the gradient without them is another step.
+    undropped = central_difference(lambda flat: loss_of(flat, masks=None), before)
+    assert np.abs(step * (gradient - undropped)).max() > 1e-3
 
 
 @pytest.mark.parametrize("rate", [1.0, -0.1, 1.5])
 def test_dropout_outside_zero_one_is_refused(rate):
-    X, y = _sequences(20)
+    X, y = _sequences(n_samples=20)
     with pytest.raises(ValueError, match="dropout"):
         LSTMRegressor(dropout=rate, max_iter=1).fit(X, y)

@@ -25,6 +25,8 @@ from sklstm._lstm._network import (
     unflatten,
 )
 
+from ._helpers import torch_lstm_layers
+
 pytestmark = pytest.mark.skipif(
     not compiled_engine_available(),
     reason=(
@@ -74,16 +76,7 @@ def _run(engine, shape, flat, X, y):
 def _torch_run(shape, flat, X, y):
     torch = pytest.importorskip("torch")
     params = unflatten(flat, shape)
-    modules = []
-    for layer in params.layers:
-        module = torch.nn.LSTM(layer.weight_ih.shape[1], layer.weight_hh.shape[1])
-        module = module.to(torch.float64 if flat.dtype == np.float64 else torch.float32)
-        with torch.no_grad():
-            module.weight_ih_l0.copy_(torch.from_numpy(layer.weight_ih))
-            module.weight_hh_l0.copy_(torch.from_numpy(layer.weight_hh))
-            module.bias_ih_l0.copy_(torch.from_numpy(layer.bias))
-            module.bias_hh_l0.zero_()
-        modules.append(module)
+    modules = torch_lstm_layers(torch, params.layers, batch_first=False)
     sequence = torch.from_numpy(np.ascontiguousarray(np.swapaxes(X, 0, 1)))
     for module in modules:
         sequence = module(sequence)[0]

@@ -2,6 +2,8 @@
 against PyTorch, against the equations of docs/maths.rst, and through a
 Pipeline."""
 
+from functools import partial
+
 import numpy as np
 import pytest
 from sklearn.pipeline import make_pipeline
@@ -9,6 +11,7 @@ from sklearn.preprocessing import StandardScaler
 
 from sklstm import LSTMRegressor, SequenceWindower
 
+from ._helpers import sequences, torch_lstm_layers
 from ._reference import reference_network_output
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -18,15 +21,13 @@ HIDDEN = (5, 4)
 STEPS = 7
 
 
-def _sequences(n_samples=30, steps=STEPS, n_features=3, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n_samples, steps, n_features))
-    y = (
-        X[:, -1, 0]
-        - 0.5 * X[:, :, 1].mean(axis=1)
-        + 0.1 * rng.standard_normal(n_samples)
-    )
-    return X, y
+#: Sequences whose target needs the mean of a feature over every step.
+_sequences = partial(
+    sequences,
+    n_samples=30,
+    steps=STEPS,
+    target=lambda X: X[:, -1, 0] - 0.5 * X[:, :, 1].mean(axis=1),
+)
 
 
 @pytest.fixture(scope="module")
@@ -54,29 +55,12 @@ def test_traces_have_one_array_per_layer_of_the_documented_shape(fitted):
             assert traces[key][layer].dtype == np.float64
 
 
-def _torch_layers(torch, model):
-    """One float64 torch.nn.LSTM per fitted layer, with the fitted weights."""
-    modules = []
-    for layer in model.layers_:
-        hidden_size = layer["weight_hh"].shape[1]
-        module = torch.nn.LSTM(
-            layer["weight_ih"].shape[1], hidden_size, batch_first=True
-        ).double()
-        with torch.no_grad():
-            module.weight_ih_l0.copy_(torch.from_numpy(layer["weight_ih"]))
-            module.weight_hh_l0.copy_(torch.from_numpy(layer["weight_hh"]))
-            module.bias_ih_l0.copy_(torch.from_numpy(layer["bias"]))
-            module.bias_hh_l0.zero_()
-        modules.append(module)
-    return modules
-
-
 def test_last_step_memories_match_pytorch_final_states(fitted):
     torch = pytest.importorskip("torch")
     model, X, traces = fitted
     sequence = torch.from_numpy(X)
     with torch.no_grad():
-        for layer, module in enumerate(_torch_layers(torch, model)):
+        for layer, module in enumerate(torch_lstm_layers(torch, model.layers_)):
             sequence, (h_n, c_n) = module(sequence)
             np.testing.assert_allclose(
                 traces.long_term[layer][:, -1], c_n[0].numpy(), rtol=0, atol=1e-10
@@ -96,7 +80,7 @@ def test_memories_of_every_step_match_pytorch_stepped_by_hand(fitted):
     model, X, traces = fitted
     sequence = torch.from_numpy(X)
     with torch.no_grad():
-        for layer, module in enumerate(_torch_layers(torch, model)):
+        for layer, module in enumerate(torch_lstm_layers(torch, model.layers_)):
             state, outputs, cells = None, [], []
             for step in range(STEPS):
                 output, state = module(sequence[:, step : step + 1], state)

@@ -15,6 +15,7 @@ from sklstm._lstm._network import (
     unflatten,
 )
 
+from ._helpers import torch_lstm_layers
 from ._reference import central_difference, reference_loss, reference_network_output
 
 SHAPE = NetworkShape(n_features=3, hidden_sizes=(5, 4), n_outputs=2)
@@ -143,15 +144,9 @@ def test_matches_pytorch(engine):
     torch = pytest.importorskip("torch")
     flat, X, y, _ = _problem(seed=5)
     params = unflatten(flat, SHAPE)
-    lstm = torch.nn.LSTM(3, 5, num_layers=1, batch_first=True).double()
-    lstm2 = torch.nn.LSTM(5, 4, num_layers=1, batch_first=True).double()
+    lstm, lstm2 = torch_lstm_layers(torch, params.layers)
     head = torch.nn.Linear(4, 2).double()
     with torch.no_grad():
-        for module, layer in zip((lstm, lstm2), params.layers, strict=True):
-            module.weight_ih_l0.copy_(torch.from_numpy(layer.weight_ih))
-            module.weight_hh_l0.copy_(torch.from_numpy(layer.weight_hh))
-            module.bias_ih_l0.copy_(torch.from_numpy(layer.bias))
-            module.bias_hh_l0.zero_()
         head.weight.copy_(torch.from_numpy(params.head_weight))
         head.bias.copy_(torch.from_numpy(params.head_bias))
     inputs = torch.from_numpy(X)

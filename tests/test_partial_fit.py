@@ -10,6 +10,8 @@ from sklearn.exceptions import ConvergenceWarning
 
 from sklstm import LSTMRegressor
 
+from ._helpers import fitted_weights, sequences
+
 SOLVERS = {
     "adam": dict(solver="adam", learning_rate_init=0.01),
     "sgd-nesterov": dict(solver="sgd", momentum=0.9, learning_rate_init=0.05),
@@ -17,13 +19,6 @@ SOLVERS = {
         solver="sgd", momentum=0.9, nesterovs_momentum=False, learning_rate_init=0.05
     ),
 }
-
-
-def _sequences(n_samples=96, steps=5, n_features=3, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n_samples, steps, n_features))
-    y = X[:, -1, 0] + 0.5 * X[:, 0, 1] + 0.1 * rng.standard_normal(n_samples)
-    return X, y
 
 
 def _model(**params):
@@ -36,12 +31,6 @@ def _model(**params):
         random_state=0,
     )
     return LSTMRegressor(**{**defaults, **params})
-
-
-def _weights(model):
-    """Every fitted weight as one vector."""
-    parts = [array.ravel() for layer in model.layers_ for array in layer.values()]
-    return np.concatenate([*parts, model.head_weight_.ravel(), model.head_bias_])
 
 
 def _fit_one_pass(model, X, y, max_iter):
@@ -66,16 +55,18 @@ def _partial_fit_in_calls(model, X, y, call_size, passes=1):
 @pytest.mark.parametrize("solver", list(SOLVERS))
 @pytest.mark.parametrize("passes", [1, 2])
 def test_calls_of_whole_batches_reproduce_fit(solver, passes):
-    X, y = _sequences()
+    X, y = sequences(96)
     fitted = _fit_one_pass(_model(**SOLVERS[solver]), X, y, max_iter=passes)
     partial = _partial_fit_in_calls(_model(**SOLVERS[solver]), X, y, 32, passes)
-    np.testing.assert_allclose(_weights(partial), _weights(fitted), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        fitted_weights(partial), fitted_weights(fitted), rtol=0, atol=1e-12
+    )
     # The optimiser moved the weights: the agreement is not that of two
     # untouched initialisations.
     untouched = _fit_one_pass(
         _model(**{**SOLVERS[solver], "learning_rate_init": 1e-12}), X, y, 1
     )
-    assert np.abs(_weights(fitted) - _weights(untouched)).max() > 1e-3
+    assert np.abs(fitted_weights(fitted) - fitted_weights(untouched)).max() > 1e-3
     assert partial.t_ == fitted.t_ == passes * len(X)
     # One loss per call; with calls of equal size their mean is the epoch's.
     assert len(partial.loss_curve_) == passes * 3
@@ -84,7 +75,7 @@ def test_calls_of_whole_batches_reproduce_fit(solver, passes):
 
 
 def test_sample_weights_of_the_calls_act_as_in_fit():
-    X, y = _sequences()
+    X, y = sequences(96)
     sample_weight = np.random.default_rng(1).uniform(0.2, 3.0, len(X))
     fitted = _model().set_params(max_iter=1)
     with warnings.catch_warnings():
@@ -94,31 +85,37 @@ def test_sample_weights_of_the_calls_act_as_in_fit():
     for start in range(0, len(X), 32):
         rows = slice(start, start + 32)
         partial.partial_fit(X[rows], y[rows], sample_weight=sample_weight[rows])
-    np.testing.assert_allclose(_weights(partial), _weights(fitted), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        fitted_weights(partial), fitted_weights(fitted), rtol=0, atol=1e-12
+    )
     unweighted = _partial_fit_in_calls(_model(), X, y, 32)
-    assert np.abs(_weights(unweighted) - _weights(partial)).max() > 1e-6
+    assert np.abs(fitted_weights(unweighted) - fitted_weights(partial)).max() > 1e-6
 
 
 def test_one_random_stream_across_calls():
     """Shuffled passes over the same rows draw their orders from one stream."""
-    X, y = _sequences()
+    X, y = sequences(96)
     fitted = _fit_one_pass(_model(shuffle=True), X, y, max_iter=2)
     partial = _model(shuffle=True)
     partial.partial_fit(X, y).partial_fit(X, y)
-    np.testing.assert_allclose(_weights(partial), _weights(fitted), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        fitted_weights(partial), fitted_weights(fitted), rtol=0, atol=1e-12
+    )
     # The order matters here: without shuffling the result differs, so a
     # second call that drew its order from a restarted stream would differ too.
     in_order = _model(shuffle=False).partial_fit(X, y).partial_fit(X, y)
-    assert np.abs(_weights(in_order) - _weights(partial)).max() > 1e-6
+    assert np.abs(fitted_weights(in_order) - fitted_weights(partial)).max() > 1e-6
 
 
 @pytest.mark.parametrize("solver", list(SOLVERS))
 def test_partial_fit_after_fit_continues_its_optimiser(solver):
-    X, y = _sequences()
+    X, y = sequences(96)
     fitted = _fit_one_pass(_model(**SOLVERS[solver]), X[:48], y[:48], max_iter=1)
     fitted.partial_fit(X[48:], y[48:])
     partial = _partial_fit_in_calls(_model(**SOLVERS[solver]), X, y, 48)
-    np.testing.assert_allclose(_weights(fitted), _weights(partial), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        fitted_weights(fitted), fitted_weights(partial), rtol=0, atol=1e-12
+    )
 
 
 def test_held_out_loss_falls_as_new_rows_arrive():
@@ -143,7 +140,7 @@ def test_held_out_loss_falls_as_new_rows_arrive():
 
 
 def test_first_call_fixes_the_target_scaling():
-    X, y = _sequences()
+    X, y = sequences(96)
     model = LSTMRegressor(hidden_layer_sizes=4, random_state=0)
     model.partial_fit(X[:48], 100 + 20 * y[:48])
     mean, scale = model.target_mean_.copy(), model.target_scale_.copy()
@@ -156,24 +153,24 @@ def test_first_call_fixes_the_target_scaling():
 
 
 def test_another_number_of_features_or_outputs_raises_and_keeps_the_model():
-    X, y = _sequences()
+    X, y = sequences(96)
     model = _model().partial_fit(X[:48], y[:48])
-    weights = _weights(model)
+    weights = fitted_weights(model)
     with pytest.raises(ValueError, match="features"):
         model.partial_fit(X[48:, :, :2], y[48:])
     with pytest.raises(ValueError, match=r"partial_fit continues .* with fit"):
         model.partial_fit(X[48:], np.column_stack([y[48:], y[48:]]))
-    np.testing.assert_array_equal(_weights(model), weights)
+    np.testing.assert_array_equal(fitted_weights(model), weights)
     assert model.n_features_in_ == 3 and model.n_outputs_ == 1 and model.t_ == 48
     # It still continues, as if the failed calls had not happened.
     continued = _partial_fit_in_calls(_model(), X, y, 48)
     model.partial_fit(X[48:], y[48:])
-    np.testing.assert_array_equal(_weights(model), _weights(continued))
+    np.testing.assert_array_equal(fitted_weights(model), fitted_weights(continued))
 
 
 @pytest.mark.parametrize("solver", list(SOLVERS))
 def test_a_pickled_model_continues_as_the_original(solver):
-    X, y = _sequences()
+    X, y = sequences(96)
     model = _model(shuffle=True, **SOLVERS[solver])
     model.partial_fit(X[:48], y[:48]).partial_fit(X[48:], y[48:])
     pickled = pickle.dumps(model)
@@ -181,18 +178,18 @@ def test_a_pickled_model_continues_as_the_original(solver):
     for _ in range(2):
         model.partial_fit(X[:48], y[:48])
         copy.partial_fit(X[:48], y[:48])
-    np.testing.assert_array_equal(_weights(copy), _weights(model))
+    np.testing.assert_array_equal(fitted_weights(copy), fitted_weights(model))
     # The optimiser state matters: from the same weights and rows, a fresh
     # optimiser (a warm-started fit) takes another step than the kept one.
     kept = pickle.loads(pickled).set_params(shuffle=False)
     kept.partial_fit(X[:48], y[:48])
     fresh = pickle.loads(pickled).set_params(shuffle=False, warm_start=True)
     fresh = _fit_one_pass(fresh, X[:48], y[:48], max_iter=1)
-    assert np.abs(_weights(kept) - _weights(fresh)).max() > 1e-6
+    assert np.abs(fitted_weights(kept) - fitted_weights(fresh)).max() > 1e-6
 
 
 def test_early_stopping_is_ignored():
-    X, y = _sequences()
+    X, y = sequences(96)
     stopped = _partial_fit_in_calls(
         _model(early_stopping=True, validation_fraction=0.5), X, y, 32
     )
@@ -201,4 +198,4 @@ def test_early_stopping_is_ignored():
     assert stopped.best_validation_score_ is None
     assert stopped.t_ == len(X)
     # Every row trained, none held out, no best weights restored.
-    np.testing.assert_array_equal(_weights(stopped), _weights(plain))
+    np.testing.assert_array_equal(fitted_weights(stopped), fitted_weights(plain))

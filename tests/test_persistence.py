@@ -6,6 +6,7 @@ import subprocess
 import sys
 import textwrap
 import warnings
+from functools import partial
 
 import numpy as np
 import pytest
@@ -24,6 +25,8 @@ from sklstm import LSTMRegressor, SequenceWindower
 from sklstm._persistence import VERSION_KEY
 from sklstm.exceptions import InconsistentVersionWarning
 
+from ._helpers import fitted_weights, sequences
+
 sio = pytest.importorskip("skops.io")
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -39,15 +42,14 @@ def _rows(n_rows=120, n_features=3, seed=0):
     return X, y
 
 
-def _sequences(n_samples=60, steps=5, n_features=2, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n_samples, steps, n_features))
-    return X, X[:, -1, 0] - 0.5 * X[:, 0, 1]
-
-
-def _weights(model):
-    parts = [array.ravel() for layer in model.layers_ for array in layer.values()]
-    return np.concatenate([*parts, model.head_weight_.ravel(), model.head_bias_])
+#: Noiseless sequences of 5 steps and 2 features.
+_sequences = partial(
+    sequences,
+    n_samples=60,
+    n_features=2,
+    target=lambda X: X[:, -1, 0] - 0.5 * X[:, 0, 1],
+    noise=0,
+)
 
 
 def _skops_round_trip(model, trusted=None):
@@ -127,7 +129,7 @@ def test_bare_regressor_round_trips_and_continues_training(params):
     for _ in range(2):
         model.partial_fit(X, y)
         loaded.partial_fit(X, y)
-    np.testing.assert_array_equal(_weights(loaded), _weights(model))
+    np.testing.assert_array_equal(fitted_weights(loaded), fitted_weights(model))
 
 
 def test_saved_optimizer_state_matters():
@@ -140,7 +142,7 @@ def test_saved_optimizer_state_matters():
     loaded.partial_fit(X, y)
     fresh, _ = _skops_round_trip(model)
     fresh.set_params(warm_start=True, max_iter=1).fit(X, y)
-    assert np.abs(_weights(loaded) - _weights(fresh)).max() > 1e-6
+    assert np.abs(fitted_weights(loaded) - fitted_weights(fresh)).max() > 1e-6
 
 
 def test_saved_state_holds_no_private_objects():
@@ -164,7 +166,7 @@ def test_pickle_keeps_continuing_as_before(solver):
     copy = pickle.loads(pickle.dumps(model))
     model.partial_fit(X, y)
     copy.partial_fit(X, y)
-    np.testing.assert_array_equal(_weights(copy), _weights(model))
+    np.testing.assert_array_equal(fitted_weights(copy), fitted_weights(model))
 
 
 # --- the version check -------------------------------------------------------

@@ -5,11 +5,13 @@ hang, a crash or a silent NaN; the NumPy and compiled engines agree.
 """
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
 import threading
 import time
+from functools import partial
 
 import numpy as np
 import pytest
@@ -18,6 +20,7 @@ from threadpoolctl import threadpool_info
 from sklstm import LSTMRegressor
 from sklstm._lstm._engines import compiled_engine_available
 
+from ._helpers import sequences
 from .conftest import COMPILED_MISSING
 
 needs_compiled = pytest.mark.skipif(
@@ -25,10 +28,14 @@ needs_compiled = pytest.mark.skipif(
 )
 
 
-def _data(n_samples=200, steps=6, n_features=3, seed=0):
-    random_state = np.random.RandomState(seed)
-    X = random_state.standard_normal((n_samples, steps, n_features))
-    return X, X[:, -1, 0] - 0.5 * X[:, -2, 1]
+#: Noiseless sequences of 6 steps and 3 features.
+_data = partial(
+    sequences,
+    n_samples=200,
+    steps=6,
+    target=lambda X: X[:, -1, 0] - 0.5 * X[:, -2, 1],
+    noise=0,
+)
 
 
 def _blas_limits():
@@ -167,6 +174,10 @@ def test_ctrl_c_stops_a_long_predict_within_a_fraction_of_a_second(host_engine_n
     import _thread
 
     timer = threading.Timer(0.5, _thread.interrupt_main)
+    # A test run started in the background by a shell without job control
+    # ignores SIGINT, and then interrupt_main does nothing: Python's own
+    # handler is put back for the test.
+    ignored = signal.signal(signal.SIGINT, signal.default_int_handler)
     began = time.perf_counter()
     timer.start()
     try:
@@ -175,6 +186,7 @@ def test_ctrl_c_stops_a_long_predict_within_a_fraction_of_a_second(host_engine_n
         stopped = time.perf_counter()
     finally:
         timer.cancel()
+        signal.signal(signal.SIGINT, ignored)
     # The whole predict takes several seconds: it did not run to its end.
     assert stopped - began < 0.5 + 1.0
 

@@ -3,6 +3,7 @@ beside the LSTM, through the estimator (the engines' gradients are checked in
 test_network.py, the ONNX graph in test_onnx.py)."""
 
 import pickle
+from functools import partial
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from sklearn.metrics import r2_score
 from sklstm import LSTMRegressor
 from sklstm._lstm._network import NetworkShape, init_parameters, unflatten
 
+from ._helpers import fitted_weights, sequences
 from ._reference import (
     ONE_GRADIENT_STEP,
     central_difference,
@@ -22,11 +24,14 @@ from ._reference import (
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
-def _sequences(n_samples=60, steps=6, n_features=2, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n_samples, steps, n_features))
-    y = 2 * X[:, -1, 0] - X[:, -3, 1] + 0.1 * rng.standard_normal(n_samples)
-    return X, y
+#: Sequences whose target reads the last and the third-last steps.
+_sequences = partial(
+    sequences,
+    n_samples=60,
+    steps=6,
+    n_features=2,
+    target=lambda X: 2 * X[:, -1, 0] - X[:, -3, 1],
+)
 
 
 def _reference_predict(model, X):
@@ -73,7 +78,7 @@ def test_one_fit_is_one_full_batch_gradient_step(host_engine_name):
     )
     model.fit(X, y)
     shape = NetworkShape(2, (3,), 1, skip_steps=2)
-    before = model._flat_parameters(None)
+    before = fitted_weights(model)
     is_weight = np.concatenate(
         [np.full(np.prod(s), float(w)) for _, s, w in shape.parameter_shapes()]
     )
@@ -92,7 +97,7 @@ def test_one_fit_is_one_full_batch_gradient_step(host_engine_name):
     gradient = central_difference(loss_of, before)
     assert np.all(unflatten(gradient, shape).skip_weight != 0)
     model.fit(X, y)
-    after = model._flat_parameters(None)
+    after = fitted_weights(model)
     np.testing.assert_allclose(after, before - step * gradient, rtol=0, atol=1e-9)
 
 

@@ -1,0 +1,97 @@
+"""Helpers shared by the test modules: random sequences, the fitted weights
+as one vector, PyTorch LSTMs holding our weights, and the copy-last-input
+baseline that a model must beat to show it learnt something."""
+
+import numpy as np
+
+
+def default_target(X):
+    """The last step's first feature plus half the first step's second."""
+    return X[:, -1, 0] + 0.5 * X[:, 0, 1]
+
+
+def sequences(
+    n_samples=40,
+    steps=5,
+    n_features=3,
+    *,
+    target=default_target,
+    noise=0.1,
+    n_outputs=None,
+    seed=0,
+):
+    """Standard normal sequences ``X`` of shape (n_samples, steps, n_features)
+    and ``y = target(X) + noise * e``, ``e`` standard normal.
+
+    ``n_outputs`` stacks ``y``, ``2 y``, ... as columns. ``X`` and then ``e``
+    are drawn from ``np.random.default_rng(seed)``.
+    """
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_samples, steps, n_features))
+    y = target(X)
+    if noise:
+        y = y + noise * rng.standard_normal(n_samples)
+    if n_outputs is not None:
+        y = np.column_stack([y * (k + 1) for k in range(n_outputs)])
+    return X, y
+
+
+def fitted_weights(model):
+    """Every fitted weight of ``model`` as one vector, from its public
+    attributes, in the storage order of ``NetworkShape.parameter_shapes``:
+    per layer ``weight_ih``, ``weight_hh``, ``bias``, then the head's weight
+    and bias, then the skip weights if any."""
+    arrays = []
+    for layer in model.layers_:
+        arrays += [layer["weight_ih"], layer["weight_hh"], layer["bias"]]
+    arrays += [model.head_weight_, model.head_bias_]
+    if getattr(model, "skip_weight_", None) is not None:
+        arrays.append(model.skip_weight_)
+    return np.concatenate([np.ravel(array) for array in arrays]).astype(np.float64)
+
+
+def torch_lstm_layers(torch, layers, dtype=None, batch_first=True):
+    """One ``torch.nn.LSTM`` per layer, holding that layer's weights.
+
+    ``layers`` are dicts (``LSTMRegressor.layers_``) or named tuples (the
+    network's ``Parameters.layers``) of ``weight_ih``, ``weight_hh`` and
+    ``bias``, whose row blocks are the input, forget, cell and output gates
+    as in PyTorch; our single bias goes to ``bias_ih`` and ``bias_hh`` is 0.
+    ``dtype`` defaults to that of the weights.
+    """
+    modules = []
+    for layer in layers:
+        if not isinstance(layer, dict):
+            layer = layer._asdict()
+        weight_ih = torch.from_numpy(np.ascontiguousarray(layer["weight_ih"]))
+        module = torch.nn.LSTM(
+            weight_ih.shape[1], layer["weight_hh"].shape[1], batch_first=batch_first
+        ).to(dtype or weight_ih.dtype)
+        with torch.no_grad():
+            module.weight_ih_l0.copy_(weight_ih)
+            module.weight_hh_l0.copy_(torch.from_numpy(layer["weight_hh"]))
+            module.bias_ih_l0.copy_(torch.from_numpy(layer["bias"]))
+            module.bias_hh_l0.zero_()
+        modules.append(module)
+    return modules
+
+
+def mse(y_true, y_pred):
+    """Mean squared error over every value."""
+    return float(np.mean((np.asarray(y_true) - np.asarray(y_pred)) ** 2))
+
+
+def last_step_baseline_mse(X_train, y_train, X_test, y_test):
+    """Test MSE of least squares on the last time step's inputs alone.
+
+    A model that learnt nothing of the sequence but copies its last input
+    (the persistence forecast) is one such linear map, so a model that beats
+    this baseline by a wide margin learnt more than persistence. 2-D ``X``
+    rows are one step each.
+    """
+    last_train = np.asarray(X_train)[:, -1] if np.ndim(X_train) == 3 else X_train
+    last_test = np.asarray(X_test)[:, -1] if np.ndim(X_test) == 3 else X_test
+    design = np.column_stack([last_train, np.ones(len(last_train))])
+    coefficients, *_ = np.linalg.lstsq(design, y_train, rcond=None)
+    predicted = np.column_stack([last_test, np.ones(len(last_test))]) @ coefficients
+    return mse(y_test, predicted)
