@@ -95,6 +95,10 @@ def sequential_search():
 
 
 def _assert_same_results(search, reference):
+    # A failed fit scores NaN, and NaN equals NaN below: every fit must have
+    # scored, and the candidates differ, for the equality to mean something.
+    scores = reference.cv_results_["mean_test_score"]
+    assert np.isfinite(scores).all() and len(np.unique(scores)) == len(scores)
     # Each fit is seeded and deterministic, so where it runs does not matter.
     np.testing.assert_array_equal(
         search.cv_results_["mean_test_score"],

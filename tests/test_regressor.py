@@ -453,19 +453,22 @@ def _interrupt_at_epoch(monkeypatch, epoch):
 @pytest.mark.parametrize("early_stopping", [False, True])
 def test_ctrl_c_keeps_what_was_learnt_and_warns(monkeypatch, early_stopping):
     X, y = sequences(n_samples=80)
-    _interrupt_at_epoch(monkeypatch, epoch=4)
-    model = LSTMRegressor(
+    params = dict(
         hidden_layer_sizes=4,
-        max_iter=50,
         random_state=0,
         dtype="float64",
         early_stopping=early_stopping,
         learning_rate_init=0.01,
     )
+    # Three whole epochs, as a fit that stops there by itself keeps them.
+    three_epochs = LSTMRegressor(max_iter=3, **params).fit(X, y)
+    _interrupt_at_epoch(monkeypatch, epoch=4)
+    model = LSTMRegressor(max_iter=50, **params)
     with pytest.warns(UserWarning, match="interrupted by the user after 3"):
         assert model.fit(X, y) is model
     assert model.n_iter_ == 3 and len(model.loss_curve_) == 3
-    assert np.all(np.isfinite(model.predict(X)))
+    np.testing.assert_array_equal(fitted_weights(model), fitted_weights(three_epochs))
+    assert model.loss_curve_ == three_epochs.loss_curve_
     if early_stopping:
         # The best validation epoch's weights, as after a normal stop.
         score = model.score(X[-8:], y[-8:])

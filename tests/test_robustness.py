@@ -21,6 +21,7 @@ from sklstm import LSTMRegressor
 from sklstm._lstm._engines import compiled_engine_available
 
 from ._helpers import sequences
+from ._reference import reference_network_output
 from .conftest import COMPILED_MISSING
 
 needs_compiled = pytest.mark.skipif(
@@ -204,9 +205,16 @@ def test_inputs_beyond_the_training_dtype_are_refused_by_every_engine(
             model.fit(huge, y)
         else:
             model.fit(X, y).predict(huge)
-    # float64 models take them.
+    # float64 models take them, and compute with them: the saturated gates of
+    # the equations, not a NaN or a clipped input.
     model.set_params(dtype="float64").fit(X, y)
-    assert np.isfinite(model.predict(huge)).all()
+    with np.errstate(over="ignore"):  # exp(1e39) in the reference's sigmoid
+        expected = reference_network_output(
+            model.layers_, model.head_weight_, model.head_bias_, huge
+        )
+    expected = (expected * model.target_scale_ + model.target_mean_).ravel()
+    np.testing.assert_allclose(model.predict(huge), expected, rtol=0, atol=1e-10)
+    assert np.abs(model.predict(huge) - model.predict(X))[3] > 1e-3
 
 
 def test_huge_targets_scale_without_overflow(host_engine_name):
