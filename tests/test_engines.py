@@ -245,6 +245,7 @@ def _default_threads_in_subprocess(env):
     return int(result.stdout)
 
 
+@pytest.mark.slow
 def test_default_threads_follow_cores_and_omp_num_threads():
     import os
 

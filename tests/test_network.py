@@ -2,6 +2,8 @@
 plain reference loop and against PyTorch, for the NumPy reference engine and
 the compiled engine (on one thread and on several)."""
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -107,14 +109,22 @@ def test_gradient_matches_reference_loss(loss, engine, shape):
     value, gradient, _ = _engine_loss_and_gradient(
         flat, X, y, sample_weight, loss, engine, shape
     )
+    expected_value, numeric = _reference_loss_and_gradient(loss, shape)
+    assert value == pytest.approx(expected_value, rel=1e-12)
+    np.testing.assert_allclose(gradient, numeric, rtol=1e-6, atol=1e-10)
+
+
+@functools.cache
+def _reference_loss_and_gradient(loss, shape):
+    """The reference loop's loss and finite-difference gradient on the
+    problem of seed 2, computed once for all engines."""
+    flat, X, y, sample_weight = _problem(seed=2, shape=shape)
 
     def reference(point):
         predictions = _reference_output(unflatten(point, shape), X)
         return reference_loss(loss, y, predictions, sample_weight, QUANTILE)
 
-    assert value == pytest.approx(reference(flat), rel=1e-12)
-    numeric = central_difference(reference, flat)
-    np.testing.assert_allclose(gradient, numeric, rtol=1e-6, atol=1e-10)
+    return reference(flat), central_difference(reference, flat)
 
 
 def test_forward_matches_reference_loop(engine, shape):

@@ -376,6 +376,7 @@ def test_unusable_samples_are_refused(series, X_sample, message):
 # --- imports ------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_import_sklstm_leaves_onnx_alone():
     code = (
         "import sys, sklstm; "

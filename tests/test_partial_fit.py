@@ -118,6 +118,7 @@ def test_partial_fit_after_fit_continues_its_optimiser(solver):
     )
 
 
+@pytest.mark.slow
 def test_held_out_loss_falls_as_new_rows_arrive():
     rng = np.random.default_rng(7)
     coefficients = np.array([1.0, -0.6, 0.3])

@@ -279,6 +279,7 @@ def small_models(draw):
     return params, X, y
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(small_models())
 def test_random_small_models_round_trip_through_skops(case):

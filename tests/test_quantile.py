@@ -92,6 +92,7 @@ def test_quantile_round_trips_through_clone():
 
 
 @pytest.mark.parametrize("quantile, low, high", [(0.9, 0.86, 0.94), (0.1, 0.06, 0.14)])
+@pytest.mark.slow
 def test_quantile_models_cover_their_share_of_new_points(
     data, quantile_models, quantile, low, high
 ):
@@ -100,6 +101,7 @@ def test_quantile_models_cover_their_share_of_new_points(
     assert low <= covered <= high, covered
 
 
+@pytest.mark.slow
 def test_quantiles_follow_the_spread_of_the_target(data, quantile_models):
     """The band is wide where |x| is large, narrow where it is small: the
     model learnt the conditional quantiles, not one constant offset."""
@@ -127,6 +129,7 @@ def test_early_stopping_scores_quantiles_with_the_pinball_loss():
     assert model.best_validation_score_ == max(model.validation_scores_)
 
 
+@pytest.mark.slow
 def test_target_scaling_keeps_the_quantile(data):
     """Scaled or not, a q = 0.9 model puts ~90 % of the targets below it."""
     (X, y), _, (X_test, y_test) = data
@@ -137,6 +140,7 @@ def test_target_scaling_keeps_the_quantile(data):
     assert 0.86 <= covered <= 0.94, covered
 
 
+@pytest.mark.slow
 def test_mapie_conformalized_quantile_regressor(data, quantile_models):
     regression = pytest.importorskip("mapie.regression")
     _, (X_cal, y_cal), (X_test, y_test) = data
@@ -156,6 +160,7 @@ def test_mapie_conformalized_quantile_regressor(data, quantile_models):
     assert np.all(upper >= lower)
 
 
+@pytest.mark.slow
 def test_mapie_split_conformal_around_a_point_lstm(data):
     regression = pytest.importorskip("mapie.regression")
     (X, y), (X_cal, y_cal), (X_test, y_test) = data

@@ -363,7 +363,7 @@ def test_pipeline_in_a_time_series_grid_search_learns(sine_series):
             ("win", SequenceWindower(window=12)),
             (
                 "lstm",
-                LSTMRegressor(max_iter=40, learning_rate_init=0.01, random_state=0),
+                LSTMRegressor(max_iter=20, learning_rate_init=0.01, random_state=0),
             ),
         ]
     )

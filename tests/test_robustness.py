@@ -88,6 +88,7 @@ def test_concurrent_fits_and_predicts_leave_the_thread_pools_as_found(host_engin
 
 
 @needs_compiled
+@pytest.mark.slow
 def test_a_fork_started_child_fits_and_predicts_after_the_parent_used_threads():
     # Before: after one compiled fit in the parent, the child waited forever
     # in GNU OpenMP's GOMP_parallel (its thread pool does not survive fork).
@@ -126,6 +127,7 @@ def test_a_fork_started_child_fits_and_predicts_after_the_parent_used_threads():
 
 
 @needs_compiled
+@pytest.mark.slow
 def test_threads_that_cannot_start_are_a_python_exception():
     # An address-space limit leaves no room for 200 more thread stacks:
     # GNU OpenMP would end the process ("Thread creation failed").

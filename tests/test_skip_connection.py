@@ -111,6 +111,7 @@ def test_skip_weights_start_at_zero_and_leave_the_lstm_draws_alone():
     assert skip.n_parameters() == plain.n_parameters() + 4 * 2
 
 
+@pytest.mark.slow
 def test_a_linear_series_is_learned_by_the_skip():
     """A target linear in the last steps: the skip finds the coefficients
     that a one-unit LSTM alone cannot reach."""
