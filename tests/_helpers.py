@@ -10,6 +10,11 @@ def default_target(X):
     return X[:, -1, 0] + 0.5 * X[:, 0, 1]
 
 
+def difference_target(X):
+    """The last step's first feature minus half the first step's second."""
+    return X[:, -1, 0] - 0.5 * X[:, 0, 1]
+
+
 def sequences(
     n_samples=40,
     steps=5,

@@ -19,7 +19,7 @@ from sklstm._lstm._network import (
     unflatten,
 )
 
-from ._helpers import fitted_weights, sequences
+from ._helpers import difference_target, fitted_weights, sequences
 from ._reference import (
     ONE_GRADIENT_STEP,
     central_difference,
@@ -95,11 +95,7 @@ def test_a_dropped_input_is_a_zeroed_input(engine):
 
 #: Noiseless sequences of 6 steps and 3 features.
 _sequences = partial(
-    sequences,
-    n_samples=200,
-    steps=6,
-    target=lambda X: X[:, -1, 0] - 0.5 * X[:, 0, 1],
-    noise=0,
+    sequences, n_samples=200, steps=6, target=difference_target, noise=0
 )
 
 

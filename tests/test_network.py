@@ -77,6 +77,18 @@ def _engine_loss_and_gradient(flat, X, y, sample_weight, loss, engine, shape=SHA
 @pytest.mark.parametrize(
     "loss", ["squared_error", "absolute_error", "huber", "quantile"]
 )
+# The loss is engine-independent NumPy: each loss on the reference engine in
+# the fast tier; the compiled engines' gradients are checked against finite
+# differences below and against the reference engine in test_engines.py.
+@pytest.mark.parametrize(
+    "engine",
+    [
+        "numpy",
+        pytest.param("compiled-1-thread", marks=pytest.mark.slow),
+        pytest.param("compiled-3-threads", marks=pytest.mark.slow),
+    ],
+    indirect=True,
+)
 def test_gradient_matches_finite_differences(loss, engine, shape):
     flat, X, y, sample_weight = _problem(seed=1, shape=shape)
     _, gradient, predictions = _engine_loss_and_gradient(

@@ -25,7 +25,7 @@ from sklstm import LSTMRegressor, SequenceWindower
 from sklstm._persistence import VERSION_KEY
 from sklstm.exceptions import InconsistentVersionWarning
 
-from ._helpers import fitted_weights, sequences
+from ._helpers import difference_target, fitted_weights, sequences
 
 sio = pytest.importorskip("skops.io")
 
@@ -44,11 +44,7 @@ def _rows(n_rows=120, n_features=3, seed=0):
 
 #: Noiseless sequences of 5 steps and 2 features.
 _sequences = partial(
-    sequences,
-    n_samples=60,
-    n_features=2,
-    target=lambda X: X[:, -1, 0] - 0.5 * X[:, 0, 1],
-    noise=0,
+    sequences, n_samples=60, n_features=2, target=difference_target, noise=0
 )
 
 
