@@ -68,8 +68,6 @@ def test_one_fit_is_one_full_batch_gradient_step(alpha):
     )
 
     def loss_of(flat):
-        trial = clone(model)
-        trial.n_outputs_ = model.n_outputs_
         hidden = model.layers_[0]["weight_hh"].shape[1]
         sizes = [4 * hidden * 2, 4 * hidden * hidden, 4 * hidden, 2 * hidden, 2]
         parts = np.split(flat, np.cumsum(sizes)[:-1])
