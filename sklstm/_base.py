@@ -86,8 +86,10 @@ class BaseLSTM(FittedNetworkMixin, SavedStateMixin, BaseEstimator, metaclass=ABC
     def _training_targets(self, y, sample_weight, *, first_fit, classes=None):
         """``y`` as the float array the network is trained on.
 
-        Returns ``(targets, one_dimensional)``: a ``(n_samples, n_outputs)``
-        float64 array, and whether ``predict`` returns 1-D arrays.
+        Returns ``(targets, sample_weight, one_dimensional)``: a
+        ``(n_samples, n_outputs)`` float64 array, the sample weights (a
+        classifier's ``class_weight`` scales them), and whether ``predict``
+        returns 1-D arrays.
         """
 
     @abstractmethod
@@ -104,6 +106,9 @@ class BaseLSTM(FittedNetworkMixin, SavedStateMixin, BaseEstimator, metaclass=ABC
         """A function of the network's output on held-out rows that returns
         their score, higher is better; the output maps to target units as
         ``output * target_scale + target_mean``."""
+
+    #: Whether ``fit`` converts ``y`` to float (a classifier's labels stay).
+    _numeric_target = True
 
     def _target_scaling(self, targets, sample_weight):
         """``(mean, scale)`` of the targets the network learns: none here."""
@@ -154,19 +159,15 @@ class BaseLSTM(FittedNetworkMixin, SavedStateMixin, BaseEstimator, metaclass=ABC
     def _fit_keeping_state(self, X, y, sample_weight, *, incremental, classes=None):
         """Fit and return self; a fit that raises leaves the estimator as it
         was. Called by ``fit`` and ``partial_fit`` only (see :func:`_warn_of`)."""
-        # Validation records n_features_in_ (and feature names); every other
-        # fitted attribute is assigned once, at the end.
-        recorded = {
-            name: self.__dict__[name]
-            for name in ("n_features_in_", "feature_names_in_")
-            if name in self.__dict__
-        }
+        # Validation records n_features_in_ (and feature names) and a
+        # classifier its classes as it reads y; the rest is assigned at the
+        # end. A shallow copy of the attributes puts all of them back.
+        before = dict(self.__dict__)
         try:
             outcome = self._fit(X, y, sample_weight, incremental, classes)
         except BaseException:
-            for name in ("n_features_in_", "feature_names_in_"):
-                self.__dict__.pop(name, None)
-            self.__dict__.update(recorded)
+            self.__dict__.clear()
+            self.__dict__.update(before)
             raise
         _warn_of(outcome, self)
         return self
@@ -176,12 +177,19 @@ class BaseLSTM(FittedNetworkMixin, SavedStateMixin, BaseEstimator, metaclass=ABC
         hidden_sizes = check_hidden_sizes(self.hidden_layer_sizes)
         warm = hasattr(self, "layers_") and (self.warm_start or incremental)
         early_stopping = self.early_stopping and not incremental
-        X, y = validate_sequences(self, X, y, reset=not warm, **flat_layout(self))
+        X, y = validate_sequences(
+            self,
+            X,
+            y,
+            reset=not warm,
+            numeric_target=self._numeric_target,
+            **flat_layout(self),
+        )
         check_fits_dtype(self, X, self.dtype, "X")
         sample_weight = _check_sample_weight(
             sample_weight, X[:, 0, :], dtype=X.dtype, ensure_non_negative=True
         )
-        targets, one_dimensional = self._training_targets(
+        targets, sample_weight, one_dimensional = self._training_targets(
             y, sample_weight, first_fit=not warm, classes=classes
         )
         check_skip_steps(X.shape[1], self.skip_steps, "fit")

@@ -238,7 +238,7 @@ $fit_attributes
             )
 
     def _training_targets(self, y, sample_weight, *, first_fit, classes=None):
-        return y.reshape(len(y), -1), y.ndim == 1
+        return y.reshape(len(y), -1), sample_weight, y.ndim == 1
 
     def _loss_settings(self):
         name = "D² pinball" if self.loss == "quantile" else "R²"
