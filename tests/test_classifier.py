@@ -258,3 +258,15 @@ def test_a_convergence_warning_as_for_the_regressor():
     X = _sequences(n_samples=30)
     with pytest.warns(ConvergenceWarning, match="Maximum iterations \\(1\\)"):
         LSTMClassifier(hidden_layer_sizes=2, max_iter=1).fit(X, np.arange(30) % 2)
+
+
+def test_sample_weight_equivalence_holds_in_float64():
+    """The float32 default fails this check only by rounding, as the
+    regressor's does (docs/compatibility.rst)."""
+    from sklearn.utils.estimator_checks import (
+        check_sample_weight_equivalence_on_dense_data,
+    )
+
+    check_sample_weight_equivalence_on_dense_data(
+        "LSTMClassifier", LSTMClassifier(dtype="float64")
+    )
