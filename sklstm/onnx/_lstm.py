@@ -126,17 +126,37 @@ def unscaled_map(network, weight):
     return (matrix[:, 0] if network.one_dimensional else matrix).astype(np.float32)
 
 
-def _checked_regressor(operator):
+def checked_model(operator):
+    """The fitted sklstm estimator of ``operator``, if the export can hold it."""
     model = operator.raw_operator
     check_is_fitted(model)
     if getattr(model, "n_timesteps", None) not in (None, 1):
         raise NotImplementedError(
-            f"LSTMRegressor(n_timesteps={model.n_timesteps}) reads flattened "
-            "windows, which the ONNX export does not reshape yet. Export a "
-            "Pipeline that windows the rows (SequenceWindower), or refit the "
-            "model on 3-D windows, which gives the same weights."
+            f"{type(model).__name__}(n_timesteps={model.n_timesteps}) reads "
+            "flattened windows, which the ONNX export does not reshape yet. "
+            "Export a Pipeline that windows the rows (SequenceWindower), or "
+            "refit the model on 3-D windows, which gives the same weights."
         )
     return model
+
+
+def checked_n_samples(operator, model):
+    """The (symbolic) number of samples of ``operator``'s input, once its
+    shape is checked against the fit."""
+    shape = numeric_input_type(operator).shape
+    fitted_steps = getattr(model, "n_timesteps_in_", 1)
+    if len(shape) not in (2, 3) or (len(shape) == 2 and fitted_steps > 1):
+        expected = "(n_samples, n_timesteps, n_features)"
+        if fitted_steps == 1:
+            expected += " or (n_samples, n_features)"
+        raise ValueError(
+            f"{type(model).__name__} was fitted on sequences of {fitted_steps} "
+            f"time step(s) and reads inputs of shape {expected}, but its ONNX "
+            f"input has shape {list(shape)}. Put a SequenceWindower before it "
+            "in the Pipeline, or pass a 3-D input sample."
+        )
+    check_n_features(operator, shape[-1], model.n_features_in_)
+    return shape[0]
 
 
 def calculate_lstm_output_shapes(operator):
@@ -147,21 +167,8 @@ def calculate_lstm_output_shapes(operator):
     operator : skl2onnx.common._topology.Operator
         Holds the fitted :class:`LSTMRegressor` as ``raw_operator``.
     """
-    model = _checked_regressor(operator)
-    shape = numeric_input_type(operator).shape
-    fitted_steps = getattr(model, "n_timesteps_in_", 1)
-    if len(shape) not in (2, 3) or (len(shape) == 2 and fitted_steps > 1):
-        expected = "(n_samples, n_timesteps, n_features)"
-        if fitted_steps == 1:
-            expected += " or (n_samples, n_features)"
-        raise ValueError(
-            f"LSTMRegressor was fitted on sequences of {fitted_steps} time "
-            f"step(s) and reads inputs of shape {expected}, but its ONNX input "
-            f"has shape {list(shape)}. Put a SequenceWindower before it in the "
-            "Pipeline, or pass a 3-D input sample."
-        )
-    check_n_features(operator, shape[-1], model.n_features_in_)
-    n_samples = shape[0]
+    model = checked_model(operator)
+    n_samples = checked_n_samples(operator, model)
     network = fitted_network(model)
     output_shape = (
         [n_samples] if network.one_dimensional else [n_samples, network.n_outputs]
@@ -179,9 +186,21 @@ def convert_lstm(scope, operator, container):
         Holds the fitted :class:`LSTMRegressor` as ``raw_operator``.
     container : skl2onnx.common._container.ModelComponentContainer
     """
-    model = _checked_regressor(operator)
-    network = fitted_network(model)
     graph = GraphBuilder(scope, container, operator)
+    add_network(graph, operator, output=operator.outputs[0].full_name)
+
+
+def add_network(graph, operator, *, output=None):
+    """Add the network of ``operator``'s estimator: its output in target
+    units (a classifier's logits), named ``output`` if given.
+
+    Returns
+    -------
+    name : str
+        The name of the network's output.
+    """
+    model = checked_model(operator)
+    network = fitted_network(model)
 
     def reshaped(name, shape, hint):
         target = graph.constant(np.array(shape, dtype=np.int64), f"{hint}_shape")
@@ -239,11 +258,11 @@ def convert_lstm(scope, operator, container):
         skip_map = graph.constant(unscaled_map(network, skip_weight), "skip")
         skip = graph.node("MatMul", [recent, skip_map], "skip")
         product = graph.node("Add", [product, skip], "head_and_skip")
-    graph.node(
+    return graph.node(
         "Add",
         [product, graph.constant(bias, "head_bias")],
         "prediction",
-        output=operator.outputs[0].full_name,
+        output=output,
     )
 
 
