@@ -24,6 +24,7 @@ from ._lstm._network import (
     init_parameters,
     unflatten,
 )
+from ._lstm._padding import network_output_by_length
 from ._lstm._traces import trace_layers
 from ._lstm._training import Validation, train, upload
 from ._lstm._training_state import TrainingConfig
@@ -32,7 +33,7 @@ from ._persistence import (
     SavedStateMixin,
 )
 from ._sklearn_compat import Interval, StrOptions, _check_sample_weight, _fit_context
-from ._validation import check_fits_dtype, validate_sequences
+from ._validation import check_fits_dtype, sequence_lengths, validate_sequences
 
 
 class BaseLSTM(FittedNetworkMixin, SavedStateMixin, BaseEstimator, metaclass=ABCMeta):
@@ -185,6 +186,7 @@ class BaseLSTM(FittedNetworkMixin, SavedStateMixin, BaseEstimator, metaclass=ABC
             numeric_target=self._numeric_target,
             **flat_layout(self),
         )
+        lengths = sequence_lengths(self, X)  # before any NaN is read
         check_fits_dtype(self, X, self.dtype, "X")
         sample_weight = _check_sample_weight(
             sample_weight, X[:, 0, :], dtype=X.dtype, ensure_non_negative=True
@@ -192,7 +194,7 @@ class BaseLSTM(FittedNetworkMixin, SavedStateMixin, BaseEstimator, metaclass=ABC
         targets, sample_weight, one_dimensional = self._training_targets(
             y, sample_weight, first_fit=not warm, classes=classes
         )
-        check_skip_steps(X.shape[1], self.skip_steps, "fit")
+        check_skip_steps(_shortest(X, lengths), self.skip_steps, "fit")
         shape = NetworkShape(
             X.shape[2], hidden_sizes, targets.shape[1], self.skip_steps
         )
@@ -224,6 +226,7 @@ class BaseLSTM(FittedNetworkMixin, SavedStateMixin, BaseEstimator, metaclass=ABC
                 self._validation_scorer(
                     targets[held_out], sample_weight[held_out], mean, scale
                 ),
+                lengths=_rows(lengths, held_out),
             )
         scaled = (targets[train_rows] - mean) / scale
         if not np.isfinite(scaled).all():
@@ -234,7 +237,12 @@ class BaseLSTM(FittedNetworkMixin, SavedStateMixin, BaseEstimator, metaclass=ABC
             )
         check_fits_dtype(self, scaled, self.dtype, "y")
         data = upload(
-            backend, X[train_rows], scaled, sample_weight[train_rows], self.dtype
+            backend,
+            X[train_rows],
+            scaled,
+            sample_weight[train_rows],
+            self.dtype,
+            lengths=_rows(lengths, train_rows),
         )
         config = TrainingConfig.from_estimator(
             self, one_pass=incremental, **self._loss_settings()
@@ -257,14 +265,16 @@ class BaseLSTM(FittedNetworkMixin, SavedStateMixin, BaseEstimator, metaclass=ABC
     def _network_output(self, X):
         """The network's float64 output for sequences ``X``, and the fitted
         network (whose ``in_target_units`` maps the output to predictions)."""
-        X, network = self._validate_for_prediction(X)
+        X, lengths, network = self._validate_for_prediction(X)
         backend = self._predict_backend()
         engine = make_engine(backend, self.n_threads)
         dtype = engine.predict_dtype or np.dtype(self.dtype)
-        weights = self._predict_weights(backend, network, dtype)
+        params = unflatten(
+            self._predict_weights(backend, network, dtype), network.shape
+        )
         with engine.thread_limits():
-            output = engine.network_output(
-                unflatten(weights, network.shape), X, Workspace(backend.xp)
+            output = network_output_by_length(
+                engine, params, X, lengths, Workspace(backend.xp)
             )
         return output, network
 
@@ -301,13 +311,14 @@ class BaseLSTM(FittedNetworkMixin, SavedStateMixin, BaseEstimator, metaclass=ABC
             shape ``(n_samples, n_timesteps, hidden_size)`` per layer, first
             layer first.
         """
-        X, network = self._validate_for_prediction(X)
+        X, lengths, network = self._validate_for_prediction(X)
         return trace_layers(
-            network.parameters(np.float64), X.astype(np.float64, copy=False)
+            network.parameters(np.float64), X.astype(np.float64, copy=False), lengths
         )
 
     def _validate_for_prediction(self, X):
-        """``X`` checked against the fit, and the fitted network."""
+        """``X`` checked against the fit, its sequences' lengths (None when
+        none is padded), and the fitted network."""
         check_is_fitted(self)
         X = validate_sequences(
             self,
@@ -316,6 +327,7 @@ class BaseLSTM(FittedNetworkMixin, SavedStateMixin, BaseEstimator, metaclass=ABC
             fitted_steps=getattr(self, "n_timesteps_in_", 1),
             **flat_layout(self),
         )
+        lengths = sequence_lengths(self, X)  # before any NaN is read
         check_fits_dtype(self, X, self.dtype, "X")
         network = fitted_network(self)
         if X.shape[2] != network.shape.n_features:  # n_timesteps changed
@@ -325,8 +337,8 @@ class BaseLSTM(FittedNetworkMixin, SavedStateMixin, BaseEstimator, metaclass=ABC
                 f"{network.shape.n_features}. Set n_timesteps back to "
                 f"{self.n_timesteps_in_}, or refit."
             )
-        check_skip_steps(X.shape[1], network.shape.skip_steps, "predict")
-        return X, network
+        check_skip_steps(_shortest(X, lengths), network.shape.skip_steps, "predict")
+        return X, lengths, network
 
 
 def _different_network_error(fitted, needed, incremental):
@@ -365,3 +377,12 @@ def _warn_of(outcome, estimator):
             ConvergenceWarning,
             stacklevel=stacklevel,
         )
+
+
+def _shortest(X, lengths):
+    """The number of real steps of the shortest sequence of ``X``."""
+    return X.shape[1] if lengths is None else int(lengths.min())
+
+
+def _rows(lengths, rows):
+    return None if lengths is None else lengths[rows]

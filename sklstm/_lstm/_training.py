@@ -21,6 +21,7 @@ from ._layer import Workspace
 from ._losses import loss_and_gradient
 from ._network import backward, dropout_masks, forward, unflatten, weight_mask
 from ._optimizers import AdamOptimizer, SGDOptimizer
+from ._padding import length_groups, network_output_by_length
 from ._training_state import BestWeights
 
 
@@ -32,6 +33,7 @@ class TrainingData:
     y: Any  # (n_train, n_outputs), scaled
     sample_weight: Any  # (n_train,) on the device
     host_weight: np.ndarray  # (n_train,) on the host, to skip empty batches
+    lengths: Any = None  # (n_train,) real steps on the host; None: all whole
 
     @property
     def n_samples(self):
@@ -49,6 +51,7 @@ class Validation:
 
     X: np.ndarray
     score: Callable[[np.ndarray], float]
+    lengths: Any = None  # real steps of NaN-padded sequences
 
 
 @dataclass
@@ -93,13 +96,14 @@ def split_last_fraction(n_samples, validation_fraction, sample_weight):
     return n_train
 
 
-def upload(backend, X, y_scaled, sample_weight, dtype):
+def upload(backend, X, y_scaled, sample_weight, dtype, lengths=None):
     """Put the training rows on the backend's device, time-major, once."""
     return TrainingData(
         X=backend.asarray(np.swapaxes(X, 0, 1), dtype=dtype),
         y=backend.asarray(y_scaled, dtype=dtype),
         sample_weight=backend.asarray(sample_weight, dtype=dtype),
         host_weight=sample_weight,
+        lengths=lengths,
     )
 
 
@@ -165,7 +169,9 @@ def train(config, data, validation, flat, shape, engine, state):
             score = None
             if validation is not None:
                 # The training workspace: validation buffers once per fit.
-                output = engine.network_output(params, validation.X, step.workspace)
+                output = network_output_by_length(
+                    engine, params, validation.X, validation.lengths, step.workspace
+                )
                 score = float(validation.score(output))
             if progress.record(epoch_loss, score, config.tol) and score is not None:
                 best.keep(params.flat)
@@ -217,8 +223,9 @@ def _run_epoch(step, data, batch_size, random_state):
             if not data.host_weight[host_index].any():
                 continue  # all weights zero: no loss, no gradient
             index = batch if order is None else order[batch]
+            lengths = None if data.lengths is None else data.lengths[host_index]
             epoch_loss += step(
-                data.X[:, index], data.y[index], data.sample_weight[index]
+                data.X[:, index], data.y[index], data.sample_weight[index], lengths
             )
     return epoch_loss
 
@@ -237,26 +244,44 @@ class _GradientStep:
         self.random_state = random_state
         self.workspace = Workspace(self.xp)
         self.optimizer = make_optimizer(config, params.flat)
+        self._group_grads = None
 
-    def __call__(self, X, y, sample_weight):
-        """Return the batch's weighted loss sum."""
+    def __call__(self, X, y, sample_weight, lengths=None):
+        """Return the batch's weighted loss sum.
+
+        ``lengths``: the real steps of NaN-padded sequences; each group of
+        one length then runs on its real steps, and the gradients add up.
+        """
         config, xp = self.config, self.xp
         params, grads = self.params, self.grads
-        X = xp.ascontiguousarray(X)
         masks = None
         if config.dropout:
             masks = dropout_masks(
                 self.shape, config.dropout, X.shape[1], self.random_state,
                 self.engine.backend, params.flat.dtype,
             )  # fmt: skip
-        predictions, caches = forward(params, X, self.workspace, self.engine, masks)
-        loss, d_predictions = loss_and_gradient(
-            config.loss, y, predictions, sample_weight, xp, config.quantile
-        )
-        backward(
-            params, caches, d_predictions, grads, self.workspace, self.engine, masks
-        )
         weight_sum = sample_weight.sum()
+        if lengths is None:
+            loss = self._gradient(X, y, sample_weight, masks, grads)
+        else:
+            loss = 0.0
+            grads.flat[...] = 0
+            for length, rows in length_groups(lengths):
+                rows = self.engine.backend.asarray(rows)
+                group_weight = sample_weight[rows].sum()
+                if not group_weight:
+                    continue  # all weights zero: no loss, no gradient
+                part = self._gradient(
+                    X[:length, rows],
+                    y[rows],
+                    sample_weight[rows],
+                    None if masks is None else [mask[rows] for mask in masks],
+                    self.group_grads,
+                )
+                # Each group's mean over its own weights, weighed by them.
+                share = group_weight / weight_sum
+                loss = loss + part * share
+                grads.flat[...] += share * self.group_grads.flat
         flat, flat_grad = params.flat, grads.flat
         if config.alpha:
             penalty = config.alpha / weight_sum
@@ -268,6 +293,29 @@ class _GradientStep:
             flat_grad *= xp.minimum(1.0, config.gradient_clip / (norm + 1e-12))
         self.optimizer.update_params(flat, flat_grad)
         return loss * weight_sum
+
+    @property
+    def group_grads(self):
+        """A second gradient vector, for the groups of a padded batch."""
+        if self._group_grads is None:
+            self._group_grads = unflatten(
+                self.xp.zeros_like(self.params.flat), self.shape
+            )
+        return self._group_grads
+
+    def _gradient(self, X, y, sample_weight, masks, grads):
+        """Forward, loss and backward of time-major ``X``; write ``grads``
+        and return the weighted mean loss."""
+        X = self.xp.ascontiguousarray(X)
+        params, config = self.params, self.config
+        predictions, caches = forward(params, X, self.workspace, self.engine, masks)
+        loss, d_predictions = loss_and_gradient(
+            config.loss, y, predictions, sample_weight, self.xp, config.quantile
+        )
+        backward(
+            params, caches, d_predictions, grads, self.workspace, self.engine, masks
+        )
+        return loss
 
 
 def _check_finite(config, epoch_loss, epoch):
