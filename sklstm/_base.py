@@ -128,9 +128,10 @@ class BaseLSTM(FittedNetworkMixin, SavedStateMixin, BaseEstimator, metaclass=ABC
         ----------
         X : array-like of shape (n_samples, n_timesteps, n_features) or \
                 (n_samples, n_features)
-            Input sequences, oldest step first. A 2-D ``X`` is read as
-            sequences of one step, or with ``n_timesteps`` as flattened
-            sequences of that many steps.
+            Input sequences, oldest step first; shorter ones may end in NaN
+            steps (:ref:`variable-length`). A 2-D ``X`` is read as sequences
+            of one step, or with ``n_timesteps`` as flattened sequences of
+            that many steps.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets; several columns (several horizons, several labels) are
             fitted jointly.
@@ -288,6 +289,9 @@ class BaseLSTM(FittedNetworkMixin, SavedStateMixin, BaseEstimator, metaclass=ABC
         from the fitted weights, on the CPU, whatever backend trained the
         model. In a pipeline, window the rows with all steps but the last
         and trace with the last: ``pipe[-1].trace_memory(pipe[:-1].transform(X))``.
+
+        Sequences padded with NaN steps at their end (:ref:`variable-length`)
+        are traced on their real steps; their padding steps are NaN.
 
         The traces take ``48 * n_samples * n_timesteps * sum(hidden sizes)``
         bytes (six float64 arrays; 281 MiB for 1,000 windows of 24 steps at
