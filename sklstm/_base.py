@@ -8,7 +8,6 @@ public methods that turn the network's output into predictions.
 
 import warnings
 from abc import ABCMeta, abstractmethod
-from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -28,11 +27,16 @@ from ._lstm._padding import network_output_by_length
 from ._lstm._traces import trace_layers
 from ._lstm._training import Validation, train, upload
 from ._lstm._training_state import TrainingConfig
-from ._parameters import check_hidden_sizes, check_skip_steps, flat_layout
+from ._parameters import (
+    SHARED_CONSTRAINTS,
+    check_hidden_sizes,
+    check_skip_steps,
+    flat_layout,
+)
 from ._persistence import (
     SavedStateMixin,
 )
-from ._sklearn_compat import Interval, StrOptions, _check_sample_weight, _fit_context
+from ._sklearn_compat import _check_sample_weight, _fit_context
 from ._validation import check_fits_dtype, sequence_lengths, validate_sequences
 
 
@@ -43,43 +47,7 @@ class BaseLSTM(FittedNetworkMixin, SavedStateMixin, BaseEstimator, metaclass=ABC
     ``_parameter_constraints``) and the hooks marked abstract below.
     """
 
-    _parameter_constraints = {
-        "hidden_layer_sizes": [
-            "array-like",
-            Interval(Integral, 1, None, closed="left"),
-        ],
-        "skip_steps": [Interval(Integral, 0, None, closed="left")],
-        "n_timesteps": [Interval(Integral, 1, None, closed="left"), None],
-        "step_order": [StrOptions({"oldest_first", "newest_first"})],
-        "column_grouping": [StrOptions({"by_step", "by_feature"})],
-        "solver": [StrOptions({"adam", "sgd"})],
-        "alpha": [Interval(Real, 0, None, closed="left")],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
-        "batch_size": [
-            StrOptions({"auto"}),
-            Interval(Integral, 1, None, closed="left"),
-        ],
-        "learning_rate": [StrOptions({"constant", "adaptive"})],
-        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "shuffle": ["boolean"],
-        "random_state": ["random_state"],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "verbose": ["verbose"],
-        "warm_start": ["boolean"],
-        "momentum": [Interval(Real, 0, 1, closed="both")],
-        "nesterovs_momentum": ["boolean"],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "beta_1": [Interval(Real, 0, 1, closed="left")],
-        "beta_2": [Interval(Real, 0, 1, closed="left")],
-        "epsilon": [Interval(Real, 0, None, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "gradient_clip": [Interval(Real, 0, None, closed="neither"), None],
-        "dtype": [StrOptions({"float32", "float64"})],
-        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
-        "backend": [StrOptions({"auto", "numpy", "cupy"})],
-    }
+    _parameter_constraints = dict(SHARED_CONSTRAINTS)
 
     # --- what a subclass defines ------------------------------------------
 

@@ -270,15 +270,7 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
     # --- what the base asks of an estimator ---------------------------------
 
     def _training_targets(self, y, sample_weight, *, first_fit, classes=None):
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
-        target_type = type_of_target(y, input_name="y")
-        if target_type not in ("binary", "multiclass", "multilabel-indicator"):
-            raise ValueError(
-                f"Unknown label type {target_type!r}: LSTMClassifier needs class "
-                "labels or a label indicator matrix. For a continuous target, "
-                "use LSTMRegressor."
-            )
+        y = _checked_labels(y)
         if first_fit:
             binarizer = LabelBinarizer()
             binarizer.fit(y if classes is None else unique_labels(classes))
@@ -301,31 +293,15 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
         return {"loss": loss, "quantile": None, "validation_name": "accuracy"}
 
     def _split_for_early_stopping(self, targets, sample_weight):
-        """A random, stratified hold-out of ``validation_fraction``."""
-        stratify = None
-        if self._label_binarizer.y_type_ != "multilabel-indicator":
-            stratify = targets.argmax(axis=1) if targets.shape[1] > 1 else targets
-        try:
-            train, held_out = train_test_split(
-                np.arange(len(targets)),
-                test_size=self.validation_fraction,
-                random_state=check_random_state(self.random_state),
-                stratify=stratify,
-            )
-        except ValueError as error:
-            raise ValueError(
-                f"early_stopping could not hold out validation_fraction="
-                f"{self.validation_fraction} of the {len(targets)} samples with "
-                f"every class in both parts ({error}). Pass more samples, change "
-                "validation_fraction, or set early_stopping=False."
-            ) from error
-        if not sample_weight[train].any() or not sample_weight[held_out].any():
-            raise ValueError(
-                "early_stopping: every sample_weight of the training or the "
-                "validation part is zero. Give both parts non-zero weights, or "
-                "set early_stopping=False."
-            )
-        return np.sort(train), np.sort(held_out)
+        """A random hold-out of ``validation_fraction``, stratified by class
+        (not for multilabel targets)."""
+        multilabel = self._label_binarizer.y_type_ == "multilabel-indicator"
+        stratify = None if multilabel else targets.argmax(axis=1)
+        if targets.shape[1] == 1:  # binary: one 0/1 column
+            stratify = None if multilabel else targets[:, 0]
+        return _random_hold_out(
+            sample_weight, self.validation_fraction, self.random_state, stratify
+        )
 
     def _validation_scorer(self, targets, sample_weight, target_mean, target_scale):
         activation = self.out_activation_
@@ -362,3 +338,43 @@ def _check_same_classes(fitted, seen, warm_start):
             f"(classes_ is {fitted}). Pass every class to the first "
             "partial_fit through classes=, or refit."
         )
+
+
+def _random_hold_out(sample_weight, validation_fraction, random_state, stratify):
+    """``(training_rows, validation_rows)``, sorted, drawn at random."""
+    n_samples = len(sample_weight)
+    try:
+        train, held_out = train_test_split(
+            np.arange(n_samples),
+            test_size=validation_fraction,
+            random_state=check_random_state(random_state),
+            stratify=stratify,
+        )
+    except ValueError as error:
+        raise ValueError(
+            f"early_stopping could not hold out validation_fraction="
+            f"{validation_fraction} of the {n_samples} samples with every class "
+            f"in both parts ({error}). Pass more samples, change "
+            "validation_fraction, or set early_stopping=False."
+        ) from error
+    if not sample_weight[train].any() or not sample_weight[held_out].any():
+        raise ValueError(
+            "early_stopping: every sample_weight of the training or the "
+            "validation part is zero. Give both parts non-zero weights, or set "
+            "early_stopping=False."
+        )
+    return np.sort(train), np.sort(held_out)
+
+
+def _checked_labels(y):
+    """``y`` as labels (a column vector made 1-D, as ``MLPClassifier`` does)."""
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = column_or_1d(y, warn=True)
+    target_type = type_of_target(y, input_name="y")
+    if target_type not in ("binary", "multiclass", "multilabel-indicator"):
+        raise ValueError(
+            f"Unknown label type {target_type!r}: LSTMClassifier needs class "
+            "labels or a label indicator matrix. For a continuous target, use "
+            "LSTMRegressor."
+        )
+    return y

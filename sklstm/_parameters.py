@@ -1,7 +1,51 @@
-"""Checks of the estimators' parameters that ``_parameter_constraints``
-cannot express: their values read together, or against the data."""
+"""The parameters every LSTM estimator shares: their constraints, and the
+checks that ``_parameter_constraints`` cannot express (values read
+together, or against the data)."""
+
+from numbers import Integral, Real
 
 import numpy as np
+
+from ._sklearn_compat import Interval, StrOptions
+
+#: The parameters of every LSTM estimator, as ``_parameter_constraints``.
+SHARED_CONSTRAINTS = {
+    "hidden_layer_sizes": [
+        "array-like",
+        Interval(Integral, 1, None, closed="left"),
+    ],
+    "skip_steps": [Interval(Integral, 0, None, closed="left")],
+    "n_timesteps": [Interval(Integral, 1, None, closed="left"), None],
+    "step_order": [StrOptions({"oldest_first", "newest_first"})],
+    "column_grouping": [StrOptions({"by_step", "by_feature"})],
+    "solver": [StrOptions({"adam", "sgd"})],
+    "alpha": [Interval(Real, 0, None, closed="left")],
+    "dropout": [Interval(Real, 0, 1, closed="left")],
+    "batch_size": [
+        StrOptions({"auto"}),
+        Interval(Integral, 1, None, closed="left"),
+    ],
+    "learning_rate": [StrOptions({"constant", "adaptive"})],
+    "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+    "max_iter": [Interval(Integral, 1, None, closed="left")],
+    "shuffle": ["boolean"],
+    "random_state": ["random_state"],
+    "tol": [Interval(Real, 0, None, closed="left")],
+    "verbose": ["verbose"],
+    "warm_start": ["boolean"],
+    "momentum": [Interval(Real, 0, 1, closed="both")],
+    "nesterovs_momentum": ["boolean"],
+    "early_stopping": ["boolean"],
+    "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+    "beta_1": [Interval(Real, 0, 1, closed="left")],
+    "beta_2": [Interval(Real, 0, 1, closed="left")],
+    "epsilon": [Interval(Real, 0, None, closed="neither")],
+    "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+    "gradient_clip": [Interval(Real, 0, None, closed="neither"), None],
+    "dtype": [StrOptions({"float32", "float64"})],
+    "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+    "backend": [StrOptions({"auto", "numpy", "cupy"})],
+}
 
 
 def check_hidden_sizes(hidden_layer_sizes):
