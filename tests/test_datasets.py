@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sklstm.datasets import _beijing, get_data_home, load_beijing_pm25
+from sklstm.datasets import _beijing_download, get_data_home, load_beijing_pm25
 from sklstm.exceptions import DataChecksumWarning
 
 from .conftest import (
@@ -45,14 +45,14 @@ def offline(monkeypatch):
     def refuse(url, *args, **kwargs):
         raise URLError("no network in this test")
 
-    monkeypatch.setattr(_beijing, "urlopen", refuse)
+    monkeypatch.setattr(_beijing_download, "urlopen", refuse)
 
 
 def _forbid_download(monkeypatch):
     def fail(url, *args, **kwargs):
         raise AssertionError(f"unexpected download of {url}")
 
-    monkeypatch.setattr(_beijing, "urlopen", fail)
+    monkeypatch.setattr(_beijing_download, "urlopen", fail)
 
 
 @pytest.fixture
@@ -79,7 +79,7 @@ def _assert_same_frame(actual, expected):
 
 def _serve(monkeypatch, archive):
     """Make the loader download ``archive`` through a file:// URL."""
-    monkeypatch.setattr(_beijing, "ARCHIVE_URL", archive.as_uri())
+    monkeypatch.setattr(_beijing_download, "ARCHIVE_URL", archive.as_uri())
 
 
 # --- the data as loaded ------------------------------------------------------
@@ -169,9 +169,9 @@ def test_missing_file_without_download(no_download, tmp_path):
     with pytest.raises(FileNotFoundError) as error:
         load_beijing_pm25(tmp_path, download_if_missing=False)
     message = str(error.value)
-    for part in (CSV_NAME, str(tmp_path), _beijing.ARCHIVE_URL):
+    for part in (CSV_NAME, str(tmp_path), _beijing_download.ARCHIVE_URL):
         assert part in message
-    assert _beijing.DATASET_PAGE_URL in message
+    assert _beijing_download.DATASET_PAGE_URL in message
 
 
 def test_failed_download_says_where_to_get_the_file(offline, tmp_path):
@@ -179,9 +179,9 @@ def test_failed_download_says_where_to_get_the_file(offline, tmp_path):
     with pytest.raises(OSError, match="Could not download") as error:
         load_beijing_pm25(folder)
     message = str(error.value)
-    for part in (CSV_NAME, str(folder), _beijing.ARCHIVE_URL):
+    for part in (CSV_NAME, str(folder), _beijing_download.ARCHIVE_URL):
         assert part in message
-    assert _beijing.DATASET_PAGE_URL in message
+    assert _beijing_download.DATASET_PAGE_URL in message
     assert list(folder.iterdir()) == []
 
 
@@ -291,7 +291,7 @@ def test_damaged_local_file_is_reported_and_kept(damage, csv_lines, offline, tmp
         load_beijing_pm25(tmp_path)
     message = str(error.value)
     assert str(path) in message
-    assert "Delete it" in message and _beijing.ARCHIVE_URL in message
+    assert "Delete it" in message and _beijing_download.ARCHIVE_URL in message
     # The file may be the user's own copy: it is reported, never deleted.
     assert [p.name for p in tmp_path.iterdir()] == [CSV_NAME]
 
@@ -337,8 +337,8 @@ def test_bad_archive_leaves_nothing_in_cache(payload, problem, monkeypatch, tmp_
 
 def test_the_shared_copy_has_a_known_digest():
     require_shared_csv()
-    digest = _beijing.sha256_of(SHARED_CSV)
-    assert digest in _beijing.KNOWN_CSV_SHA256
+    digest = _beijing_download.sha256_of(SHARED_CSV)
+    assert digest in _beijing_download.KNOWN_CSV_SHA256
     assert digest == hashlib.sha256(SHARED_CSV.read_bytes()).hexdigest()
 
 
@@ -346,8 +346,8 @@ def test_the_other_known_digest_is_the_same_data_with_a_final_line_break():
     """Both accepted digests are of the same rows, not of another file."""
     require_shared_csv()
     with_break = hashlib.sha256(SHARED_CSV.read_bytes() + b"\r\n").hexdigest()
-    assert set(_beijing.KNOWN_CSV_SHA256) == {
-        _beijing.sha256_of(SHARED_CSV),
+    assert set(_beijing_download.KNOWN_CSV_SHA256) == {
+        _beijing_download.sha256_of(SHARED_CSV),
         with_break,
     }
 
@@ -378,7 +378,7 @@ def test_local_copy_with_another_digest_warns_naming_file_and_digests(
     message = str(warning.message)
     assert str(path) in message
     assert hashlib.sha256(path.read_bytes()).hexdigest() in message
-    for digest in _beijing.KNOWN_CSV_SHA256:
+    for digest in _beijing_download.KNOWN_CSV_SHA256:
         assert digest in message
     assert warning.filename == __file__  # points at the caller
 
@@ -428,7 +428,7 @@ def test_download_with_another_digest_is_refused_and_not_cached(
 def test_tampered_download_is_refused_and_not_cached(csv_lines, monkeypatch, tmp_path):
     """One changed value: valid content, the file's line ends, another digest."""
     original = "\r\n".join(csv_lines).encode()
-    assert hashlib.sha256(original).hexdigest() in _beijing.KNOWN_CSV_SHA256
+    assert hashlib.sha256(original).hexdigest() in _beijing_download.KNOWN_CSV_SHA256
     tampered = "\r\n".join(_replace_value(csv_lines, 30, "pm2.5", "99").split("\n"))
     assert tampered.encode() != original
     _serve(monkeypatch, _zip_holding(tmp_path / "t.zip", {CSV_NAME: tampered}))
@@ -448,14 +448,16 @@ def test_download_with_a_final_line_break_is_accepted(beijing, monkeypatch, tmp_
 
 
 def test_archive_checksum_is_checked_when_known(served_zip, monkeypatch, tmp_path):
-    monkeypatch.setattr(_beijing, "ARCHIVE_SHA256", "0" * 64)
+    monkeypatch.setattr(_beijing_download, "ARCHIVE_SHA256", "0" * 64)
     _serve(monkeypatch, served_zip)
     folder = tmp_path / "cache"
     with pytest.raises(ValueError, match="archive's SHA-256") as error:
         load_beijing_pm25(folder)
-    assert _beijing.sha256_of(served_zip) in str(error.value)
+    assert _beijing_download.sha256_of(served_zip) in str(error.value)
     assert list(folder.iterdir()) == []
-    monkeypatch.setattr(_beijing, "ARCHIVE_SHA256", _beijing.sha256_of(served_zip))
+    monkeypatch.setattr(
+        _beijing_download, "ARCHIVE_SHA256", _beijing_download.sha256_of(served_zip)
+    )
     assert len(load_beijing_pm25(folder)) == N_HOURS
 
 
@@ -492,7 +494,7 @@ def test_interrupted_download_leaves_nothing(served_zip, monkeypatch, tmp_path, 
         responses.append(_InterruptedResponse(body, len(body) // 2, error))
         return responses[-1]
 
-    monkeypatch.setattr(_beijing, "urlopen", opener)
+    monkeypatch.setattr(_beijing_download, "urlopen", opener)
     folder = tmp_path / "cache"
     with pytest.raises(raised):
         load_beijing_pm25(folder)
@@ -506,13 +508,13 @@ def test_download_is_moved_into_place_only_once_checked(
     """While the archive is read, the data folder holds no file of that name."""
     folder = tmp_path / "cache"
     seen = []
-    extract = _beijing._extract_csv
+    extract = _beijing_download.extract_csv
 
     def watching(archive, destination):
         extract(archive, destination)
         seen.append(sorted(path.name for path in folder.iterdir()))
 
-    monkeypatch.setattr(_beijing, "_extract_csv", watching)
+    monkeypatch.setattr(_beijing_download, "extract_csv", watching)
     _serve(monkeypatch, served_zip)
     load_beijing_pm25(folder)
     assert len(seen) == 1 and CSV_NAME not in seen[0]
