@@ -31,7 +31,8 @@ from ._report import (
     to_text,
     wide_table,
 )
-from ._study import StudySettings, run_study
+from ._settings import StudySettings
+from ._study import run_study
 
 #: Names of the files written in ``--out``.
 TABLE_CSV = "beijing_pm25.csv"
