@@ -12,9 +12,9 @@ import pytest
 from sklearn.pipeline import Pipeline
 
 from sklstm import LSTMRegressor
-from sklstm.beijing import StudySettings, _cli, main, run_study, wide_table
-from sklstm.beijing._cli import PLOT_PNG, SKILL_PNG, TABLE_CSV, TABLE_MD, _prose
+from sklstm.beijing import StudySettings, _cli, _outputs, main, run_study, wide_table
 from sklstm.beijing._diebold_mariano import dm_test
+from sklstm.beijing._markdown import study_description
 from sklstm.beijing._models import (
     fit_columns,
     fit_lstm,
@@ -23,6 +23,7 @@ from sklstm.beijing._models import (
     persistence,
     seasonal_naive,
 )
+from sklstm.beijing._outputs import PLOT_PNG, SKILL_PNG, TABLE_CSV, TABLE_MD
 from sklstm.beijing._protocol import (
     FEATURES,
     FOLDS,
@@ -384,7 +385,7 @@ def test_report_prose_states_the_settings_it_ran_with():
         hgb_max_iter=11, schedule="adaptive", dropout=0.25, skip_steps=3,
         folds=(2013, 2014), joint=True,
     )  # fmt: skip
-    text = "\n".join(_prose(settings, {"numpy"}))
+    text = "\n".join(study_description(settings, {"numpy"}))
     for phrase in [
         f"test 2014: train {QUICK.train.first:%Y-%m-%d %H:%M} to "
         f"{QUICK.train.last:%Y-%m-%d %H:%M}",
@@ -409,7 +410,7 @@ def test_report_prose_states_the_settings_it_ran_with():
     assert "24-hour" not in text
     assert "multivariate" not in text
 
-    default = "\n".join(_prose(StudySettings()))
+    default = "\n".join(study_description(StudySettings()))
     for phrase in [
         "Horizons 1, 6 and 24 hours",
         "test 2012: train 2010-01-01 00:00 to 2010-12-31 23:00, validation "
@@ -500,14 +501,14 @@ def test_cli_rejects_an_output_folder_it_cannot_write(
 ):
     """A read-only folder (simulated: root may write anywhere) is refused
     before the study starts."""
-    real = _cli.tempfile.TemporaryFile
+    real = _outputs.tempfile.TemporaryFile
 
     def read_only(*args, dir=None, **kwargs):
         if Path(dir) == tmp_path:
             raise PermissionError(13, "Permission denied")
         return real(*args, dir=dir, **kwargs)
 
-    monkeypatch.setattr(_cli.tempfile, "TemporaryFile", read_only)
+    monkeypatch.setattr(_outputs.tempfile, "TemporaryFile", read_only)
     with pytest.raises(SystemExit) as exit_info:
         main(["--out", str(tmp_path / "results")])
     assert exit_info.value.code == 2
@@ -525,7 +526,7 @@ def test_outputs_are_all_written_or_none(shared_data_home, tmp_path, monkeypatch
     def broken_plot(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(_cli, "plot_skill", broken_plot)
+    monkeypatch.setattr(_outputs, "plot_skill", broken_plot)
     with pytest.raises(RuntimeError, match="disk full"):
         main(argv)
     assert not out.exists()
