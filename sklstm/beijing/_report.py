@@ -1,4 +1,6 @@
-"""The study's outputs: the results tables (text, Markdown, CSV) and the plots."""
+"""The study's tables and plots: the long table's columns, its wide views (as
+plain text or Markdown), the two figures, and the words they share
+(:func:`count`, :func:`join_and`)."""
 
 import numpy as np
 import pandas as pd

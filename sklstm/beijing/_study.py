@@ -25,14 +25,15 @@ Each cell (test year, inputs, model, horizon) gets its RMSE, MAE and skill
 against persistence (``1 - RMSE / RMSE of persistence``); each LSTM cell the
 Diebold–Mariano test against the best baseline of its inputs
 (:mod:`._diebold_mariano`). The ``mean`` rows average the years' scores;
-their DM test pools the years' loss differentials. With ``intervals`` set
-(80 % by default), every model also gets, at the horizons of
-``StudySettings.horizons``, a conformal interval from its own errors on the
-validation year (:mod:`._intervals`).
+their DM test pools the years' loss differentials (:mod:`._results_table`).
+With ``intervals`` set (80 % by default), every model also gets, at the
+horizons of ``StudySettings.horizons``, a conformal interval from its own
+errors on the validation year (:mod:`._intervals`).
 
 All fits run on one BLAS/OpenMP thread by default (``StudySettings.threads``);
 the LSTMs and gradient-boosting models are fitted side by side in
-``StudySettings.n_jobs`` processes (one per core by default). A fit does not
+``StudySettings.n_jobs`` processes (one per core by default;
+:mod:`._parallel_fits`). A fit does not
 depend on the process or thread count, so neither does the table.
 """
 
