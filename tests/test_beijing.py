@@ -394,6 +394,7 @@ def test_the_folds_of_the_rolling_origin():
             FULL.fold(year)
 
 
+@pytest.mark.slow  # two worker processes: 2-12 s with their start
 def test_seeds_are_averaged_and_their_spread_reported(frame):
     """Two seeds, fitted in two processes: the RMSE is that of the mean
     forecast, the spread that of each seed's own forecast; the fits are
