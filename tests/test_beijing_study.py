@@ -42,6 +42,7 @@ def test_study_models_are_pipelines_on_the_same_rows(frame):
     settings = StudySettings.quick(
         horizons=(1, 6), inputs=("multivariate",), epochs=1, hidden=8,
         hgb_max_iter=5, seeds=(0,), folds=(2014,), intervals=None, joint=True,
+        n_jobs=1,  # in this process: no workers to start
     )  # fmt: skip
     result = run_study(settings, frame=frame, log=quiet)
     # --joint: one LSTM for the 24 horizons, listed under each.
@@ -111,7 +112,7 @@ def test_seeds_are_averaged_and_their_spread_reported(frame):
 def test_dm_columns_test_the_lstm_against_the_best_baseline(frame):
     settings = StudySettings.quick(
         horizons=(1, 6), epochs=1, hidden=8, hgb_max_iter=5, seeds=(0,),
-        folds=(2013, 2014), intervals=None,
+        folds=(2013, 2014), intervals=None, n_jobs=1,
     )  # fmt: skip
     result = run_study(settings, frame=frame, log=quiet)
     results = result.results
