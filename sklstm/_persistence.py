@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 
 from ._lstm._optimizers import AdamOptimizer, SGDOptimizer
-from ._lstm._training import OptimizerState, TrainingState
+from ._lstm._training_state import OptimizerState, TrainingState
 from .exceptions import InconsistentVersionWarning
 
 #: Key of the sklstm version in a saved state.

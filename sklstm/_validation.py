@@ -28,6 +28,7 @@ def validate_sequences(
     n_timesteps=None,
     step_order="oldest_first",
     column_grouping="by_step",
+    numeric_target=True,
 ):
     """Validate sequence inputs (and targets) for an LSTM estimator.
 
@@ -64,18 +65,22 @@ def validate_sequences(
         Whether a flattened row holds the features of each step side by
         side (``"by_step"``) or the steps of each feature (``"by_feature"``,
         the lag tables of multivariate reductions).
+    numeric_target : bool, default=True
+        Convert ``y`` to float64 (a regressor); False leaves a classifier's
+        labels as they are.
 
     Returns
     -------
     X : ndarray of shape (n_samples, n_timesteps, n_features)
-        Float32 or float64, finite.
+        Float32 or float64; finite, but for 3-D ``X``, whose NaN values
+        :func:`sequence_lengths` reads as padding.
     y : ndarray
         Only when ``y`` is given.
     """
     reject_sparse(estimator, X)
     check_params = dict(dtype=FLOAT_DTYPES, reset=reset)
     if y is not None and not isinstance(y, str):
-        check_params.update(y_numeric=True, multi_output=True)
+        check_params.update(y_numeric=numeric_target, multi_output=True)
     if not hasattr(X, "ndim"):  # lists and other array-likes
         X = np.asarray(X)
     if X.ndim > 3:
@@ -114,6 +119,9 @@ def validate_sequences(
         # validate_data counts features on axis 1: hand it a view whose axis 1
         # is the feature axis, and swap back.
         X = np.swapaxes(X, 1, 2)
+        # NaN steps at the end of a sequence pad it (sequence_lengths checks
+        # that there are no others); inf stays an error.
+        check_params["ensure_all_finite"] = "allow-nan"
 
         def as_sequences(checked):
             return np.swapaxes(checked, 1, 2)
@@ -125,8 +133,59 @@ def validate_sequences(
 
     checked = validate_data(estimator, X, y, allow_nd=True, **check_params)
     if isinstance(checked, tuple):
-        return as_sequences(checked[0]), _numeric_target(estimator, checked[1])
+        y = checked[1]
+        return as_sequences(checked[0]), (
+            _numeric_target(estimator, y) if numeric_target else y
+        )
     return as_sequences(checked)
+
+
+def sequence_lengths(estimator, X):
+    """The number of real steps of each sequence of a NaN-padded ``X``.
+
+    tslearn's convention for sequences of different lengths: a 3-D array
+    whose shorter sequences end in NaN steps (every feature NaN). NaN
+    anywhere else is an error.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        Named in the messages.
+    X : ndarray of shape (n_samples, n_timesteps, n_features)
+
+    Returns
+    -------
+    lengths : ndarray of shape (n_samples,) or None
+        None when ``X`` holds no NaN (every sequence is whole).
+
+    Raises
+    ------
+    ValueError
+        If a step is partly NaN, a NaN step comes before a real one, or a
+        sequence has no real step.
+    """
+    missing = np.isnan(X)
+    if not missing.any():
+        return None
+    padding = missing.all(axis=2)
+    name = type(estimator).__name__
+    if (missing.any(axis=2) & ~padding).any():
+        raise ValueError(
+            f"Input X contains NaN inside a step: {name} reads NaN only as "
+            "padding, a whole step of NaN after the end of a shorter sequence. "
+            "Impute the missing values (e.g. SimpleImputer before the "
+            "windower), or pad whole steps."
+        )
+    lengths = (~padding).sum(axis=1)
+    real = np.arange(X.shape[1]) < lengths[:, None]
+    if (real == padding).any() or not lengths.all():
+        raise ValueError(
+            f"Input X contains NaN steps before the end of a sequence (or a "
+            f"sequence of NaN only): {name} reads NaN steps only as padding at "
+            "the end of a shorter sequence, which must keep at least one real "
+            "step. Move the padding to the end, or impute the missing steps."
+        )
+    return lengths
 
 
 def _check_two_dimensional(estimator, X, n_timesteps):
@@ -208,7 +267,7 @@ def check_fits_dtype(estimator, array, dtype, what):
     dtype = np.dtype(dtype)
     if array.size == 0 or np.finfo(array.dtype).max <= np.finfo(dtype).max:
         return
-    largest = float(max(array.max(), -array.min()))
+    largest = float(np.nanmax(np.abs(array)))  # NaN: padding steps
     if largest > float(np.finfo(dtype).max):
         raise ValueError(
             f"{type(estimator).__name__} computes in {dtype.name}, whose values "

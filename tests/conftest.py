@@ -67,8 +67,8 @@ def sine_series():
 #: compiled one, on one thread and on several.
 ENGINES = {
     "numpy": lambda: ArrayEngine(NUMPY_BACKEND),
-    "compiled-1-thread": lambda: CompiledEngine(1),
-    "compiled-3-threads": lambda: CompiledEngine(3),
+    "compiled-1-thread": lambda: CompiledEngine(n_threads=1),
+    "compiled-3-threads": lambda: CompiledEngine(n_threads=3),
 }
 
 

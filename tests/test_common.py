@@ -3,11 +3,18 @@
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklstm import LSTMRegressor, SequenceWindower
+from sklstm import LSTMClassifier, LSTMRegressor, SequenceWindower
 
 # Default-constructed: the windower windows tables shorter than its window
 # (check_estimator feeds as few as 1 row), padding their missing history.
-ESTIMATORS = [LSTMRegressor(), SequenceWindower(), SequenceWindower(flatten=True)]
+ESTIMATORS = [
+    LSTMRegressor(),
+    # 16 units: the checks fit it about 60 times, to convergence, and the
+    # default 64 units take twice as long for the same checks.
+    LSTMClassifier(hidden_layer_sizes=16),
+    SequenceWindower(),
+    SequenceWindower(flatten=True),
+]
 
 #: LSTMRegressor's other input paths, checked in the slow tier: their checks
 #: train as long as the default's and double the fast tier's time.
@@ -31,6 +38,11 @@ EXPECTED_FAILED_CHECKS = {
         "check_sample_weight_equivalence_on_dense_data": (
             "float32 training (the default dtype): weighted and repeated rows "
             "round differently; passes with dtype='float64'"
+        ),
+    },
+    "LSTMClassifier": {
+        "check_sample_weight_equivalence_on_dense_data": (
+            "float32 training (the default dtype), as for LSTMRegressor"
         ),
     },
     "SequenceWindower": {

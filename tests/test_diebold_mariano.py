@@ -87,7 +87,9 @@ def test_a_negative_rectangular_variance_falls_back_to_bartlett():
     n = 400
     sign = np.where(np.arange(n) % 2, 1.0, -1.0)
     errors_b = np.sqrt(2.0 + sign + 0.1 * rng.random(n))
-    errors_a = np.ones(n)
+    # Squared errors of A near the mean of B's: a statistic near 2, whose
+    # two-sided p-value (about 0.05) tells a one-sided one apart.
+    errors_a = np.full(n, np.sqrt(2.045))
     differentials = errors_b**2 - errors_a**2
     centred = differentials - differentials.mean()
     gamma0, gamma1 = centred @ centred / n, centred[1:] @ centred[:-1] / n
@@ -98,7 +100,9 @@ def test_a_negative_rectangular_variance_falls_back_to_bartlett():
     expected = differentials.mean() / np.sqrt(variance / n)
     expected *= np.sqrt((n + 1 - 4 + 2 / n) / n)
     assert result.statistic == pytest.approx(expected, rel=1e-10)
-    assert 0 <= result.pvalue <= 1
+    assert result.pvalue == pytest.approx(
+        2 * stats.t.sf(abs(expected), df=n - 1), rel=1e-10
+    )
 
 
 def test_sign_symmetry_and_equal_forecasts():

@@ -50,16 +50,16 @@ def test_explicit_limit_is_applied_during_fit(monkeypatch, engine, blas, openmp)
     one, which then holds BLAS to one thread: one pool at a time."""
     use_host_engine(monkeypatch, engine)
     seen, engines = [], []
-    import sklstm._regressor as regressor_module
+    import sklstm._base as base_module
 
-    original = regressor_module.train
+    original = base_module.train
 
-    def spy(model, data, validation, flat, shape, engine, *args, **kwargs):
+    def spy(config, data, validation, flat, shape, engine, *args, **kwargs):
         seen.extend(_blas_threads_now())
         engines.append(engine)
-        return original(model, data, validation, flat, shape, engine, *args, **kwargs)
+        return original(config, data, validation, flat, shape, engine, *args, **kwargs)
 
-    monkeypatch.setattr(regressor_module, "train", spy)
+    monkeypatch.setattr(base_module, "train", spy)
     LSTMRegressor(hidden_layer_sizes=2, max_iter=1, n_threads=2).fit(
         np.ones((6, 2, 1)), np.arange(6.0)
     )

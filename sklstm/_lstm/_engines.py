@@ -17,6 +17,7 @@ import os
 import numpy as np
 from sklearn.utils import gen_batches
 
+from ._backend import NUMPY_BACKEND
 from ._gates import N_GATES
 from ._layer import LayerCache, layer_backward, layer_forward
 from ._network import forward, skip_output
@@ -111,26 +112,23 @@ class CompiledEngine:
 
     Parameters
     ----------
+    backend : Backend, default=NUMPY_BACKEND
+        The NumPy backend, whose arrays the engine reads and writes.
     n_threads : int or None
         OpenMP threads; None uses the cores this process may use (see
-        :func:`sklstm._lstm._threads.openmp_threads`). BLAS is held to one thread
-        meanwhile: the threads are OpenMP's, each calling BLAS on its rows.
-    backend : Backend
-        The NumPy backend, whose arrays the engine reads and writes.
+        :func:`sklstm._lstm._threads.openmp_threads`). BLAS is held to one
+        thread meanwhile: the threads are OpenMP's, each calling BLAS on its
+        rows.
     """
 
     name = "compiled"
     # Predictions in the training dtype: its predict GEMM keeps rows apart.
     predict_dtype = None
 
-    def __init__(self, n_threads=None, backend=None):
+    def __init__(self, backend=NUMPY_BACKEND, n_threads=None):
+        self.backend = backend
         self.n_threads = openmp_threads(n_threads)
         check_threads_can_start(self.n_threads)
-        if backend is None:
-            from ._backend import NUMPY_BACKEND  # _backend imports this module
-
-            backend = NUMPY_BACKEND
-        self.backend = backend
 
     def thread_limits(self):
         """Context manager: BLAS at one thread (OpenMP runs the threads)."""
@@ -237,6 +235,27 @@ class CompiledEngine:
         return out
 
 
+def make_engine(backend, n_threads=None):
+    """The engine that runs the layers on ``backend``.
+
+    Parameters
+    ----------
+    backend : Backend
+    n_threads : int or None
+        The estimator's ``n_threads``.
+
+    Returns
+    -------
+    engine : ArrayEngine or CompiledEngine
+        On NumPy, the compiled engine where the extension is built (the
+        NumPy reference engine otherwise, or with ``SKLSTM_ENGINE=numpy``);
+        on CuPy, the array engine with the fused CUDA kernels.
+    """
+    if backend.name == "numpy":
+        return host_engine(backend, n_threads)
+    return ArrayEngine(backend, n_threads)
+
+
 def host_engine(backend, n_threads=None):
     """The engine for the NumPy backend: compiled where it is built.
 
@@ -253,7 +272,7 @@ def host_engine(backend, n_threads=None):
     if choice == "numpy":
         return ArrayEngine(backend, n_threads)
     if compiled_engine_available():
-        return CompiledEngine(n_threads, backend)
+        return CompiledEngine(backend, n_threads)
     if choice == "compiled":
         raise ImportError(
             f"{ENGINE_ENV}=compiled, but the extension sklstm._lstm._fast_lstm is not "

@@ -6,6 +6,7 @@ so that they are the maths of :doc:`/maths` step by step.
 """
 
 import os
+from functools import partial
 
 import numpy as np
 from sklearn.utils import Bunch, gen_batches
@@ -15,6 +16,7 @@ from ._engines import ArrayEngine
 from ._gates import CELL, FORGET, INPUT, OUTPUT
 from ._layer import Workspace
 from ._network import forward
+from ._padding import length_groups
 
 #: The traced quantities: Bunch key, and where it sits in a layer's cache.
 TRACES = {
@@ -65,7 +67,7 @@ def check_trace_fits(n_samples, n_timesteps, hidden_sizes):
         )
 
 
-def trace_layers(params, X):
+def trace_layers(params, X, lengths=None):
     """Memories and gate activations of every layer at every step.
 
     Parameters
@@ -73,6 +75,9 @@ def trace_layers(params, X):
     params : Parameters
         float64 parameters (see ``_network.unflatten``).
     X : ndarray of shape (n_samples, n_timesteps, n_features)
+    lengths : ndarray of shape (n_samples,) or None, default=None
+        Real steps of NaN-padded sequences; their padding steps are traced
+        as NaN (the network never reads them).
 
     Returns
     -------
@@ -84,22 +89,34 @@ def trace_layers(params, X):
     n_samples, steps, _ = X.shape
     sizes = [layer.weight_hh.shape[1] for layer in params.layers]
     check_trace_fits(n_samples, steps, sizes)
+    fill = np.empty if lengths is None else partial(np.full, fill_value=np.nan)
     traces = Bunch(
-        **{
-            key: [np.empty((n_samples, steps, size)) for size in sizes]
-            for key in TRACES
-        }
+        **{key: [fill((n_samples, steps, size)) for size in sizes] for key in TRACES}
     )
-    engine, workspace = ArrayEngine(NUMPY_BACKEND), Workspace(np)
-    gate_of = {"input": INPUT, "forget": FORGET, "candidate": CELL, "output": OUTPUT}
-    for rows in gen_batches(n_samples, _CHUNK):
-        time_major = np.ascontiguousarray(np.swapaxes(X[rows], 0, 1))
-        # Overflow of exp in the gate kernels gives the exact limits 0 and 1.
-        with np.errstate(over="ignore"):
-            _, caches = forward(params, time_major, workspace, engine)
-        for layer, cache in enumerate(caches):
-            traces.long_term[layer][rows] = np.swapaxes(cache.cell[1:], 0, 1)
-            traces.short_term[layer][rows] = np.swapaxes(cache.hidden[1:], 0, 1)
-            for key, gate in gate_of.items():
-                traces[key][layer][rows] = np.swapaxes(cache.gates[:, :, gate], 0, 1)
+    groups = (
+        [(steps, np.arange(n_samples))] if lengths is None else length_groups(lengths)
+    )
+    for length, group in groups:
+        for chunk in gen_batches(len(group), _CHUNK):
+            _trace_rows(params, X, group[chunk], length, traces)
     return traces
+
+
+_GATE_OF = {"input": INPUT, "forget": FORGET, "candidate": CELL, "output": OUTPUT}
+
+
+def _trace_rows(params, X, rows, length, traces):
+    """Write the traces of ``X[rows]``'s first ``length`` steps."""
+    time_major = np.ascontiguousarray(np.swapaxes(X[rows, :length], 0, 1))
+    # Overflow of exp in the gate kernels gives the exact limits 0 and 1.
+    with np.errstate(over="ignore"):
+        _, caches = forward(
+            params, time_major, Workspace(np), ArrayEngine(NUMPY_BACKEND)
+        )
+    for layer, cache in enumerate(caches):
+        traces.long_term[layer][rows, :length] = np.swapaxes(cache.cell[1:], 0, 1)
+        traces.short_term[layer][rows, :length] = np.swapaxes(cache.hidden[1:], 0, 1)
+        for key, gate in _GATE_OF.items():
+            traces[key][layer][rows, :length] = np.swapaxes(
+                cache.gates[:, :, gate], 0, 1
+            )

@@ -1,90 +1,28 @@
 """Minibatch training of the network: the epoch loop, on local state.
 
-:meth:`LSTMRegressor.fit` validates its inputs, calls :func:`train` and then
-assigns every fitted attribute at once from what :func:`train` returns, the
-way ``MLPRegressor`` does: a fit that raises leaves the estimator as it was,
-and a fit interrupted with Ctrl-C keeps what it has learnt.
+An estimator's ``fit`` validates its inputs, calls :func:`train` with a
+:class:`~._training_state.TrainingConfig` and then assigns every fitted
+attribute at once from what :func:`train` returns, the way ``MLPRegressor``
+does: a fit that raises leaves the estimator as it was, and a fit
+interrupted with Ctrl-C keeps what it has learnt. The loop warns of
+nothing itself: its :class:`TrainingOutcome` says whether training
+converged or was interrupted, and the estimator warns its caller.
 """
 
 import time
-import warnings
-from dataclasses import dataclass, field
-from functools import partial
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import d2_pinball_score, r2_score
 from sklearn.utils import gen_batches
 
 from ._layer import Workspace
 from ._losses import loss_and_gradient
 from ._network import backward, dropout_masks, forward, unflatten, weight_mask
 from ._optimizers import AdamOptimizer, SGDOptimizer
-
-
-@dataclass
-class Progress:
-    """What training has done so far; a warm start continues it.
-
-    Attributes mirror the fitted attributes of the same names with a
-    trailing underscore (``loss_curve_``, ``validation_scores_``, ...).
-    """
-
-    loss_curve: list = field(default_factory=list)
-    validation_scores: list | None = None
-    best_loss: float | None = None
-    best_validation_score: float | None = None
-    n_iter: int = 0
-    t: int = 0
-    no_improvement_count: int = 0
-
-    @classmethod
-    def start(cls, early_stopping):
-        """Progress of a fresh fit."""
-        if early_stopping:
-            return cls(validation_scores=[], best_validation_score=-np.inf)
-        return cls(best_loss=np.inf)
-
-    def resume(self, early_stopping):
-        """This progress, continued by a warm start (switching modes if asked)."""
-        progress = Progress(
-            loss_curve=list(self.loss_curve),
-            validation_scores=(
-                list(self.validation_scores or []) if early_stopping else None
-            ),
-            best_loss=None if early_stopping else self.best_loss,
-            best_validation_score=(
-                self.best_validation_score if early_stopping else None
-            ),
-            n_iter=self.n_iter,
-            t=self.t,
-        )
-        if early_stopping and progress.best_validation_score is None:
-            progress.best_validation_score = -np.inf
-        if not early_stopping and progress.best_loss is None:
-            progress.best_loss = np.inf
-        return progress
-
-    def record(self, epoch_loss, score, tol):
-        """Add one epoch; return whether it improved on the best so far.
-
-        The no-improvement count follows ``MLPRegressor``: an epoch counts as
-        no improvement unless it beats the best by more than ``tol``.
-        """
-        self.loss_curve.append(epoch_loss)
-        self.n_iter += 1
-        if score is not None:
-            self.validation_scores.append(score)
-            improved = score > self.best_validation_score
-            no_better = score < self.best_validation_score + tol
-            self.best_validation_score = max(self.best_validation_score, score)
-        else:
-            improved = epoch_loss < self.best_loss
-            no_better = epoch_loss > self.best_loss - tol
-            self.best_loss = min(self.best_loss, epoch_loss)
-        self.no_improvement_count = self.no_improvement_count + 1 if no_better else 0
-        return improved
+from ._padding import length_groups, network_output_by_length
+from ._training_state import BestWeights
 
 
 @dataclass
@@ -95,6 +33,7 @@ class TrainingData:
     y: Any  # (n_train, n_outputs), scaled
     sample_weight: Any  # (n_train,) on the device
     host_weight: np.ndarray  # (n_train,) on the host, to skip empty batches
+    lengths: Any = None  # (n_train,) real steps on the host; None: all whole
 
     @property
     def n_samples(self):
@@ -103,16 +42,29 @@ class TrainingData:
 
 @dataclass
 class Validation:
-    """The held-out rows of early stopping, in target units, on the host."""
+    """The held-out rows of early stopping, on the host, and their score.
+
+    ``score`` takes the network's output on ``X`` (a float64 host array)
+    and returns the validation score, higher is better: the estimator
+    decides what it measures (R² in target units, accuracy...).
+    """
 
     X: np.ndarray
-    y: np.ndarray
-    sample_weight: np.ndarray
-    target_mean: np.ndarray
-    target_scale: np.ndarray
+    score: Callable[[np.ndarray], float]
+    lengths: Any = None  # real steps of NaN-padded sequences
 
 
-def split_for_early_stopping(n_samples, validation_fraction, sample_weight):
+@dataclass
+class TrainingOutcome:
+    """What :func:`train` returns: the weights to keep, and how it ended."""
+
+    flat: np.ndarray
+    converged: bool
+    interrupted: bool
+    kept_best_epoch: bool
+
+
+def split_last_fraction(n_samples, validation_fraction, sample_weight):
     """Number of training rows: all but the last ``validation_fraction``.
 
     Raises
@@ -144,54 +96,37 @@ def split_for_early_stopping(n_samples, validation_fraction, sample_weight):
     return n_train
 
 
-def upload(backend, X, y_scaled, sample_weight, dtype):
+def upload(backend, X, y_scaled, sample_weight, dtype, lengths=None):
     """Put the training rows on the backend's device, time-major, once."""
     return TrainingData(
         X=backend.asarray(np.swapaxes(X, 0, 1), dtype=dtype),
         y=backend.asarray(y_scaled, dtype=dtype),
         sample_weight=backend.asarray(sample_weight, dtype=dtype),
         host_weight=sample_weight,
+        lengths=lengths,
     )
 
 
-class BestWeights:
-    """A host copy of the weights of the best epoch so far."""
-
-    def __init__(self, backend):
-        self._backend = backend
-        self.flat = None
-
-    def keep(self, flat):
-        self.flat = self._backend.to_numpy(flat).copy()
-
-
-def make_optimizer(model, flat):
-    """The optimiser that ``model.solver`` names, on the flat parameters."""
-    if model.solver == "sgd":
+def make_optimizer(config, flat):
+    """The optimiser that ``config.solver`` names, on the flat parameters."""
+    if config.solver == "sgd":
         return SGDOptimizer(
-            flat, model.learning_rate_init, model.momentum, model.nesterovs_momentum
+            flat, config.learning_rate_init, config.momentum, config.nesterovs_momentum
         )
     return AdamOptimizer(
-        flat, model.learning_rate_init, model.beta_1, model.beta_2, model.epsilon
+        flat, config.learning_rate_init, config.beta_1, config.beta_2, config.epsilon
     )
 
 
-def batch_size_for(model, n_train):
-    if model.batch_size == "auto":
-        return min(128, n_train)
-    return min(model.batch_size, n_train)
-
-
-def train(model, data, validation, flat, shape, engine, state, *, one_pass=False):
-    """Run the epochs of ``model``'s settings on local state.
+def train(config, data, validation, flat, shape, engine, state):
+    """Run the epochs of ``config`` on local state.
 
     Parameters
     ----------
-    model : LSTMRegressor
-        Read for its hyperparameters only; nothing is assigned to it.
+    config : TrainingConfig
     data : TrainingData
     validation : Validation or None
-        The held-out rows when ``model.early_stopping``.
+        The held-out rows of early stopping.
     flat : ndarray
         Initial flat parameters (host).
     shape : NetworkShape
@@ -200,138 +135,82 @@ def train(model, data, validation, flat, shape, engine, state, *, one_pass=False
         Its progress is updated in place, epoch by epoch; its random stream
         shuffles the epochs; its optimiser is continued if it holds one
         (``partial_fit``) and holds this run's optimiser afterwards.
-    one_pass : bool, default=False
-        ``partial_fit``: one pass over ``data``, no convergence warning.
 
     Returns
     -------
-    flat : ndarray
+    outcome : TrainingOutcome
         The weights to keep, on the host: those of the best validation
         epoch with early stopping, else the last ones.
+
+    Raises
+    ------
+    RuntimeError
+        If the loss becomes NaN or infinite.
     """
-    dtype = np.dtype(model.dtype)
     backend, progress = engine.backend, state.progress
     xp = backend.xp
-    params = unflatten(backend.asarray(flat, dtype=dtype), shape)
+    params = unflatten(backend.asarray(flat, dtype=config.dtype), shape)
     grads = unflatten(xp.zeros_like(params.flat), shape)
-    decay = weight_mask(shape, xp, dtype)
+    decay = weight_mask(shape, xp, config.dtype)
     step = _GradientStep(
-        model, params, grads, decay, engine, xp, shape, state.random_state
+        config, params, grads, decay, engine, shape, state.random_state
     )
     step.optimizer = state.optimizer.optimizer_on(backend, step.optimizer)
-    max_iter = 1 if one_pass else model.max_iter
     best = BestWeights(backend)
-    batch_size = batch_size_for(model, data.n_samples)
+    batch_size = config.batch_size_for(data.n_samples)
     total_weight = float(data.host_weight.sum())
     start = time.perf_counter()
+    converged = interrupted = False
     try:
-        for epoch in range(1, max_iter + 1):
-            epoch_loss = _run_epoch(
-                step, data, batch_size, state.random_state, backend, model.shuffle
-            )
+        for epoch in range(1, config.epochs + 1):
+            epoch_loss = _run_epoch(step, data, batch_size, state.random_state)
             epoch_loss = float(epoch_loss) / total_weight
-            _check_finite(model, epoch_loss, epoch)
+            _check_finite(config, epoch_loss, epoch)
             score = None
             if validation is not None:
-                score = _validation_score(
-                    model, engine, params, validation, step.workspace
+                # The training workspace: validation buffers once per fit.
+                output = network_output_by_length(
+                    engine, params, validation.X, validation.lengths, step.workspace
                 )
-            if progress.record(epoch_loss, score, model.tol) and score is not None:
+                score = float(validation.score(output))
+            if progress.record(epoch_loss, score, config.tol) and score is not None:
                 best.keep(params.flat)
             progress.t += data.n_samples
-            if model.verbose:
-                _print_progress(model, progress, epoch, start)
-            if progress.no_improvement_count > model.n_iter_no_change:
+            if config.verbose:
+                _print_progress(config, progress, epoch, start)
+            if progress.no_improvement_count > config.n_iter_no_change:
                 message = (
-                    f"No improvement of more than tol={model.tol} for "
-                    f"{model.n_iter_no_change} epochs: "
+                    f"No improvement of more than tol={config.tol} for "
+                    f"{config.n_iter_no_change} epochs: "
                 )
                 if (
-                    model.learning_rate == "adaptive"
+                    config.learning_rate == "adaptive"
                     and step.optimizer.reduce_step_size()
                 ):
                     progress.no_improvement_count = 0
-                    if model.verbose:
+                    if config.verbose:
                         print(f"{message}step size {step.optimizer.step_size:g}.")
                     continue
-                if model.verbose:
+                if config.verbose:
                     print(f"{message}stopping.")
+                converged = True
                 break
         else:
-            if not one_pass:
-                _warn_no_convergence(model)
+            converged = config.one_pass
     except KeyboardInterrupt:
-        warnings.warn(
-            f"Training interrupted by the user after {progress.n_iter} complete "
-            "epoch(s); keeping "
-            + (
-                "the weights of the best validation epoch."
-                if best.flat is not None
-                else "the weights reached so far."
-            ),
-            UserWarning,
-            stacklevel=5,
-        )
+        interrupted = True
     state.optimizer.keep(backend, step.optimizer)
     if best.flat is not None:
-        return best.flat
+        return TrainingOutcome(best.flat, converged, interrupted, True)
     # No early stopping, or no epoch with a comparable validation score.
-    return backend.to_numpy(params.flat)
+    return TrainingOutcome(backend.to_numpy(params.flat), converged, interrupted, False)
 
 
-@dataclass
-class OptimizerState:
-    """The optimiser that ``partial_fit`` continues, as ``MLPRegressor`` does:
-    that of the last ``fit`` or ``partial_fit``.
-
-    Kept on the host (so that a model pickles) between calls, and moved to
-    the backend's device for each call.
-    """
-
-    optimizer: Any = None
-
-    _STATE = ("velocity", "first_moment", "second_moment")
-
-    def optimizer_on(self, backend, new_optimizer):
-        """The optimiser for this call: the kept one, else ``new_optimizer``."""
-        if self.optimizer is None:
-            return new_optimizer
-        self._move(self.optimizer, backend.asarray)
-        return self.optimizer
-
-    def keep(self, backend, optimizer):
-        """Keep ``optimizer``'s state, on the host, for the next call."""
-        self._move(optimizer, backend.to_numpy)
-        self.optimizer = optimizer
-
-    def _move(self, optimizer, to):
-        for name in self._STATE:
-            if getattr(optimizer, name, None) is not None:
-                setattr(optimizer, name, to(getattr(optimizer, name)))
-
-
-@dataclass
-class TrainingState:
-    """What a fit carries on and a ``partial_fit`` continues: the progress,
-    the random stream that shuffles the epochs, and the optimiser."""
-
-    progress: Progress
-    random_state: Any
-    optimizer: OptimizerState = field(default_factory=OptimizerState)
-
-
-def _warn_no_convergence(model):
-    warnings.warn(
-        f"Stochastic Optimizer: Maximum iterations ({model.max_iter}) "
-        "reached and the optimization hasn't converged yet.",
-        ConvergenceWarning,
-        stacklevel=6,
-    )
-
-
-def _run_epoch(step, data, batch_size, random_state, backend, shuffle):
+def _run_epoch(step, data, batch_size, random_state):
     """One pass over the training rows; return the weighted loss sum."""
+    backend = step.engine.backend
     n_train = data.n_samples
+    shuffle = step.config.shuffle
     host_order = random_state.permutation(n_train) if shuffle else None
     # One host-to-device copy of the epoch's order, not one per batch.
     order = None if host_order is None else backend.asarray(host_order)
@@ -344,8 +223,9 @@ def _run_epoch(step, data, batch_size, random_state, backend, shuffle):
             if not data.host_weight[host_index].any():
                 continue  # all weights zero: no loss, no gradient
             index = batch if order is None else order[batch]
+            lengths = None if data.lengths is None else data.lengths[host_index]
             epoch_loss += step(
-                data.X[:, index], data.y[index], data.sample_weight[index]
+                data.X[:, index], data.y[index], data.sample_weight[index], lengths
             )
     return epoch_loss
 
@@ -353,85 +233,108 @@ def _run_epoch(step, data, batch_size, random_state, backend, shuffle):
 class _GradientStep:
     """One optimiser step on a batch: forward, loss, backward, penalty, clip."""
 
-    def __init__(self, model, params, grads, decay, engine, xp, shape, random_state):
-        self.model = model
+    def __init__(self, config, params, grads, decay, engine, shape, random_state):
+        self.config = config
         self.params = params
         self.grads = grads
         self.decay = decay
         self.engine = engine
-        self.xp = xp
+        self.xp = engine.backend.xp
         self.shape = shape
         self.random_state = random_state
-        self.workspace = Workspace(xp)
-        self.optimizer = make_optimizer(model, params.flat)
+        self.workspace = Workspace(self.xp)
+        self.optimizer = make_optimizer(config, params.flat)
+        self._group_grads = None
 
-    def __call__(self, X, y, sample_weight):
-        """Return the batch's weighted loss sum."""
-        model, xp = self.model, self.xp
+    def __call__(self, X, y, sample_weight, lengths=None):
+        """Return the batch's weighted loss sum.
+
+        ``lengths``: the real steps of NaN-padded sequences; each group of
+        one length then runs on its real steps, and the gradients add up.
+        """
+        config, xp = self.config, self.xp
         params, grads = self.params, self.grads
-        X = xp.ascontiguousarray(X)
         masks = None
-        if model.dropout:
+        if config.dropout:
             masks = dropout_masks(
-                self.shape, model.dropout, X.shape[1], self.random_state,
+                self.shape, config.dropout, X.shape[1], self.random_state,
                 self.engine.backend, params.flat.dtype,
             )  # fmt: skip
+        weight_sum = sample_weight.sum()
+        if lengths is None:
+            loss = self._gradient(X, y, sample_weight, masks, grads)
+        else:
+            loss = 0.0
+            grads.flat[...] = 0
+            for length, rows in length_groups(lengths):
+                rows = self.engine.backend.asarray(rows)
+                group_weight = sample_weight[rows].sum()
+                if not group_weight:
+                    continue  # all weights zero: no loss, no gradient
+                part = self._gradient(
+                    X[:length, rows],
+                    y[rows],
+                    sample_weight[rows],
+                    None if masks is None else [mask[rows] for mask in masks],
+                    self.group_grads,
+                )
+                # Each group's mean over its own weights, weighed by them.
+                share = group_weight / weight_sum
+                loss = loss + part * share
+                grads.flat[...] += share * self.group_grads.flat
+        flat, flat_grad = params.flat, grads.flat
+        if config.alpha:
+            penalty = config.alpha / weight_sum
+            decayed = self.decay * flat
+            loss = loss + 0.5 * penalty * (decayed @ flat)
+            flat_grad += penalty * decayed
+        if config.gradient_clip is not None:
+            norm = xp.sqrt(flat_grad @ flat_grad)
+            flat_grad *= xp.minimum(1.0, config.gradient_clip / (norm + 1e-12))
+        self.optimizer.update_params(flat, flat_grad)
+        return loss * weight_sum
+
+    @property
+    def group_grads(self):
+        """A second gradient vector, for the groups of a padded batch."""
+        if self._group_grads is None:
+            self._group_grads = unflatten(
+                self.xp.zeros_like(self.params.flat), self.shape
+            )
+        return self._group_grads
+
+    def _gradient(self, X, y, sample_weight, masks, grads):
+        """Forward, loss and backward of time-major ``X``; write ``grads``
+        and return the weighted mean loss."""
+        X = self.xp.ascontiguousarray(X)
+        params, config = self.params, self.config
         predictions, caches = forward(params, X, self.workspace, self.engine, masks)
         loss, d_predictions = loss_and_gradient(
-            model.loss, y, predictions, sample_weight, xp, model.quantile
+            config.loss, y, predictions, sample_weight, self.xp, config.quantile
         )
         backward(
             params, caches, d_predictions, grads, self.workspace, self.engine, masks
         )
-        weight_sum = sample_weight.sum()
-        flat, flat_grad = params.flat, grads.flat
-        if model.alpha:
-            penalty = model.alpha / weight_sum
-            decayed = self.decay * flat
-            loss = loss + 0.5 * penalty * (decayed @ flat)
-            flat_grad += penalty * decayed
-        if model.gradient_clip is not None:
-            norm = xp.sqrt(flat_grad @ flat_grad)
-            flat_grad *= xp.minimum(1.0, model.gradient_clip / (norm + 1e-12))
-        self.optimizer.update_params(flat, flat_grad)
-        return loss * weight_sum
+        return loss
 
 
-def _validation_metric(model):
-    """The name and function of ``model``'s validation score.
-
-    R², or for ``loss="quantile"`` the D² pinball score of its quantile;
-    the function takes ``(y_true, y_pred, sample_weight=...)``.
-    """
-    if model.loss == "quantile":
-        return "D² pinball", partial(d2_pinball_score, alpha=model.quantile)
-    return "R²", r2_score
-
-
-def _validation_score(model, engine, params, validation, workspace):
-    """The validation metric of the held-out rows, in target units."""
-    # The training workspace: validation buffers are allocated once per fit.
-    y_pred = engine.network_output(params, validation.X, workspace)
-    y_pred = y_pred * validation.target_scale + validation.target_mean
-    _, metric = _validation_metric(model)
-    return float(metric(validation.y, y_pred, sample_weight=validation.sample_weight))
-
-
-def _check_finite(model, epoch_loss, epoch):
+def _check_finite(config, epoch_loss, epoch):
     if not np.isfinite(epoch_loss):
         raise RuntimeError(
             f"Training diverged at epoch {epoch}: the loss became "
             f"{epoch_loss}. Use a smaller learning_rate_init (now "
-            f"{model.learning_rate_init}), set gradient_clip (e.g. 1.0), or "
+            f"{config.learning_rate_init}), set gradient_clip (e.g. 1.0), or "
             "scale the inputs (e.g. StandardScaler before the windower)."
         )
 
 
-def _print_progress(model, progress, epoch, start):
+def _print_progress(config, progress, epoch, start):
     elapsed = time.perf_counter() - start
-    eta = elapsed / epoch * (model.max_iter - epoch)
-    message = f"Epoch {epoch}/{model.max_iter}: loss = {progress.loss_curve[-1]:.6f}"
+    eta = elapsed / epoch * (config.max_iter - epoch)
+    message = f"Epoch {epoch}/{config.max_iter}: loss = {progress.loss_curve[-1]:.6f}"
     if progress.validation_scores is not None:
-        name, _ = _validation_metric(model)
-        message += f", validation {name} = {progress.validation_scores[-1]:.4f}"
+        message += (
+            f", validation {config.validation_name} = "
+            f"{progress.validation_scores[-1]:.4f}"
+        )
     print(f"{message}, {elapsed:.1f}s elapsed, at most {eta:.0f}s left")

@@ -36,7 +36,8 @@ Rows whose target lies outside their own period get ``sample_weight=0``.
 from ._cli import main
 from ._diebold_mariano import dm_test, pooled_dm_test
 from ._report import plot_forecasts, plot_skill, wide_table
-from ._study import StudyResult, StudySettings, run_study
+from ._settings import StudySettings
+from ._study import StudyResult, run_study
 
 __all__ = [
     "StudyResult",

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .._supervised import make_supervised
+from .. import make_supervised
 from ..datasets import load_beijing_pm25
 
 TARGET = "pollution"

@@ -1,4 +1,6 @@
-"""The study's outputs: the results tables (text, Markdown, CSV) and the plots."""
+"""The study's tables and plots: the long table's columns, its wide views (as
+plain text or Markdown), the two figures, and the words they share
+(:func:`count`, :func:`join_and`)."""
 
 import numpy as np
 import pandas as pd
@@ -17,6 +19,10 @@ RESULT_COLUMNS = [
 ]  # fmt: skip
 
 
+#: The terminal's tables: point accuracy, then the intervals.
+POINT_VALUES = ("rmse", "skill", "dm_p")
+INTERVAL_VALUES = ("coverage", "width")
+
 #: Column titles of the wide tables, by long column.
 _TITLES = {
     "rmse": "RMSE", "mae": "MAE", "skill": "skill %", "dm_p": "DM p",
@@ -28,6 +34,14 @@ def count(number, noun):
     """``"1 seed"``, ``"3 seeds"``, ``"2 processes"``."""
     plural = "es" if noun.endswith("s") else "s"
     return f"{number} {noun}{'' if number == 1 else plural}"
+
+
+def join_and(items):
+    """``"a, b and c"`` from the items' strings."""
+    items = [str(item) for item in items]
+    if len(items) < 2:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def wide_table(results, values=("rmse", "mae", "skill", "dm_p"), horizons=None):

@@ -25,202 +25,48 @@ Each cell (test year, inputs, model, horizon) gets its RMSE, MAE and skill
 against persistence (``1 - RMSE / RMSE of persistence``); each LSTM cell the
 Diebold–Mariano test against the best baseline of its inputs
 (:mod:`._diebold_mariano`). The ``mean`` rows average the years' scores;
-their DM test pools the years' loss differentials. With ``intervals`` set
-(80 % by default), every model also gets, at the horizons of
-``StudySettings.horizons``, a conformal interval from its own errors on the
-validation year (:mod:`._intervals`).
+their DM test pools the years' loss differentials (:mod:`._results_table`).
+With ``intervals`` set (80 % by default), every model also gets, at the
+horizons of ``StudySettings.horizons``, a conformal interval from its own
+errors on the validation year (:mod:`._intervals`).
 
 All fits run on one BLAS/OpenMP thread by default (``StudySettings.threads``);
 the LSTMs and gradient-boosting models are fitted side by side in
-``StudySettings.n_jobs`` processes (one per core by default). A fit does not
+``StudySettings.n_jobs`` processes (one per core by default;
+:mod:`._parallel_fits`). A fit does not
 depend on the process or thread count, so neither does the table.
 """
 
 import time
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, cpu_count, delayed
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import mean_absolute_error, root_mean_squared_error
 from threadpoolctl import threadpool_limits
 
-from ._diebold_mariano import dm_test, pooled_dm_test
 from ._intervals import choose_method, conformal_interval, interval_scores
 from ._models import (
     LAG_REGRESSORS,
     NAIVE_FORECASTS,
     fit_columns,
     fit_lags,
-    fit_lstm,
     lag_columns,
     lag_pipeline,
-    lstm_columns,
-    lstm_pipeline,
 )
+from ._parallel_fits import fit_side_by_side
 from ._progress import NoProgress
 from ._protocol import (
-    CURVE_HORIZONS,
-    FOLDS,
-    FULL,
-    HORIZONS,
     INPUT_SETS,
-    QUICK,
     TARGET,
-    WINDOW,
     load_frame,
     predict_rows,
     rows_in,
     target_times,
     targets,
 )
-from ._report import MEAN, RESULT_COLUMNS, count
-
-#: The gradient-boosting baseline: fitted per horizon, in the worker processes.
-_HGB = "hist gradient boosting"
-
-
-@dataclass(frozen=True)
-class StudySettings:
-    """What the study runs; the defaults are the ``sklstm-beijing`` defaults.
-
-    Attributes
-    ----------
-    horizons : tuple of int
-        Hours ahead of the tables, the intervals and gradient boosting.
-    inputs : tuple of str
-        Input sets, keys of ``INPUT_SETS``.
-    protocol : Protocol
-        The periods of the last fold (``FULL`` or the ``QUICK`` slice);
-        the other folds are it shifted back (:meth:`Protocol.fold`).
-    folds : tuple of int
-        Test years of the rolling origin.
-    joint : bool
-        One LSTM for every horizon from 1 to ``max(24, *horizons)``, scored
-        at each of them; False (the default, chosen on the validation years:
-        see the Beijing docs page) for one LSTM per horizon of ``horizons``.
-    window : int
-        Hours of input history: the LSTM's sequence length and the lags of
-        the Ridge and gradient-boosting baselines.
-    hidden : int
-        LSTM hidden units.
-    skip_steps : int
-        ``LSTMRegressor(skip_steps=...)``: the last hours of the window that
-        also reach the forecast through a linear map beside the LSTM.
-    epochs : int
-        Most epochs per LSTM (early stopping usually ends sooner).
-    patience : int
-        Epochs without a better validation score before the LSTM stops.
-    tol : float
-        ``LSTMRegressor(tol=...)``: the least gain of validation R² that
-        counts as better.
-    batch_size : int
-    learning_rate : float
-    dropout : float
-        ``LSTMRegressor(dropout=...)``, the share of inputs dropped in
-        training.
-    schedule : {"constant", "adaptive"}
-        ``LSTMRegressor(learning_rate=...)``: with ``"adaptive"``, each time
-        ``patience`` epochs fail to improve the validation score the step
-        size is divided by 5 instead of stopping (until it is 1e-6).
-    seeds : tuple of int
-        LSTM seeds; with several, their forecasts are averaged (six by
-        default: chosen on 2013, see the Beijing docs page).
-    hgb_max_iter : int
-        Boosting iterations of the gradient-boosting baseline.
-    backend : str
-        ``LSTMRegressor(backend=...)``.
-    threads : int or None
-        Threads of BLAS and OpenMP (gradient boosting) during the study;
-        None leaves the libraries' defaults.
-    intervals : float or None
-        Coverage of the forecast intervals, in (0, 1); None for none. They
-        are calibrated on each fold's validation year.
-    n_jobs : int or None
-        Processes fitting the LSTMs and gradient-boosting models side by
-        side, one thread each; None for one per core, negative as in
-        joblib (-1: every core, -2: all but one).
-    verbose : bool
-        Print every LSTM epoch and every fit.
-    """
-
-    horizons: tuple = HORIZONS
-    inputs: tuple = tuple(INPUT_SETS)
-    protocol: object = FULL
-    folds: tuple = FOLDS
-    joint: bool = False
-    window: int = WINDOW
-    hidden: int = 32
-    skip_steps: int = 6
-    epochs: int = 40
-    patience: int = 6
-    tol: float = 1e-4
-    batch_size: int = 128
-    learning_rate: float = 1e-3
-    dropout: float = 0.0
-    schedule: str = "constant"
-    seeds: tuple = (0, 1, 2, 3, 4, 5)
-    hgb_max_iter: int = 300
-    backend: str = "auto"
-    threads: int = 1
-    intervals: float | None = 0.8
-    n_jobs: int | None = None
-    verbose: bool = False
-
-    @classmethod
-    def quick(cls, **changes):
-        """Settings of ``--quick``: the ``QUICK`` slice, a smaller, faster LSTM.
-
-        Smaller batches and a larger step give the LSTM enough updates on
-        the four months of training rows; gradient boosting gets 20
-        iterations; two seeds.
-        """
-        defaults = dict(
-            protocol=QUICK,
-            hidden=32,
-            epochs=12,
-            patience=3,
-            batch_size=32,
-            learning_rate=0.003,
-            hgb_max_iter=20,
-            seeds=(0, 1),
-        )
-        return cls(**{**defaults, **changes})
-
-    def fold(self, test_year):
-        """The protocol of the fold that tests on ``test_year``."""
-        return self.protocol.fold(test_year)
-
-    @property
-    def scored_horizons(self):
-        """Horizons of the naive forecasts and Ridge: 1 to ``max(24, *horizons)``."""
-        return tuple(range(1, max(CURVE_HORIZONS, *self.horizons) + 1))
-
-    @property
-    def lstm_horizons(self):
-        """Horizons of the LSTM: ``scored_horizons`` with ``joint``, else
-        ``horizons``."""
-        return self.scored_horizons if self.joint else tuple(sorted(self.horizons))
-
-    def lstm_params(self, seed):
-        """Keyword arguments of the study's :class:`~sklstm.LSTMRegressor`."""
-        return dict(
-            hidden_layer_sizes=self.hidden,
-            skip_steps=self.skip_steps,
-            batch_size=self.batch_size,
-            learning_rate=self.schedule,
-            dropout=self.dropout,
-            learning_rate_init=self.learning_rate,
-            max_iter=self.epochs,
-            early_stopping=True,
-            n_iter_no_change=self.patience,
-            tol=self.tol,
-            random_state=seed,
-            verbose=self.verbose,
-            backend=self.backend,
-        )
+from ._results_table import results_table
+from ._settings import StudySettings
 
 
 @dataclass
@@ -329,12 +175,7 @@ class _Study:
         self._naive()
         self._ridge()
         self._fitted_in_processes()
-        results = pd.DataFrame.from_records(self.records)
-        results = _with_skill_and_dm(results, self.errors, self.folds)
-        results = pd.concat([results, _means(results, self.errors)], ignore_index=True)
-        self.result.results = _in_study_order(results)[RESULT_COLUMNS].reset_index(
-            drop=True
-        )
+        self.result.results = results_table(self.records, self.errors)
         self.result.wall_time_s = time.perf_counter() - began
         return self.result
 
@@ -469,183 +310,22 @@ class _Study:
     def _fitted_in_processes(self):
         """Fit the LSTMs and gradient-boosting models side by side, then
         score them."""
-        settings = self.settings
-        lstm_horizons = (
-            [self.scored] if settings.joint else [(h,) for h in settings.lstm_horizons]
-        )
-        jobs = [
-            ("lstm", year, inputs, horizons, seed)
-            for year in self.folds
-            for inputs in settings.inputs
-            for horizons in lstm_horizons
-            for seed in settings.seeds
-        ] + [
-            (_HGB, year, inputs, (h,), None)
-            for year in self.folds
-            for inputs in settings.inputs
-            for h in settings.horizons
-        ]
-        n_jobs = settings.n_jobs or cpu_count()
-        if n_jobs < 0:  # joblib's convention: -1 all cores, -2 all but one
-            n_jobs = cpu_count() + 1 + n_jobs
-        n_workers = max(1, min(n_jobs, len(jobs)))
-        columns = {
-            (kind, year, inputs): fit_columns(
-                (lstm_columns if kind == "lstm" else lag_columns)(INPUT_SETS[inputs]),
-                self.frame, protocol, INPUT_SETS[inputs],
-            )
-            for kind in ("lstm", _HGB)
-            for year, protocol in self.folds.items()
-            for inputs in settings.inputs
-        }  # fmt: skip
-        fitted = {}
-        label = f"fits ({count(n_workers, 'process')})"
-        with self.progress(label, len(jobs)) as bar:
-            tasks = Parallel(n_jobs=n_workers, return_as="generator_unordered")(
-                delayed(_fit)(
-                    settings, columns[kind, year, inputs], self.frame, self.y,
-                    self.folds[year], job,
-                )
-                for job in jobs
-                for kind, year, inputs, _, _ in [job]
-            )  # fmt: skip
-            for job, model, fit_time in tasks:
-                fitted[job] = (model, fit_time)
-                bar.update()
-                if settings.verbose:
-                    self.log(_describe_fit(job, model, fit_time))
+        cells = fit_side_by_side(
+            self.settings, self.frame, self.y, self.folds,
+            progress=self.progress, log=self.log,
+        )  # fmt: skip
         self.result.lstm_fit_time_s = sum(
-            fit_time for job, (_, fit_time) in fitted.items() if job[0] == "lstm"
+            fit_time
+            for (kind, *_), cell in cells.items()
+            if kind == "lstm"
+            for _, fit_time in cell
         )
-        groups = {}
-        for job in jobs:  # in the order of the jobs, not of their ends
-            kind, year, inputs, horizons, _ = job
-            groups.setdefault((kind, year, inputs, horizons), []).append(fitted[job])
-        with self.progress("scores and intervals", len(groups)) as bar:
-            for (kind, year, inputs, horizons), cell in groups.items():
+        with self.progress("scores and intervals", len(cells)) as bar:
+            for (kind, year, inputs, horizons), cell in cells.items():
                 models = [model for model, _ in cell]
                 fit_time = sum(fit_time for _, fit_time in cell)
                 self._score_models(year, inputs, kind, models, horizons, fit_time)
                 bar.update()
-
-
-#: The models in the order of the tables.
-MODELS = ("persistence", "seasonal naive", "ridge", _HGB, "lstm")
-
-
-def _in_study_order(results):
-    """Rows by test year (the mean last), input set, model, horizon."""
-    order = {
-        "test_year": list(dict.fromkeys(sorted(results["test_year"]))),
-        "inputs": list(INPUT_SETS),
-        "model": list(MODELS),
-    }
-    keys = {name: results[name].map(values.index) for name, values in order.items()}
-    ranks = pd.DataFrame({**keys, "horizon": results["horizon"]})
-    return results.loc[ranks.sort_values(list(ranks.columns), kind="stable").index]
-
-
-def _fit(settings, columns, frame, y, protocol, job):
-    """Fit one LSTM or gradient-boosting pipeline (a joblib task).
-
-    Returns
-    -------
-    job, model, fit_time
-    """
-    kind, _, inputs, horizons, seed = job
-    features = INPUT_SETS[inputs]
-    target = y[[f"{TARGET}_h{h}" for h in horizons]]
-    with threadpool_limits(limits=settings.threads), warnings.catch_warnings():
-        # Reaching max_iter is reported in the log, with the best epoch.
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        if kind == "lstm":
-            model = lstm_pipeline(
-                columns, window=settings.window, **settings.lstm_params(seed)
-            )
-            fit_time = fit_lstm(model, frame, target, protocol, features, horizons)
-        else:
-            regressor = LAG_REGRESSORS[kind]().set_params(
-                max_iter=settings.hgb_max_iter
-            )
-            model = lag_pipeline(columns, regressor, window=settings.window)
-            (h,) = horizons
-            fit_time = fit_lags(model, frame, target[f"{TARGET}_h{h}"], protocol,
-                                features, h)  # fmt: skip
-    return job, model, fit_time
-
-
-def _best_baseline(results, year, inputs, h):
-    """The baseline of ``inputs`` with the lowest RMSE in ``year`` at ``h``.
-
-    The naive forecasts read PM2.5 alone, so they are univariate baselines.
-    """
-    candidates = results[
-        (results["test_year"] == year)
-        & (results["inputs"] == inputs)
-        & (results["horizon"] == h)
-        & (results["model"] != "lstm")
-    ]
-    if candidates.empty:
-        return None
-    return candidates.loc[candidates["rmse"].idxmin(), "model"]
-
-
-def _with_skill_and_dm(results, errors, folds):
-    """Add ``skill`` (against persistence) and the DM columns to each year's
-    rows."""
-    persistence = results[results["model"] == "persistence"].set_index(
-        ["test_year", "horizon"]
-    )["rmse"]
-    keys = pd.MultiIndex.from_frame(results[["test_year", "horizon"]])
-    results = results.assign(
-        skill=1 - results["rmse"].to_numpy() / persistence.reindex(keys).to_numpy(),
-        dm_stat=np.nan,
-        dm_p=np.nan,
-        dm_against="",
-    )
-    for index in results.index[results["model"] == "lstm"]:
-        year, inputs, h = results.loc[index, ["test_year", "inputs", "horizon"]]
-        against = _best_baseline(results, year, inputs, h)
-        if against is None:
-            continue
-        test = dm_test(
-            errors[int(year), inputs, "lstm", h],
-            errors[int(year), inputs, against, h],
-            h,
-        )
-        results.loc[index, ["dm_stat", "dm_p", "dm_against"]] = (
-            test.statistic, test.pvalue, against,
-        )  # fmt: skip
-    return results
-
-
-def _means(results, errors):
-    """The ``mean`` rows: each score averaged over the test years (``n_test``
-    added up); the DM test pooled over the years against the baseline of
-    the lowest mean RMSE."""
-    years = results["test_year"].unique()
-    averaged = ["rmse", "mae", "skill", "fit_time_s", "coverage", "width",
-                "rmse_seed_min", "rmse_seed_max"]  # fmt: skip
-    keys = ["inputs", "model", "horizon"]
-    grouped = results.groupby(keys, sort=False)
-    means = grouped[averaged].mean().join(grouped["n_test"].sum()).reset_index()
-    means = means.assign(
-        test_year=MEAN, interval="", dm_stat=np.nan, dm_p=np.nan, dm_against=""
-    )
-    for index in means.index[means["model"] == "lstm"]:
-        inputs, h = means.loc[index, ["inputs", "horizon"]]
-        against = _best_baseline(means, MEAN, inputs, h)
-        if against is None:
-            continue
-        test = pooled_dm_test(
-            [errors[int(year), inputs, "lstm", h] for year in years],
-            [errors[int(year), inputs, against, h] for year in years],
-            h,
-        )
-        means.loc[index, ["dm_stat", "dm_p", "dm_against"]] = (
-            test.statistic, test.pvalue, against,
-        )  # fmt: skip
-    return means
 
 
 def _describe(record):
@@ -656,18 +336,4 @@ def _describe(record):
     )
 
 
-def _describe_fit(job, model, fit_time):
-    kind, year, inputs, horizons, seed = job
-    text = f"{kind}, {inputs}, test year {year}, " + (
-        f"h={horizons[0]}" if len(horizons) == 1 else f"h={horizons[0]}-{horizons[-1]}"
-    )
-    if kind == "lstm":
-        lstm = model[-1]
-        text += (
-            f", seed {seed}: {lstm.n_iter_} epochs, best validation score at "
-            f"epoch {int(np.argmax(lstm.validation_scores_)) + 1}"
-        )
-    return f"    {text}, {fit_time:.1f} s"
-
-
-__all__ = ["StudyResult", "StudySettings", "run_study"]
+__all__ = ["StudyResult", "run_study"]

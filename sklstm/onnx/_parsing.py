@@ -5,8 +5,9 @@ Only ``sklstm.onnx`` imports this module: it needs skl2onnx.
 
 import numpy as np
 import pandas as pd
-from skl2onnx._parse import _parse_sklearn
 from skl2onnx.common.data_types import FloatTensorType, StringTensorType
+
+from .._skl2onnx_compat import _parse_sklearn
 
 
 def float32_initial_types(X_sample):

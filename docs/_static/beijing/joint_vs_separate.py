@@ -23,6 +23,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import root_mean_squared_error
 from threadpoolctl import threadpool_limits
 
+from sklstm.beijing import StudySettings
 from sklstm.beijing._models import fit_columns, fit_lstm, lstm_columns, lstm_pipeline
 from sklstm.beijing._protocol import (
     FOLDS,
@@ -34,7 +35,6 @@ from sklstm.beijing._protocol import (
     rows_in,
     targets,
 )  # fmt: skip
-from sklstm.beijing._study import StudySettings
 
 SCORED = (1, 6, 24)
 ALL = tuple(range(1, 25))
