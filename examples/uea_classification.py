@@ -73,8 +73,9 @@ X_test = (X_test - mean) / scale
 model = LSTMClassifier(
     hidden_layer_sizes=(32,),
     learning_rate_init=1e-2,
+    dropout=0.3,
     batch_size=16,
-    max_iter=100,
+    max_iter=200,
     random_state=0,
 )
 model.fit(X_train, y_train)
