@@ -216,7 +216,11 @@ def run_minirocket(data, n_jobs, epochs):
     )
 
 
-def _searched(name, pipeline, grid, X_train, y_train, X_test, y_test, n_jobs):
+def _searched(name, pipeline, grid, data, n_jobs):
+    """Search on the NaN-padded training split, refit the best, score on test."""
+    X_train = pad(data.train, data.length, "nan")
+    X_test = pad(data.test, data.length, "nan")
+    y_train, y_test = data.y_train, data.y_test
     search = GridSearchCV(pipeline, grid, cv=CV, scoring="accuracy", n_jobs=n_jobs)
     _, search_s = timed(lambda: search.fit(X_train, y_train))
     final = clone(pipeline).set_params(**search.best_params_)
@@ -237,7 +241,6 @@ def _searched(name, pipeline, grid, X_train, y_train, X_test, y_test, n_jobs):
 
 
 def run_mlp(data, n_jobs, epochs):
-    train, test, y_train, y_test, length = data
     pipeline = Pipeline(
         [
             ("scale", ChannelScaler()),
@@ -246,35 +249,18 @@ def run_mlp(data, n_jobs, epochs):
         ]
     )
     return _searched(
-        "MLPClassifier, flattened (sklearn)",
-        pipeline,
-        MLP_GRID,
-        pad(train, length, "nan"),
-        y_train,
-        pad(test, length, "nan"),
-        y_test,
-        n_jobs,
+        "MLPClassifier, flattened (sklearn)", pipeline, MLP_GRID, data, n_jobs
     )
 
 
 def run_lstm(data, n_jobs, epochs):
-    train, test, y_train, y_test, length = data
     lstm = LSTMClassifier(
         **{**LSTM_FIXED, "max_iter": epochs}, random_state=SEED, n_threads=1
     )
     pipeline = Pipeline(
         [("scale", ChannelScaler()), ("group", StepGrouper()), ("lstm", lstm)]
     )
-    return _searched(
-        "LSTMClassifier (sklstm)",
-        pipeline,
-        LSTM_GRID,
-        pad(train, length, "nan"),
-        y_train,
-        pad(test, length, "nan"),
-        y_test,
-        n_jobs,
-    )
+    return _searched("LSTMClassifier (sklstm)", pipeline, LSTM_GRID, data, n_jobs)
 
 
 # -- report ---------------------------------------------------------------
