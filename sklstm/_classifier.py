@@ -18,70 +18,70 @@ from ._sklearn_compat import StrOptions, _fit_context
 class LSTMClassifier(ClassifierMixin, BaseLSTM):
     """Many-to-one LSTM classifier, trained by backpropagation through time.
 
-        Each sample is a sequence of ``n_timesteps`` feature vectors, read step
-        by step by stacked LSTM layers from zero memories, as in
-        :class:`LSTMRegressor`; a linear head maps the last hidden state to one
-        logit per class, and a softmax (multiclass) or a sigmoid (binary and
-        multilabel targets) turns the logits into probabilities. Training
-        minimises the log loss, as ``MLPClassifier`` does. The sequences are
-        independent samples, so the early-stopping hold-out is drawn at random,
-        stratified by class (:doc:`/classification`).
+    Each sample is a sequence of ``n_timesteps`` feature vectors, read step
+    by step by stacked LSTM layers from zero memories, as in
+    :class:`LSTMRegressor`; a linear head maps the last hidden state to one
+    logit per class, and a softmax (multiclass) or a sigmoid (binary and
+    multilabel targets) turns the logits into probabilities. Training
+    minimises the log loss, as ``MLPClassifier`` does. The sequences are
+    independent samples, so the early-stopping hold-out is drawn at random,
+    stratified by class (:doc:`/classification`).
 
-        Parameters
-        ----------
+    Parameters
+    ----------
     $sequence_parameters
-        class_weight : dict, "balanced" or None, default=None
-            Weights of the classes in the loss, as scikit-learn's linear models
-            take them: ``{class_label: weight}``; ``"balanced"`` weighs each
-            class by ``n_samples / (n_classes * np.bincount(y))``; None weighs
-            them all 1. They multiply ``sample_weight``. ``partial_fit`` takes
-            a dict or None (compute balanced weights with
-            :func:`~sklearn.utils.class_weight.compute_class_weight` over all
-            the classes first).
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the loss, as scikit-learn's linear models
+        take them: ``{class_label: weight}``; ``"balanced"`` weighs each
+        class by ``n_samples / (n_classes * np.bincount(y))``; None weighs
+        them all 1. They multiply ``sample_weight``. ``partial_fit`` takes
+        a dict or None (compute balanced weights with
+        :func:`~sklearn.utils.class_weight.compute_class_weight` over all
+        the classes first).
     $optimiser_parameters
-        early_stopping : bool, default=False
-            Hold out ``validation_fraction`` of the samples, drawn at random
-            (seeded by ``random_state``) and stratified by class for binary and
-            multiclass targets, stop when their accuracy stops improving, and
-            restore the best weights.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the samples, drawn at random
+        (seeded by ``random_state``) and stratified by class for binary and
+        multiclass targets, stop when their accuracy stops improving, and
+        restore the best weights.
     $stopping_parameters
     $engine_parameters
 
-        Attributes
-        ----------
-        classes_ : ndarray of shape (n_classes,)
-            The class labels (for multilabel targets, the label indices).
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels (for multilabel targets, the label indices).
     $network_attributes
     $loss_curve_attribute
-        validation_scores_ : list of float or None
-            Accuracy of the held-out samples after each epoch when
-            ``early_stopping``, else None.
+    validation_scores_ : list of float or None
+        Accuracy of the held-out samples after each epoch when
+        ``early_stopping``, else None.
     $fit_attributes
-        out_activation_ : {"logistic", "softmax"}
-            The output activation: softmax for multiclass targets, the logistic
-            sigmoid for binary and multilabel ones.
+    out_activation_ : {"logistic", "softmax"}
+        The output activation: softmax for multiclass targets, the logistic
+        sigmoid for binary and multilabel ones.
 
-        See Also
-        --------
-        LSTMRegressor : The regressor on the same base.
-        sklearn.neural_network.MLPClassifier : The feed-forward classifier whose
-            API this one follows.
+    See Also
+    --------
+    LSTMRegressor : The regressor on the same base.
+    sklearn.neural_network.MLPClassifier : The feed-forward classifier whose
+        API this one follows.
 
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from sklstm import LSTMClassifier
-        >>> rng = np.random.default_rng(0)
-        >>> X = rng.standard_normal((200, 10, 1))
-        >>> y = np.where(X[:, :, 0].sum(axis=1) > 0, "up", "down")
-        >>> model = LSTMClassifier(
-        ...     hidden_layer_sizes=8, learning_rate_init=0.01, max_iter=40,
-        ...     random_state=0,
-        ... ).fit(X[:150], y[:150])
-        >>> model.classes_
-        array(['down', 'up'], dtype='<U4')
-        >>> model.predict_proba(X[150:]).shape
-        (50, 2)
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklstm import LSTMClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((200, 10, 1))
+    >>> y = np.where(X[:, :, 0].sum(axis=1) > 0, "up", "down")
+    >>> model = LSTMClassifier(
+    ...     hidden_layer_sizes=8, learning_rate_init=0.01, max_iter=40,
+    ...     random_state=0,
+    ... ).fit(X[:150], y[:150])
+    >>> model.classes_
+    array(['down', 'up'], dtype='<U4')
+    >>> model.predict_proba(X[150:]).shape
+    (50, 2)
     """
 
     _parameter_constraints = {

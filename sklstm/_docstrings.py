@@ -201,10 +201,10 @@ SECTIONS = {
 def fill_docstring(cls):
     """Class decorator: fill the ``$name`` markers of ``cls.__doc__``.
 
-    A marker stands alone on its line, unindented; its section, indented as
-    numpydoc entries are, ends with a newline.
+    A marker stands alone on its line, indented as numpydoc entries are;
+    its section's first line takes the marker's indentation.
     """
     cls.__doc__ = Template(cls.__doc__).substitute(
-        {name: text.rstrip("\n") for name, text in SECTIONS.items()}
+        {name: text.strip() for name, text in SECTIONS.items()}
     )
     return cls

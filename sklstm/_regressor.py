@@ -31,7 +31,7 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
 
     Parameters
     ----------
-$sequence_parameters
+    $sequence_parameters
     loss : {"squared_error", "absolute_error", "huber", "quantile"}, \
             default="squared_error"
         Training loss, on the (scaled) target: ``r**2 / 2``, ``|r|``, Huber
@@ -43,35 +43,35 @@ $sequence_parameters
         a value that ``y`` exceeds 10 % of the time. Required with that
         loss, and refused with any other (as in
         :class:`~sklearn.ensemble.HistGradientBoostingRegressor`).
-$optimiser_parameters
+    $optimiser_parameters
     early_stopping : bool, default=False
         Hold out the **last** ``validation_fraction`` of the samples, in
         their given (time) order, stop when its R² (with
         ``loss="quantile"``, its D² pinball score) stops improving, and
         restore the best weights. The split is never shuffled, so the model
         is not validated on the past after training on the future.
-$stopping_parameters
+    $stopping_parameters
     scale_target : bool, default=True
         Standardise ``y`` inside (per output), so that unscaled targets such
         as PM2.5 in µg/m³ train well with the defaults; predictions are
         returned in the original units.
-$engine_parameters
+    $engine_parameters
 
     Attributes
     ----------
-$network_attributes
+    $network_attributes
     target_mean_, target_scale_ : ndarray of shape (n_outputs,)
         Target standardisation: the network predicts
         ``(y - target_mean_) / target_scale_``. Zeros and ones when
         ``scale_target=False``.
-$loss_curve_attribute
+    $loss_curve_attribute
     validation_scores_ : list of float or None
         Validation score of each epoch when ``early_stopping``, else None:
         R², or with ``loss="quantile"`` the D² pinball score
         (:func:`~sklearn.metrics.d2_pinball_score`, one minus the ratio of
         the pinball loss to that of the best constant), which ranks epochs
         as the pinball loss does, on R²'s scale.
-$fit_attributes
+    $fit_attributes
 
     See Also
     --------
