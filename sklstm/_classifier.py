@@ -295,10 +295,12 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
     def _split_for_early_stopping(self, targets, sample_weight):
         """A random hold-out of ``validation_fraction``, stratified by class
         (not for multilabel targets)."""
-        multilabel = self._label_binarizer.y_type_ == "multilabel-indicator"
-        stratify = None if multilabel else targets.argmax(axis=1)
-        if targets.shape[1] == 1:  # binary: one 0/1 column
-            stratify = None if multilabel else targets[:, 0]
+        if self._label_binarizer.y_type_ == "multilabel-indicator":
+            stratify = None
+        elif targets.shape[1] == 1:  # binary: one 0/1 column
+            stratify = targets[:, 0]
+        else:
+            stratify = targets.argmax(axis=1)
         return _random_hold_out(
             sample_weight, self.validation_fraction, self.random_state, stratify
         )

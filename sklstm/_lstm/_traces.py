@@ -96,23 +96,22 @@ def trace_layers(params, X, lengths=None):
     groups = (
         [(steps, np.arange(n_samples))] if lengths is None else length_groups(lengths)
     )
+    engine, workspace = ArrayEngine(NUMPY_BACKEND), Workspace(np)
     for length, group in groups:
         for chunk in gen_batches(len(group), _CHUNK):
-            _trace_rows(params, X, group[chunk], length, traces)
+            _trace_rows(params, X, group[chunk], length, traces, engine, workspace)
     return traces
 
 
 _GATE_OF = {"input": INPUT, "forget": FORGET, "candidate": CELL, "output": OUTPUT}
 
 
-def _trace_rows(params, X, rows, length, traces):
+def _trace_rows(params, X, rows, length, traces, engine, workspace):
     """Write the traces of ``X[rows]``'s first ``length`` steps."""
     time_major = np.ascontiguousarray(np.swapaxes(X[rows, :length], 0, 1))
     # Overflow of exp in the gate kernels gives the exact limits 0 and 1.
     with np.errstate(over="ignore"):
-        _, caches = forward(
-            params, time_major, Workspace(np), ArrayEngine(NUMPY_BACKEND)
-        )
+        _, caches = forward(params, time_major, workspace, engine)
     for layer, cache in enumerate(caches):
         traces.long_term[layer][rows, :length] = np.swapaxes(cache.cell[1:], 0, 1)
         traces.short_term[layer][rows, :length] = np.swapaxes(cache.hidden[1:], 0, 1)
