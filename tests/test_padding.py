@@ -140,7 +140,7 @@ def test_early_stopping_and_sample_weights_read_the_lengths():
     assert np.isfinite(model.predict(padded)).all()
 
 
-def test_trace_memory_leaves_the_padding_as_nan():
+def test_trace_memory_leaves_the_padding_as_nan(host_engine_name):
     padded, lengths = _padded(n_samples=10, steps=5)
     model = LSTMRegressor(hidden_layer_sizes=3, max_iter=1, random_state=0)
     model.fit(padded, _target(padded, lengths))
@@ -148,9 +148,14 @@ def test_trace_memory_leaves_the_padding_as_nan():
     for row, length in enumerate(lengths):
         alone = model.trace_memory(padded[row : row + 1, :length])
         for key in traces:
-            np.testing.assert_array_equal(
-                traces[key][0][row, :length], alone[key][0][0]
-            )
+            batch_trace = traces[key][0][row, :length]
+            if host_engine_name == "compiled":
+                np.testing.assert_array_equal(batch_trace, alone[key][0][0])
+            else:
+                # NumPy's BLAS may round a row apart by the rows beside it.
+                np.testing.assert_allclose(
+                    batch_trace, alone[key][0][0], rtol=1e-14, atol=1e-15
+                )
             assert np.isnan(traces[key][0][row, length:]).all()
 
 
