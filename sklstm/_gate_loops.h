@@ -419,4 +419,241 @@ static int sklstm_cpu_has_fma(void)
 SKLSTM_GEMM_DISPATCH(float)
 SKLSTM_GEMM_DISPATCH(double)
 
+
+/* ---- Weight gradients -------------------------------------------------
+ *
+ * After the recurrence, the gradients of W_ih, W_hh and the bias are sums
+ * over every row p (step and sample) of the batch: for gate unit j,
+ * grad_ih[j, q] = sum_p x[p, q] dz[p, j], grad_hh[j, q] = sum_p h[p, q]
+ * dz[p, j] (h the previous hidden state) and grad_bias[j] = sum_p dz[p, j].
+ * One product gives them all, c = [a | a2 | 1]^T @ b with a = x, a2 = h and
+ * b = dz: c has a row per column of a, then of a2, then (``ones``) one for
+ * the bias, and a column per gate unit (the caller transposes it).
+ *
+ * - The caller passes the rows in fixed chunks (SKLSTM_WGRAD_ROWS); each
+ *   call adds one chunk into c, for the gate units j0 <= j < j1.
+ * - Per panel of 2 vectors of gate units, the chunk's b is copied
+ *   contiguous into ``work`` (kc x 2 vectors), and the bias's sums taken on
+ *   the way; then each block of 6 columns of a or a2 (4, 2 and 1 for the
+ *   last ones) keeps its 12 sums in registers over the chunk's rows, reading
+ *   a and a2 where they are. Gate units past the last full panel go through
+ *   a scalar loop with the same operations.
+ *
+ * Every element of c is one sum over the rows in order, 0 + a[0, q] b[0, j]
+ * + a[1, q] b[1, j] + ..., one multiply and one add at a time (a fused
+ * multiply-add on the FMA path; the bias a plain sum): it depends neither on
+ * the chunks nor on how the gate units are shared out among threads, so the
+ * model is the same on any number of threads, and the plain path gives the
+ * bits of the vector path without FMA. */
+#define SKLSTM_WGRAD_ROWS 256
+
+#define SKLSTM_WGRAD_ARGS(T)                                                    \
+    size_t kc, size_t na, const T *SKLSTM_R a, size_t lda, size_t na2,          \
+    const T *SKLSTM_R a2, size_t lda2, int ones, const T *SKLSTM_R b,           \
+    size_t ldb, size_t j0, size_t j1, int first, T *SKLSTM_R work,              \
+    T *SKLSTM_R c, size_t ldc
+#define SKLSTM_WGRAD_CALL                                                       \
+    kc, na, a, lda, na2, a2, lda2, ones, b, ldb, j0, j1, first, work, c, ldc
+
+/* The rows of c for the gate units [j, j1), panel by panel of NB, one
+ * column of a, a2 or the ones at a time: every gate unit on the plain path,
+ * those past the last full panel on the vector path. */
+#define SKLSTM_WGRAD_SCALAR_SUMS(T, W, TERM)                                    \
+    for (size_t p = 0; p < kc; p++) {                                           \
+        const T *SKLSTM_R row = b + p * ldb + j;                                \
+        T x = src == NULL ? 1 : src[p * ld];                                    \
+        (void)x;                                                                \
+        for (size_t u = 0; u < (W); u++)                                        \
+            sum[u] = TERM;                                                      \
+    }
+#define SKLSTM_WGRAD_SCALAR(T, MULADD, NB)                                      \
+    for (; j < j1; j += NB) {                                                   \
+        size_t width = j1 - j < NB ? j1 - j : NB;                               \
+        for (size_t q = 0; q < na + na2 + (ones != 0); q++) {                   \
+            const T *src = NULL;                                                \
+            size_t ld = 0;                                                      \
+            if (q < na) {                                                       \
+                src = a + q;                                                    \
+                ld = lda;                                                       \
+            } else if (q < na + na2) {                                          \
+                src = a2 + (q - na);                                            \
+                ld = lda2;                                                      \
+            }                                                                   \
+            T sum[NB];                                                          \
+            T *SKLSTM_R out = c + q * ldc + j;                                  \
+            for (size_t u = 0; u < NB; u++)                                     \
+                sum[u] = first || u >= width ? 0 : out[u];                      \
+            if (src == NULL)                                                    \
+                SKLSTM_WGRAD_SCALAR_SUMS(T, width, sum[u] + row[u])             \
+            else if (width == NB)                                               \
+                SKLSTM_WGRAD_SCALAR_SUMS(T, NB, MULADD(x, row[u], sum[u]))      \
+            else                                                                \
+                SKLSTM_WGRAD_SCALAR_SUMS(T, width, MULADD(x, row[u], sum[u]))   \
+            for (size_t u = 0; u < width; u++)                                  \
+                out[u] = sum[u];                                                \
+        }                                                                       \
+    }
+
+#ifndef SKLSTM_HAVE_VECTOR_EXT
+#define SKLSTM_PLAIN_MULADD(x, y, z) ((x) * (y) + (z))
+static void sklstm_wgrad_plain_float(SKLSTM_WGRAD_ARGS(float))
+{
+    size_t j = j0;
+    (void)work;
+    SKLSTM_WGRAD_SCALAR(float, SKLSTM_PLAIN_MULADD, SKLSTM_NB_FLOAT)
+}
+static void sklstm_wgrad_plain_double(SKLSTM_WGRAD_ARGS(double))
+{
+    size_t j = j0;
+    (void)work;
+    SKLSTM_WGRAD_SCALAR(double, SKLSTM_PLAIN_MULADD, SKLSTM_NB_DOUBLE)
+}
+#define SKLSTM_WGRAD_BASE(T) sklstm_wgrad_plain_##T
+#else
+/* Pack kc rows of [a | a2] (m = na + na2 columns) for the vector kernel:
+ * the block of R columns (6, then 4, 2, 1 for the last ones) that starts
+ * at column q0 at pa + q0 * kc, row p's R values at [p * R, p * R + R). */
+#define SKLSTM_WGRAD_PACK_BLOCK(R)                                              \
+    for (size_t p = 0; p < kc; p++)                                             \
+        for (size_t i = 0; i < (R); i++)                                        \
+            dst[p * (R) + i] = src[p * ld + i];
+#define SKLSTM_WGRAD_PACK(NAME, T)                                              \
+    static void NAME(size_t kc, size_t na, const T *SKLSTM_R a, size_t lda,     \
+                     size_t na2, const T *SKLSTM_R a2, size_t lda2,             \
+                     T *SKLSTM_R pa)                                            \
+    {                                                                           \
+        size_t m = na + na2, R;                                                 \
+        for (size_t q0 = 0; q0 < m; q0 += R) {                                  \
+            R = m - q0 >= 6 ? 6 : m - q0 >= 4 ? 4 : m - q0 >= 2 ? 2 : 1;        \
+            T *SKLSTM_R dst = pa + q0 * kc;                                     \
+            if (q0 + R <= na || q0 >= na) {                                     \
+                const T *SKLSTM_R src = q0 < na ? a + q0 : a2 + (q0 - na);      \
+                size_t ld = q0 < na ? lda : lda2;                               \
+                if (R == 6)                                                     \
+                    SKLSTM_WGRAD_PACK_BLOCK(6)                                  \
+                else if (R == 4)                                                \
+                    SKLSTM_WGRAD_PACK_BLOCK(4)                                  \
+                else if (R == 2)                                                \
+                    SKLSTM_WGRAD_PACK_BLOCK(2)                                  \
+                else                                                            \
+                    SKLSTM_WGRAD_PACK_BLOCK(1)                                  \
+            } else { /* a block across a and a2 */                              \
+                for (size_t p = 0; p < kc; p++)                                 \
+                    for (size_t i = 0; i < R; i++)                              \
+                        dst[p * R + i] = q0 + i < na                            \
+                            ? a[p * lda + q0 + i]                               \
+                            : a2[p * lda2 + q0 + i - na];                       \
+            }                                                                   \
+        }                                                                       \
+    }
+SKLSTM_WGRAD_PACK(sklstm_wgrad_pack_float, float)
+SKLSTM_WGRAD_PACK(sklstm_wgrad_pack_double, double)
+
+/* One block of R columns (from q0) of packed [a | a2] by the panel of b. */
+#define SKLSTM_WGRAD_VBLOCK(T, V, VMULADD, SPLAT, R)                            \
+    {                                                                           \
+        const T *SKLSTM_R pk = pa + q0 * kc;                                    \
+        V s0[R], s1[R];                                                         \
+        for (int i = 0; i < R; i++) {                                           \
+            const T *out = c + (q0 + i) * ldc + j;                              \
+            s0[i] = first ? (V){0} : *(const V *)out;                           \
+            s1[i] = first ? (V){0} : *(const V *)(out + lanes);                 \
+        }                                                                       \
+        for (size_t p = 0; p < kc; p++) {                                       \
+            V b0 = *(const V *)(pb + p * 2 * lanes);                            \
+            V b1 = *(const V *)(pb + p * 2 * lanes + lanes);                    \
+            for (int i = 0; i < R; i++) {                                       \
+                V x = SPLAT(pk[p * R + i]);                                     \
+                s0[i] = VMULADD(x, b0, s0[i]);                                  \
+                s1[i] = VMULADD(x, b1, s1[i]);                                  \
+            }                                                                   \
+        }                                                                       \
+        for (int i = 0; i < R; i++) {                                           \
+            T *out = c + (q0 + i) * ldc + j;                                    \
+            *(V *)out = s0[i];                                                  \
+            *(V *)(out + lanes) = s1[i];                                        \
+        }                                                                       \
+    }
+
+#define SKLSTM_WGRAD_VBODY(T, V, MULADD, VMULADD, SPLAT, NB, PACK)              \
+    const size_t lanes = sizeof(V) / sizeof(T), m = na + na2;                   \
+    T *SKLSTM_R pa = work, *SKLSTM_R pb = work + m * kc;                        \
+    size_t j = j0;                                                              \
+    PACK(kc, na, a, lda, na2, a2, lda2, pa);                                    \
+    for (; j + 2 * lanes <= j1; j += 2 * lanes) {                               \
+        V t0 = {0}, t1 = {0};                                                   \
+        T *SKLSTM_R bias = ones ? c + m * ldc + j : NULL;                       \
+        if (ones && !first) {                                                   \
+            t0 = *(const V *)bias;                                              \
+            t1 = *(const V *)(bias + lanes);                                    \
+        }                                                                       \
+        for (size_t p = 0; p < kc; p++) {                                       \
+            V b0 = *(const V *)(b + p * ldb + j);                               \
+            V b1 = *(const V *)(b + p * ldb + j + lanes);                       \
+            *(V *)(pb + p * 2 * lanes) = b0;                                    \
+            *(V *)(pb + p * 2 * lanes + lanes) = b1;                            \
+            t0 = t0 + b0;                                                       \
+            t1 = t1 + b1;                                                       \
+        }                                                                       \
+        if (ones) {                                                             \
+            *(V *)bias = t0;                                                    \
+            *(V *)(bias + lanes) = t1;                                          \
+        }                                                                       \
+        size_t q0 = 0;                                                          \
+        for (; q0 + 6 <= m; q0 += 6)                                            \
+            SKLSTM_WGRAD_VBLOCK(T, V, VMULADD, SPLAT, 6)                        \
+        for (; q0 + 4 <= m; q0 += 4)                                            \
+            SKLSTM_WGRAD_VBLOCK(T, V, VMULADD, SPLAT, 4)                        \
+        for (; q0 + 2 <= m; q0 += 2)                                            \
+            SKLSTM_WGRAD_VBLOCK(T, V, VMULADD, SPLAT, 2)                        \
+        for (; q0 < m; q0++)                                                    \
+            SKLSTM_WGRAD_VBLOCK(T, V, VMULADD, SPLAT, 1)                        \
+    }                                                                           \
+    SKLSTM_WGRAD_SCALAR(T, MULADD, NB)
+
+static void sklstm_wgrad_vector_float(SKLSTM_WGRAD_ARGS(float))
+{
+    SKLSTM_WGRAD_VBODY(float, sklstm_vf, SKLSTM_MULADD, SKLSTM_MULADD,
+                       SKLSTM_SPLAT_F, SKLSTM_NB_FLOAT, sklstm_wgrad_pack_float)
+}
+static void sklstm_wgrad_vector_double(SKLSTM_WGRAD_ARGS(double))
+{
+    SKLSTM_WGRAD_VBODY(double, sklstm_vd, SKLSTM_MULADD, SKLSTM_MULADD,
+                       SKLSTM_SPLAT_D, SKLSTM_NB_DOUBLE, sklstm_wgrad_pack_double)
+}
+#define SKLSTM_WGRAD_BASE(T) sklstm_wgrad_vector_##T
+#endif
+
+#ifdef SKLSTM_HAVE_FMA_DISPATCH
+__attribute__((target("avx2,fma"))) static void
+sklstm_wgrad_fma_float(SKLSTM_WGRAD_ARGS(float))
+{
+    SKLSTM_WGRAD_VBODY(float, sklstm_vf, fmaf, SKLSTM_VFMA_F, SKLSTM_SPLAT_F,
+                       SKLSTM_NB_FLOAT, sklstm_wgrad_pack_float)
+}
+__attribute__((target("avx2,fma"))) static void
+sklstm_wgrad_fma_double(SKLSTM_WGRAD_ARGS(double))
+{
+    SKLSTM_WGRAD_VBODY(double, sklstm_vd, fma, SKLSTM_VFMA_D, SKLSTM_SPLAT_D,
+                       SKLSTM_NB_DOUBLE, sklstm_wgrad_pack_double)
+}
+#define SKLSTM_WGRAD_DISPATCH(T)                                                \
+    static void sklstm_wgrad_##T(int use_fma, SKLSTM_WGRAD_ARGS(T))             \
+    {                                                                           \
+        if (use_fma)                                                            \
+            sklstm_wgrad_fma_##T(SKLSTM_WGRAD_CALL);                            \
+        else                                                                    \
+            SKLSTM_WGRAD_BASE(T)(SKLSTM_WGRAD_CALL);                            \
+    }
+#else
+#define SKLSTM_WGRAD_DISPATCH(T)                                                \
+    static void sklstm_wgrad_##T(int use_fma, SKLSTM_WGRAD_ARGS(T))             \
+    {                                                                           \
+        (void)use_fma;                                                          \
+        SKLSTM_WGRAD_BASE(T)(SKLSTM_WGRAD_CALL);                                \
+    }
+#endif
+SKLSTM_WGRAD_DISPATCH(float)
+SKLSTM_WGRAD_DISPATCH(double)
+
 #endif
