@@ -85,13 +85,11 @@ cdef extern from "_gate_loops.h" nogil:
     void sklstm_wgrad_float(
         int use_fma, size_t kc, size_t na, const float *a, size_t lda,
         size_t na2, const float *a2, size_t lda2, int ones, const float *b,
-        size_t ldb, size_t j0, size_t j1, int first, float *work, float *c,
-        size_t ldc)
+        size_t ldb, size_t j0, size_t j1, int first, float *work, float *c)
     void sklstm_wgrad_double(
         int use_fma, size_t kc, size_t na, const double *a, size_t lda,
         size_t na2, const double *a2, size_t lda2, int ones, const double *b,
-        size_t ldb, size_t j0, size_t j1, int first, double *work, double *c,
-        size_t ldc)
+        size_t ldb, size_t j0, size_t j1, int first, double *work, double *c)
 
 
 cdef int _USE_FMA = sklstm_cpu_has_fma()
@@ -212,31 +210,6 @@ cdef inline void _gemm(
               <double *> a, &lda, &beta, c, &ldc)
 
 
-# BLAS takes int sizes: sums over more rows than this go in pieces.
-cdef enum:
-    _MAX_BLAS_ROWS = 1 << 30
-
-
-cdef inline void _sum_over_rows(
-    Py_ssize_t m, Py_ssize_t n, Py_ssize_t n_rows, const floating *a,
-    Py_ssize_t lda, const floating *b, Py_ssize_t ldb, floating *c,
-) noexcept nogil:
-    """Row-major ``c (m x n) = a[:, :m]^T @ b``, a sum over ``n_rows`` rows of
-    ``a`` (row stride ``lda``) and ``b`` (row stride ``ldb``); zero for no
-    rows. The sum runs in pieces that fit BLAS's int sizes, in a fixed
-    order."""
-    cdef Py_ssize_t start = 0, rows
-    if n_rows == 0:
-        memset(c, 0, m * n * sizeof(floating))
-        return
-    while start < n_rows:
-        rows = min(_MAX_BLAS_ROWS, n_rows - start)
-        _gemm(True, False, <int> m, <int> n, <int> rows, <floating> 1,
-              a + start * lda, <int> lda, b + start * ldb, <int> ldb,
-              <floating> (1 if start else 0), c, <int> n)
-        start += rows
-
-
 cdef inline void _forward_rows(
     size_t rows, size_t hidden, floating *gates, const floating *bias,
     const floating *c_prev, floating *c, floating *tanh_c, floating *h,
@@ -335,26 +308,30 @@ cdef void _weight_gradients(
     after chunk (``work``: one chunk of a panel of ``dz``), then goes
     transposed into the gradients. Each sum runs over the rows in order,
     whatever ``j0`` and ``j1``."""
-    cdef Py_ssize_t four = 4 * size, start = 0, kc, j, q
+    cdef Py_ssize_t four = 4 * size, m = n_inputs + size + 1, start = 0, kc, j, q
+    cdef Py_ssize_t panel = SKLSTM_NB_FLOAT if floating is float else SKLSTM_NB_DOUBLE
+    cdef floating *column
     while start < n_rows:
         kc = min(<Py_ssize_t> SKLSTM_WGRAD_ROWS, n_rows - start)
         if floating is float:
             sklstm_wgrad_float(
                 _USE_FMA, kc, n_inputs, inputs + start * n_inputs, n_inputs,
                 size, h_prev + start * size, size, True, dz + start * four, four,
-                j0, j1, start == 0, work, sums, four)
+                j0, j1, start == 0, work, sums)
         else:
             sklstm_wgrad_double(
                 _USE_FMA, kc, n_inputs, inputs + start * n_inputs, n_inputs,
                 size, h_prev + start * size, size, True, dz + start * four, four,
-                j0, j1, start == 0, work, sums, four)
+                j0, j1, start == 0, work, sums)
         start += kc
+    # sums holds, panel after panel, each panel's rows (NB gate units each).
     for j in range(j0, j1):
+        column = sums + (j - j % panel) * m + j % panel
         for q in range(n_inputs):
-            grad_ih[j * n_inputs + q] = sums[q * four + j]
+            grad_ih[j * n_inputs + q] = column[q * panel]
         for q in range(size):
-            grad_hh[j * size + q] = sums[(n_inputs + q) * four + j]
-        grad_bias[j] = sums[(n_inputs + size) * four + j]
+            grad_hh[j * size + q] = column[(n_inputs + q) * panel]
+        grad_bias[j] = column[(n_inputs + size) * panel]
 
 
 # --- thread counts ----------------------------------------------------------
@@ -517,7 +494,8 @@ def layer_backward(
         # The weight gradients' sums (n_inputs + H + 1 rows of 4H) and, per
         # group of gate units, the kernel's work: a chunk of rows of the
         # inputs and h_prev, packed, and of a panel of d_gates.
-        sums = <floating *> malloc((n_inputs + size + 1) * four * sizeof(floating))
+        sums = <floating *> malloc(
+            (n_inputs + size + 1) * n_panels * panel * sizeof(floating))
         work = <floating *> malloc(n_groups * work_size * sizeof(floating))
         if sums == NULL or work == NULL:
             raise MemoryError()

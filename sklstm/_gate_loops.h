@@ -428,16 +428,21 @@ SKLSTM_GEMM_DISPATCH(double)
  * dz[p, j] (h the previous hidden state) and grad_bias[j] = sum_p dz[p, j].
  * One product gives them all, c = [a | a2 | 1]^T @ b with a = x, a2 = h and
  * b = dz: c has a row per column of a, then of a2, then (``ones``) one for
- * the bias, and a column per gate unit (the caller transposes it).
+ * the bias, and a column per gate unit. c is stored panel after panel (NB
+ * gate units, two vectors): the panel of gate units [j, j + NB) at
+ * c + j * rows, its row q at + q * NB, so that a block's sums are near each
+ * other whatever the number of gate units; the caller transposes it.
  *
  * - The caller passes the rows in fixed chunks (SKLSTM_WGRAD_ROWS); each
- *   call adds one chunk into c, for the gate units j0 <= j < j1.
- * - Per panel of 2 vectors of gate units, the chunk's b is copied
- *   contiguous into ``work`` (kc x 2 vectors), and the bias's sums taken on
- *   the way; then each block of 6 columns of a or a2 (4, 2 and 1 for the
- *   last ones) keeps its 12 sums in registers over the chunk's rows, reading
- *   a and a2 where they are. Gate units past the last full panel go through
- *   a scalar loop with the same operations.
+ *   call adds one chunk into c, for the gate units j0 <= j < j1 (j0 a
+ *   multiple of NB).
+ * - Each call packs the chunk of [a | a2] into ``work``, in blocks of 6
+ *   columns (4, 2 and 1 for the last ones), a block's values row after row.
+ * - Per panel, each block keeps its 12 sums (6 columns by 2 vectors) in
+ *   registers over the chunk's rows. The first block reads the chunk of b
+ *   where it is, copies it contiguous into ``work`` for the other blocks to
+ *   read from L1, and takes the bias's sums on the way. Gate units past the
+ *   last full panel go through a scalar loop with the same operations.
  *
  * Every element of c is one sum over the rows in order, 0 + a[0, q] b[0, j]
  * + a[1, q] b[1, j] + ..., one multiply and one add at a time (a fused
@@ -447,13 +452,17 @@ SKLSTM_GEMM_DISPATCH(double)
  * bits of the vector path without FMA. */
 #define SKLSTM_WGRAD_ROWS 256
 
+/* One chunk of kc rows: a (kc x na, row stride lda), a2 (kc x na2, lda2),
+ * b (kc x j1 at least, ldb); ``first``: c from 0, else added to; ``work``:
+ * kc * (na + na2 + NB) values; c: (na + na2 + ones) rows of every panel up
+ * to j1's. */
 #define SKLSTM_WGRAD_ARGS(T)                                                    \
     size_t kc, size_t na, const T *SKLSTM_R a, size_t lda, size_t na2,          \
     const T *SKLSTM_R a2, size_t lda2, int ones, const T *SKLSTM_R b,           \
     size_t ldb, size_t j0, size_t j1, int first, T *SKLSTM_R work,              \
-    T *SKLSTM_R c, size_t ldc
+    T *SKLSTM_R c
 #define SKLSTM_WGRAD_CALL                                                       \
-    kc, na, a, lda, na2, a2, lda2, ones, b, ldb, j0, j1, first, work, c, ldc
+    kc, na, a, lda, na2, a2, lda2, ones, b, ldb, j0, j1, first, work, c
 
 /* The rows of c for the gate units [j, j1), panel by panel of NB, one
  * column of a, a2 or the ones at a time: every gate unit on the plain path,
@@ -480,7 +489,7 @@ SKLSTM_GEMM_DISPATCH(double)
                 ld = lda2;                                                      \
             }                                                                   \
             T sum[NB];                                                          \
-            T *SKLSTM_R out = c + q * ldc + j;                                  \
+            T *SKLSTM_R out = c + j * (na + na2 + (ones != 0)) + q * NB;        \
             for (size_t u = 0; u < NB; u++)                                     \
                 sum[u] = first || u >= width ? 0 : out[u];                      \
             if (src == NULL)                                                    \
@@ -550,18 +559,28 @@ SKLSTM_WGRAD_PACK(sklstm_wgrad_pack_float, float)
 SKLSTM_WGRAD_PACK(sklstm_wgrad_pack_double, double)
 
 /* One block of R columns (from q0) of packed [a | a2] by the panel of b. */
-#define SKLSTM_WGRAD_VBLOCK(T, V, VMULADD, SPLAT, R)                            \
+#define SKLSTM_WGRAD_VBLOCK(T, V, VMULADD, SPLAT, R, COPY)                      \
     {                                                                           \
         const T *SKLSTM_R pk = pa + q0 * kc;                                    \
         V s0[R], s1[R];                                                         \
         for (int i = 0; i < R; i++) {                                           \
-            const T *out = c + (q0 + i) * ldc + j;                              \
+            const T *out = cp + (q0 + i) * 2 * lanes;                           \
             s0[i] = first ? (V){0} : *(const V *)out;                           \
             s1[i] = first ? (V){0} : *(const V *)(out + lanes);                 \
         }                                                                       \
         for (size_t p = 0; p < kc; p++) {                                       \
-            V b0 = *(const V *)(pb + p * 2 * lanes);                            \
-            V b1 = *(const V *)(pb + p * 2 * lanes + lanes);                    \
+            V b0, b1;                                                           \
+            if (COPY) {                                                         \
+                b0 = *(const V *)(b + p * ldb + j);                             \
+                b1 = *(const V *)(b + p * ldb + j + lanes);                     \
+                *(V *)(pb + p * 2 * lanes) = b0;                                \
+                *(V *)(pb + p * 2 * lanes + lanes) = b1;                        \
+                t0 = t0 + b0;                                                   \
+                t1 = t1 + b1;                                                   \
+            } else {                                                            \
+                b0 = *(const V *)(pb + p * 2 * lanes);                          \
+                b1 = *(const V *)(pb + p * 2 * lanes + lanes);                  \
+            }                                                                   \
             for (int i = 0; i < R; i++) {                                       \
                 V x = SPLAT(pk[p * R + i]);                                     \
                 s0[i] = VMULADD(x, b0, s0[i]);                                  \
@@ -569,12 +588,15 @@ SKLSTM_WGRAD_PACK(sklstm_wgrad_pack_double, double)
             }                                                                   \
         }                                                                       \
         for (int i = 0; i < R; i++) {                                           \
-            T *out = c + (q0 + i) * ldc + j;                                    \
+            T *out = cp + (q0 + i) * 2 * lanes;                                 \
             *(V *)out = s0[i];                                                  \
             *(V *)(out + lanes) = s1[i];                                        \
         }                                                                       \
     }
 
+/* Per panel: the first block also copies the chunk of b into pb (where
+ * the other blocks read it, from L1) and takes the bias's sums on the
+ * way. */
 #define SKLSTM_WGRAD_VBODY(T, V, MULADD, VMULADD, SPLAT, NB, PACK)              \
     const size_t lanes = sizeof(V) / sizeof(T), m = na + na2;                   \
     T *SKLSTM_R pa = work, *SKLSTM_R pb = work + m * kc;                        \
@@ -582,32 +604,39 @@ SKLSTM_WGRAD_PACK(sklstm_wgrad_pack_double, double)
     PACK(kc, na, a, lda, na2, a2, lda2, pa);                                    \
     for (; j + 2 * lanes <= j1; j += 2 * lanes) {                               \
         V t0 = {0}, t1 = {0};                                                   \
-        T *SKLSTM_R bias = ones ? c + m * ldc + j : NULL;                       \
+        T *SKLSTM_R cp = c + j * (m + (ones != 0));                             \
+        T *SKLSTM_R bias = cp + m * 2 * lanes;                                  \
         if (ones && !first) {                                                   \
             t0 = *(const V *)bias;                                              \
             t1 = *(const V *)(bias + lanes);                                    \
         }                                                                       \
-        for (size_t p = 0; p < kc; p++) {                                       \
-            V b0 = *(const V *)(b + p * ldb + j);                               \
-            V b1 = *(const V *)(b + p * ldb + j + lanes);                       \
-            *(V *)(pb + p * 2 * lanes) = b0;                                    \
-            *(V *)(pb + p * 2 * lanes + lanes) = b1;                            \
-            t0 = t0 + b0;                                                       \
-            t1 = t1 + b1;                                                       \
-        }                                                                       \
+        size_t q0 = 0;                                                          \
+        if (m >= 6)                                                             \
+            SKLSTM_WGRAD_VBLOCK(T, V, VMULADD, SPLAT, 6, 1)                     \
+        else if (m >= 4)                                                        \
+            SKLSTM_WGRAD_VBLOCK(T, V, VMULADD, SPLAT, 4, 1)                     \
+        else if (m >= 2)                                                        \
+            SKLSTM_WGRAD_VBLOCK(T, V, VMULADD, SPLAT, 2, 1)                     \
+        else if (m == 1)                                                        \
+            SKLSTM_WGRAD_VBLOCK(T, V, VMULADD, SPLAT, 1, 1)                     \
+        else                                                                    \
+            for (size_t p = 0; p < kc; p++) {                                   \
+                t0 = t0 + *(const V *)(b + p * ldb + j);                        \
+                t1 = t1 + *(const V *)(b + p * ldb + j + lanes);                \
+            }                                                                   \
+        q0 = m >= 6 ? 6 : m >= 4 ? 4 : m >= 2 ? 2 : m;                          \
         if (ones) {                                                             \
             *(V *)bias = t0;                                                    \
             *(V *)(bias + lanes) = t1;                                          \
         }                                                                       \
-        size_t q0 = 0;                                                          \
         for (; q0 + 6 <= m; q0 += 6)                                            \
-            SKLSTM_WGRAD_VBLOCK(T, V, VMULADD, SPLAT, 6)                        \
+            SKLSTM_WGRAD_VBLOCK(T, V, VMULADD, SPLAT, 6, 0)                     \
         for (; q0 + 4 <= m; q0 += 4)                                            \
-            SKLSTM_WGRAD_VBLOCK(T, V, VMULADD, SPLAT, 4)                        \
+            SKLSTM_WGRAD_VBLOCK(T, V, VMULADD, SPLAT, 4, 0)                     \
         for (; q0 + 2 <= m; q0 += 2)                                            \
-            SKLSTM_WGRAD_VBLOCK(T, V, VMULADD, SPLAT, 2)                        \
+            SKLSTM_WGRAD_VBLOCK(T, V, VMULADD, SPLAT, 2, 0)                     \
         for (; q0 < m; q0++)                                                    \
-            SKLSTM_WGRAD_VBLOCK(T, V, VMULADD, SPLAT, 1)                        \
+            SKLSTM_WGRAD_VBLOCK(T, V, VMULADD, SPLAT, 1, 0)                     \
     }                                                                           \
     SKLSTM_WGRAD_SCALAR(T, MULADD, NB)
 
