@@ -12,7 +12,7 @@ use, as scikit-learn's build decides on OpenMP:
    says so, and sklstm runs on its NumPy engine.
 
 ``pip`` shows these lines with ``-v``; ``sklstm.show_versions()`` tells
-afterwards which one an install got. The engine's C (``sklstm/_gate_loops.h``)
+afterwards which one an install got. The engine's C (``sklstm/_lstm/_gate_loops.h``)
 uses a compiler extension only where a test compile shows the compiler has
 it, with a plain C99 path beside it; ``SKLSTM_PLAIN_C=1`` forces that path.
 The extension is compiled for the baseline of the target (no -march=native).
@@ -236,10 +236,10 @@ class BuildEngine(build_ext):
 
 
 extension = Extension(
-    "sklstm._fast_lstm",
-    sources=["sklstm/_fast_lstm.pyx"],
-    depends=["sklstm/_gate_loops.h"],
-    include_dirs=["sklstm"],
+    "sklstm._lstm._fast_lstm",
+    sources=["sklstm/_lstm/_fast_lstm.pyx"],
+    depends=["sklstm/_lstm/_gate_loops.h"],
+    include_dirs=["sklstm/_lstm"],
 )
 
 setup(

@@ -479,9 +479,9 @@ def phase_breakdown(workload, data):
     the batch copies and Python. Returns ``(epoch seconds, [(phase,
     seconds)])``; ``None`` with the NumPy engine.
     """
-    from sklstm import _optimizers, _training
+    from sklstm._lstm import _optimizers, _training
 
-    engine = _engines.host_engine(sklstm._backend.NUMPY_BACKEND, workload.threads)
+    engine = _engines.host_engine(sklstm._lstm._backend.NUMPY_BACKEND, workload.threads)
     if engine.name != "compiled":
         return None
     fast = _engines._fast_lstm
@@ -723,7 +723,7 @@ def header_lines(args, settings, torch, load_start):
         "threads it names (`LSTMRegressor(n_threads=N)`, "
         "`torch.set_num_threads(N)`); the memory and scaling tables on "
         f"{max(args.thread_counts)}. sklstm engine: "
-        f"{_engines.host_engine(sklstm._backend.NUMPY_BACKEND).name} "
+        f"{_engines.host_engine(sklstm._lstm._backend.NUMPY_BACKEND).name} "
         "(`SKLSTM_ENGINE` to change). Thread pools at start "
         "(`threadpoolctl.threadpool_info()`):",
     ]

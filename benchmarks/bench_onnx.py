@@ -210,7 +210,7 @@ def format_report(args, settings, table, raw, load_start, wall_time):
         "- Threads: each row runs the three on the threads it names "
         "(`SessionOptions.intra_op_num_threads` with `inter_op_num_threads=1`, "
         "`LSTMRegressor(n_threads=N)`, `torch.set_num_threads(N)`). sklstm "
-        f"engine: {_engines.host_engine(sklstm._backend.NUMPY_BACKEND).name} "
+        f"engine: {_engines.host_engine(sklstm._lstm._backend.NUMPY_BACKEND).name} "
         "(`SKLSTM_ENGINE` to change). Thread pools at start "
         "(`threadpoolctl.threadpool_info()`):",
     ]

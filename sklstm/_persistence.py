@@ -13,8 +13,8 @@ import warnings
 
 import numpy as np
 
-from ._optimizers import AdamOptimizer, SGDOptimizer
-from ._training import OptimizerState, TrainingState
+from ._lstm._optimizers import AdamOptimizer, SGDOptimizer
+from ._lstm._training_state import OptimizerState, TrainingState
 from .exceptions import InconsistentVersionWarning
 
 #: Key of the sklstm version in a saved state.

@@ -5,8 +5,8 @@ import os
 import platform
 import sys
 
-from ._backend import NUMPY_BACKEND, gpu_info
-from ._engines import ENGINE_ENV, compiled_engine_available, host_engine
+from ._lstm._backend import NUMPY_BACKEND, gpu_info
+from ._lstm._engines import ENGINE_ENV, compiled_engine_available, host_engine
 
 _DEPENDENCIES = ("numpy", "scipy", "scikit-learn", "pandas", "joblib", "threadpoolctl")
 
@@ -28,7 +28,7 @@ def _build_info():
                 "compiled engine; `pip install -v` shows why)"
             )
         }
-    from . import _fast_lstm
+    from ._lstm import _fast_lstm
 
     info = _fast_lstm.build_info()
     if info["openmp"]:

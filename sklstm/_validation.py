@@ -28,6 +28,7 @@ def validate_sequences(
     n_timesteps=None,
     step_order="oldest_first",
     column_grouping="by_step",
+    numeric_target=True,
 ):
     """Validate sequence inputs (and targets) for an LSTM estimator.
 
@@ -64,6 +65,9 @@ def validate_sequences(
         Whether a flattened row holds the features of each step side by
         side (``"by_step"``) or the steps of each feature (``"by_feature"``,
         the lag tables of multivariate reductions).
+    numeric_target : bool, default=True
+        Convert ``y`` to float64 (a regressor); False leaves a classifier's
+        labels as they are.
 
     Returns
     -------
@@ -75,7 +79,7 @@ def validate_sequences(
     reject_sparse(estimator, X)
     check_params = dict(dtype=FLOAT_DTYPES, reset=reset)
     if y is not None and not isinstance(y, str):
-        check_params.update(y_numeric=True, multi_output=True)
+        check_params.update(y_numeric=numeric_target, multi_output=True)
     if not hasattr(X, "ndim"):  # lists and other array-likes
         X = np.asarray(X)
     if X.ndim > 3:
@@ -125,7 +129,10 @@ def validate_sequences(
 
     checked = validate_data(estimator, X, y, allow_nd=True, **check_params)
     if isinstance(checked, tuple):
-        return as_sequences(checked[0]), _numeric_target(estimator, checked[1])
+        y = checked[1]
+        return as_sequences(checked[0]), (
+            _numeric_target(estimator, y) if numeric_target else y
+        )
     return as_sequences(checked)
 
 

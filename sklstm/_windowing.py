@@ -5,11 +5,17 @@ from numbers import Integral
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils._available_if import available_if
-from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted
 
 from ._persistence import SavedStateMixin
-from ._sklearn_compat import Interval, StrOptions, _fit_context, validate_data
+from ._sklearn_compat import (
+    Interval,
+    StrOptions,
+    _check_feature_names_in,
+    _fit_context,
+    validate_data,
+)
 from ._validation import FLOAT_DTYPES, reject_sparse
 
 

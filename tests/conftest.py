@@ -11,8 +11,8 @@ os.environ.setdefault("SCIPY_ARRAY_API", "1")
 import numpy as np
 import pytest
 
-from sklstm._backend import NUMPY_BACKEND
-from sklstm._engines import ArrayEngine, CompiledEngine, compiled_engine_available
+from sklstm._lstm._backend import NUMPY_BACKEND
+from sklstm._lstm._engines import ArrayEngine, CompiledEngine, compiled_engine_available
 
 # Tests and CI read the Beijing PM2.5 data from ../shared/data beside the
 # project root; it is never committed.
@@ -67,8 +67,8 @@ def sine_series():
 #: compiled one, on one thread and on several.
 ENGINES = {
     "numpy": lambda: ArrayEngine(NUMPY_BACKEND),
-    "compiled-1-thread": lambda: CompiledEngine(1),
-    "compiled-3-threads": lambda: CompiledEngine(3),
+    "compiled-1-thread": lambda: CompiledEngine(n_threads=1),
+    "compiled-3-threads": lambda: CompiledEngine(n_threads=3),
 }
 
 

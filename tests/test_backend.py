@@ -10,7 +10,7 @@ import pytest
 
 import sklstm
 from sklstm import LSTMRegressor
-from sklstm._backend import NUMPY_BACKEND, resolve_backend
+from sklstm._lstm._backend import NUMPY_BACKEND, resolve_backend
 
 
 @pytest.fixture
@@ -74,7 +74,7 @@ def test_only_the_backend_module_imports_cupy():
         for path in package.rglob("*.py")
         if re.search(r"^\s*(import cupy|from cupy)", path.read_text(), re.MULTILINE)
     )
-    assert importing == ["_backend.py"]
+    assert importing == ["_lstm/_backend.py"]
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

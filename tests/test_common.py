@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklstm import LSTMRegressor, SequenceWindower
+from sklstm import LSTMClassifier, LSTMRegressor, SequenceWindower
 
 # Default-constructed: the windower windows tables shorter than its window
 # (check_estimator feeds as few as 1 row), padding their missing history.
@@ -16,6 +16,7 @@ ESTIMATORS = [
     LSTMRegressor(
         n_timesteps=1, step_order="newest_first", column_grouping="by_feature"
     ),
+    LSTMClassifier(),
     SequenceWindower(),
     SequenceWindower(flatten=True),
 ]
@@ -29,6 +30,11 @@ EXPECTED_FAILED_CHECKS = {
         "check_sample_weight_equivalence_on_dense_data": (
             "float32 training (the default dtype): weighted and repeated rows "
             "round differently; passes with dtype='float64'"
+        ),
+    },
+    "LSTMClassifier": {
+        "check_sample_weight_equivalence_on_dense_data": (
+            "float32 training (the default dtype), as for LSTMRegressor"
         ),
     },
     "SequenceWindower": {

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 from sklstm import LSTMRegressor
-from sklstm._backend import NUMPY_BACKEND
-from sklstm._cell import Workspace
-from sklstm._losses import loss_and_gradient
-from sklstm._network import (
+from sklstm._lstm._backend import NUMPY_BACKEND
+from sklstm._lstm._layer import Workspace
+from sklstm._lstm._losses import loss_and_gradient
+from sklstm._lstm._network import (
     NetworkShape,
     backward,
     dropout_masks,

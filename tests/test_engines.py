@@ -8,16 +8,23 @@ import numpy as np
 import pytest
 
 from sklstm import LSTMRegressor
-from sklstm._backend import NUMPY_BACKEND
-from sklstm._cell import Workspace
-from sklstm._engines import (
+from sklstm._lstm._backend import NUMPY_BACKEND
+from sklstm._lstm._engines import (
     ArrayEngine,
     CompiledEngine,
     compiled_engine_available,
     host_engine,
+    make_engine,
 )
-from sklstm._losses import loss_and_gradient
-from sklstm._network import NetworkShape, backward, forward, init_parameters, unflatten
+from sklstm._lstm._layer import Workspace
+from sklstm._lstm._losses import loss_and_gradient
+from sklstm._lstm._network import (
+    NetworkShape,
+    backward,
+    forward,
+    init_parameters,
+    unflatten,
+)
 
 pytestmark = pytest.mark.skipif(
     not compiled_engine_available(),
@@ -101,7 +108,7 @@ def _torch_run(shape, flat, X, y):
 @pytest.mark.parametrize("n_threads", [1, 2, 5])
 def test_float64_engines_and_pytorch_agree_to_1e10(shape_spec, n_threads):
     shape, flat, X, y = _problem(shape_spec, np.float64)
-    compiled = _run(CompiledEngine(n_threads), shape, flat, X, y)
+    compiled = _run(CompiledEngine(n_threads=n_threads), shape, flat, X, y)
     for other in (
         _run(ArrayEngine(NUMPY_BACKEND), shape, flat, X, y),
         _torch_run(shape, flat, X, y),
@@ -119,7 +126,7 @@ def test_float32_engines_and_pytorch_agree_within_rounding(shape_spec):
     exact = _run(
         ArrayEngine(NUMPY_BACKEND), shape, *(a.astype(np.float64) for a in (flat, X, y))
     )
-    compiled = _run(CompiledEngine(2), shape, flat, X, y)
+    compiled = _run(CompiledEngine(n_threads=2), shape, flat, X, y)
     reference = _run(ArrayEngine(NUMPY_BACKEND), shape, flat, X, y)
     torch_result = _torch_run(shape, flat, X, y)
     # Each float32 engine lies within a few hundred float32 epsilons of the
@@ -143,9 +150,9 @@ def test_compiled_predict_matches_training_forward(dtype):
         params,
         np.ascontiguousarray(np.swapaxes(X, 0, 1)),
         Workspace(np),
-        CompiledEngine(1),
+        CompiledEngine(n_threads=1),
     )
-    predicted = CompiledEngine(2).network_output(params, X, Workspace(np))
+    predicted = CompiledEngine(n_threads=2).network_output(params, X, Workspace(np))
     assert predicted.dtype == np.float64
     atol = 1e-12 if dtype == np.float64 else 1e-5
     np.testing.assert_allclose(predicted, expected, rtol=0, atol=atol)
@@ -200,14 +207,14 @@ def test_engine_choice_from_the_environment(monkeypatch):
     monkeypatch.delenv("SKLSTM_ENGINE", raising=False)
     assert isinstance(host_engine(NUMPY_BACKEND), CompiledEngine)
     monkeypatch.setenv("SKLSTM_ENGINE", "numpy")
-    assert isinstance(NUMPY_BACKEND.engine(), ArrayEngine)
+    assert isinstance(make_engine(NUMPY_BACKEND), ArrayEngine)
     monkeypatch.setenv("SKLSTM_ENGINE", "fortran")
     with pytest.raises(ValueError, match="'auto', 'compiled' or 'numpy'"):
         host_engine(NUMPY_BACKEND)
 
 
 def test_missing_extension_falls_back_to_numpy(monkeypatch):
-    import sklstm._engines as engines
+    import sklstm._lstm._engines as engines
 
     monkeypatch.setattr(engines, "_fast_lstm", None)
     monkeypatch.delenv("SKLSTM_ENGINE", raising=False)
@@ -235,7 +242,7 @@ def test_numpy_and_compiled_estimators_learn_the_same_model(monkeypatch):
 
 
 def _default_threads_in_subprocess(env):
-    code = "from sklstm._threads import openmp_threads; print(openmp_threads())"
+    code = "from sklstm._lstm._threads import openmp_threads; print(openmp_threads())"
     result = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
@@ -250,7 +257,7 @@ def test_default_threads_follow_cores_and_omp_num_threads():
     import os
 
     import joblib
-    from sklstm._fast_lstm import build_info
+    from sklstm._lstm._fast_lstm import build_info
 
     env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
     # A build without OpenMP (serial) runs one thread.
@@ -263,7 +270,7 @@ def test_default_threads_follow_cores_and_omp_num_threads():
 def test_default_is_one_thread_outside_the_main_thread():
     import threading
 
-    from sklstm._threads import openmp_threads
+    from sklstm._lstm._threads import openmp_threads
 
     seen = []
     worker = threading.Thread(target=lambda: seen.append(openmp_threads()))
@@ -306,7 +313,7 @@ def test_gates_reach_their_limits_at_infinite_preactivations_and_keep_nan(dtype)
     params.layers[0].weight_ih[...] = 1.0
     params.head_weight[...] = 1.0
     X = np.array([[[np.inf]], [[-np.inf]], [[np.nan]], [[0.5]]], dtype=dtype)
-    compiled = CompiledEngine(1).network_output(params, X, Workspace(np))
+    compiled = CompiledEngine(n_threads=1).network_output(params, X, Workspace(np))
     reference = ArrayEngine(NUMPY_BACKEND).network_output(
         unflatten(flat.astype(np.float64), shape), X.astype(np.float64), Workspace(np)
     )

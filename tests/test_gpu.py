@@ -12,10 +12,17 @@ import numpy as np
 import pytest
 
 from sklstm import LSTMRegressor
-from sklstm._backend import NUMPY_BACKEND, resolve_backend
-from sklstm._cell import Workspace
-from sklstm._losses import loss_and_gradient
-from sklstm._network import NetworkShape, backward, forward, init_parameters, unflatten
+from sklstm._lstm._backend import NUMPY_BACKEND, resolve_backend
+from sklstm._lstm._engines import make_engine
+from sklstm._lstm._layer import Workspace
+from sklstm._lstm._losses import loss_and_gradient
+from sklstm._lstm._network import (
+    NetworkShape,
+    backward,
+    forward,
+    init_parameters,
+    unflatten,
+)
 
 
 def _cupy_backend_or_none():
@@ -46,14 +53,14 @@ def _loss_and_gradient(backend, dtype, loss="squared_error", shape=SHAPE):
     xp = backend.xp
     params = unflatten(backend.asarray(flat, dtype=dtype), shape)
     predictions, caches = forward(
-        params, backend.asarray(X, dtype=dtype), Workspace(xp), backend.engine()
+        params, backend.asarray(X, dtype=dtype), Workspace(xp), make_engine(backend)
     )
     sample_weight = xp.ones(33, dtype=dtype)
     value, d_pred = loss_and_gradient(
         loss, backend.asarray(y, dtype=dtype), predictions, sample_weight, xp, 0.7
     )
     grads = unflatten(xp.zeros_like(params.flat), shape)
-    backward(params, caches, d_pred, grads, Workspace(xp), backend.engine())
+    backward(params, caches, d_pred, grads, Workspace(xp), make_engine(backend))
     return (
         backend.to_numpy(predictions),
         float(value),

@@ -233,7 +233,7 @@ def test_a_float32_model_is_traced_in_float64():
 def test_traces_beyond_the_available_memory_are_refused_before_allocating(
     monkeypatch,
 ):
-    import sklstm._memory as memory
+    import sklstm._lstm._traces as memory
 
     X = np.random.RandomState(0).standard_normal((40, 5, 2))
     model = LSTMRegressor(hidden_layer_sizes=(3, 2), max_iter=1).fit(X, X[:, -1, 0])

@@ -5,9 +5,15 @@ the compiled engine (on one thread and on several)."""
 import numpy as np
 import pytest
 
-from sklstm._cell import Workspace
-from sklstm._losses import loss_and_gradient
-from sklstm._network import NetworkShape, backward, forward, init_parameters, unflatten
+from sklstm._lstm._layer import Workspace
+from sklstm._lstm._losses import loss_and_gradient
+from sklstm._lstm._network import (
+    NetworkShape,
+    backward,
+    forward,
+    init_parameters,
+    unflatten,
+)
 
 from ._reference import central_difference, reference_loss, reference_network_output
 

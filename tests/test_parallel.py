@@ -10,7 +10,7 @@ from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_info
 
 from sklstm import LSTMRegressor, SequenceWindower
-from sklstm._threads import blas_threads
+from sklstm._lstm._threads import blas_threads
 
 from .conftest import use_host_engine
 

@@ -19,7 +19,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 import sklstm
-import sklstm._backend
+import sklstm._lstm._backend
 from sklstm import LSTMRegressor, SequenceWindower
 from sklstm._persistence import VERSION_KEY
 from sklstm.exceptions import InconsistentVersionWarning
@@ -313,7 +313,7 @@ def test_gpu_state_is_left_out_of_skops_files():
 
 def _cupy_available():
     try:
-        sklstm._backend.resolve_backend("cupy")
+        sklstm._lstm._backend.resolve_backend("cupy")
     except (ImportError, RuntimeError):
         return False
     return True

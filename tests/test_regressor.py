@@ -12,7 +12,7 @@ from sklearn.model_selection import GridSearchCV, TimeSeriesSplit
 from sklearn.pipeline import Pipeline
 
 from sklstm import LSTMRegressor, SequenceWindower
-from sklstm._network import NetworkShape, init_parameters, unflatten
+from sklstm._lstm._network import NetworkShape, init_parameters, unflatten
 
 from ._reference import (
     ONE_GRADIENT_STEP,
@@ -433,7 +433,7 @@ def test_bad_hidden_layer_sizes(sizes):
 
 def _interrupt_at_epoch(monkeypatch, epoch):
     """Make training raise KeyboardInterrupt at the start of ``epoch``."""
-    import sklstm._training as training
+    import sklstm._lstm._training as training
 
     original, calls = training._run_epoch, []
 

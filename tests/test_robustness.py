@@ -16,7 +16,7 @@ import pytest
 from threadpoolctl import threadpool_info
 
 from sklstm import LSTMRegressor
-from sklstm._engines import compiled_engine_available
+from sklstm._lstm._engines import compiled_engine_available
 
 from .conftest import COMPILED_MISSING
 
@@ -146,7 +146,7 @@ def test_threads_that_cannot_start_are_a_python_exception():
 
 @needs_compiled
 def test_more_threads_than_work_gives_the_same_model():
-    from sklstm._fast_lstm import block_count
+    from sklstm._lstm._fast_lstm import block_count
 
     # A thread gets at least the GEMM's 6-row block.
     assert block_count(1000, 256) == 43

@@ -5,7 +5,7 @@ import pytest
 
 import sklstm
 from sklstm import LSTMRegressor
-from sklstm._engines import compiled_engine_available
+from sklstm._lstm._engines import compiled_engine_available
 
 
 def test_show_versions_reports_the_build_the_engine_and_the_versions(capsys):
@@ -16,7 +16,7 @@ def test_show_versions_reports_the_build_the_engine_and_the_versions(capsys):
     assert f"version: {sklstm.__version__}" in out
     assert f"numpy: {np.__version__}" in out
     if compiled_engine_available():
-        from sklstm import _fast_lstm
+        from sklstm._lstm import _fast_lstm
 
         info = _fast_lstm.build_info()
         assert f"C path: {info['c_path']}" in out
@@ -30,7 +30,7 @@ def test_show_versions_reports_the_build_the_engine_and_the_versions(capsys):
 def test_without_the_extension_it_says_so_and_names_the_numpy_engine(
     monkeypatch, capsys
 ):
-    import sklstm._engines as engines
+    import sklstm._lstm._engines as engines
     import sklstm._show_versions as report
 
     monkeypatch.setattr(engines, "_fast_lstm", None)

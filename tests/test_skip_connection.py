@@ -10,7 +10,7 @@ from sklearn.base import clone
 from sklearn.metrics import r2_score
 
 from sklstm import LSTMRegressor
-from sklstm._network import NetworkShape, init_parameters, unflatten
+from sklstm._lstm._network import NetworkShape, init_parameters, unflatten
 
 from ._reference import (
     ONE_GRADIENT_STEP,

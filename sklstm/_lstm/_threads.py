@@ -38,8 +38,9 @@ import os
 import threading
 
 import joblib
-import threadpoolctl
 from threadpoolctl import ThreadpoolController
+
+from .._threadpoolctl_compat import take_blas_control
 
 
 @functools.cache
@@ -52,21 +53,6 @@ def _controller():
     import scipy.linalg  # noqa: F401
 
     return ThreadpoolController()
-
-
-def _take_blas_control():
-    """Let this thread set OpenBLAS's process-wide limit.
-
-    threadpoolctl (3.6 and later) lets only one thread, the first to set a
-    limit, change a process-wide OpenBLAS pool until its ``with`` block
-    ends, and silently ignores the others. The shared limit below is set and
-    restored by whichever thread enters first or leaves last, always under
-    its own lock, so it takes that control for each change.
-    """
-    controller_class = getattr(threadpoolctl, "OpenBLASController", None)
-    clear = getattr(controller_class, "clear_controlling_thread", None)
-    if clear is not None:
-        clear(force=True)
 
 
 class _SharedBlasLimit:
@@ -84,7 +70,7 @@ class _SharedBlasLimit:
         self._applied = None
 
     def _set(self, limit):
-        _take_blas_control()
+        take_blas_control()
         limiter = _controller().limit(limits=limit, user_api="blas")
         self._applied = limit
         return limiter
@@ -101,9 +87,9 @@ class _SharedBlasLimit:
         with self._lock:
             self._active.remove(limit)
             if not self._active:
-                _take_blas_control()
+                take_blas_control()
                 self._original.restore_original_limits()
-                _take_blas_control()
+                take_blas_control()
                 self._original = self._applied = None
             elif min(self._active) != self._applied:
                 self._set(min(self._active))

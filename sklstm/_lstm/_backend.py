@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 
-from ._engines import ArrayEngine, host_engine
 from ._gates import NumpyGateKernels, make_cupy_gate_kernels
 
 GPU_INSTALL_HINT = (
@@ -39,25 +38,6 @@ class Backend:
     name: str
     xp: Any
     gates: Any
-
-    def engine(self, n_threads=None):
-        """The engine that runs the layers on this backend (see ``_engines``).
-
-        Parameters
-        ----------
-        n_threads : int or None
-            The estimator's ``n_threads``.
-
-        Returns
-        -------
-        engine : ArrayEngine or CompiledEngine
-            On NumPy, the compiled engine where the extension is built (the
-            NumPy reference engine otherwise, or with ``SKLSTM_ENGINE=numpy``);
-            on CuPy, the array engine with the fused CUDA kernels.
-        """
-        if self.name == "numpy":
-            return host_engine(self, n_threads)
-        return ArrayEngine(self, n_threads)
 
     def asarray(self, array, dtype=None):
         """Move ``array`` onto this backend's device (no copy if already there)."""

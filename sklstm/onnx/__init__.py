@@ -19,11 +19,13 @@ except ImportError as error:
 
 from sklearn.frozen import FrozenEstimator
 
-from ._onnx_lstm import calculate_lstm_output_shapes, convert_lstm
-from ._onnx_parsing import float32_initial_types, parse_frozen_estimator
-from ._onnx_windower import calculate_windower_output_shapes, convert_windower
-from ._regressor import LSTMRegressor
-from ._windowing import SequenceWindower
+from .._classifier import LSTMClassifier
+from .._regressor import LSTMRegressor
+from .._windowing import SequenceWindower
+from ._classifier import calculate_classifier_output_shapes, convert_classifier
+from ._lstm import calculate_lstm_output_shapes, convert_lstm
+from ._parsing import float32_initial_types, parse_frozen_estimator
+from ._windower import calculate_windower_output_shapes, convert_windower
 
 __all__ = ["register_converters", "to_onnx"]
 
@@ -34,7 +36,7 @@ def register_converters():
     Importing :mod:`sklstm.onnx` calls it already; calling it again is
     harmless. Afterwards ``skl2onnx.to_onnx`` and ``skl2onnx.convert_sklearn``
     convert pipelines holding :class:`~sklstm.SequenceWindower`,
-    :class:`~sklstm.LSTMRegressor` and
+    :class:`~sklstm.LSTMRegressor`, :class:`~sklstm.LSTMClassifier` and
     :class:`~sklearn.frozen.FrozenEstimator` (converted as the estimator it
     wraps).
 
@@ -58,6 +60,13 @@ def register_converters():
     )
     skl2onnx.update_registered_converter(
         LSTMRegressor, "SklstmLSTMRegressor", calculate_lstm_output_shapes, convert_lstm
+    )
+    skl2onnx.update_registered_converter(
+        LSTMClassifier,
+        "SklstmLSTMClassifier",
+        calculate_classifier_output_shapes,
+        convert_classifier,
+        options={"zipmap": [True, False, "columns"], "nocl": [True, False]},
     )
     skl2onnx.update_registered_parser(FrozenEstimator, parse_frozen_estimator)
 
@@ -89,7 +98,11 @@ def to_onnx(model, X_sample, **kwargs):
     onx : onnx.ModelProto
         Its output ``"variable"`` holds the predictions (or the transformed
         rows), float32, 1-D for a regressor fitted on 1-D ``y``, as
-        ``predict`` returns them.
+        ``predict`` returns them. A classifier's graph has two outputs, as
+        skl2onnx's classifiers have: ``"output_label"`` and
+        ``"output_probability"`` (a list of ``{class: probability}``, or
+        with ``options={"zipmap": False}`` a float32 matrix in the order of
+        ``classes_``).
 
     Raises
     ------

@@ -11,9 +11,9 @@ import numpy as np
 from sklearn.utils import Bunch, gen_batches
 
 from ._backend import NUMPY_BACKEND
-from ._cell import Workspace
 from ._engines import ArrayEngine
 from ._gates import CELL, FORGET, INPUT, OUTPUT
+from ._layer import Workspace
 from ._network import forward
 
 #: The traced quantities: Bunch key, and where it sits in a layer's cache.

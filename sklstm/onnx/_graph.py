@@ -52,7 +52,8 @@ class GraphBuilder:
         Parameters
         ----------
         array : ndarray
-            Stored with its own dtype (float32 or int64 here).
+            Stored with its own dtype (float32 or int64 here), or as strings
+            (a classifier's string labels).
         hint : str
             Readable part of the name.
 
@@ -61,7 +62,15 @@ class GraphBuilder:
         name : str
         """
         name = self.scope.get_unique_variable_name(f"{self.prefix}_{hint}")
-        tensor = numpy_helper.from_array(np.asarray(array), name)
+        array = np.asarray(array)
+        if array.dtype.kind in "US":
+            # String tensors hold their values as bytes, never as raw data.
+            values = [value.encode() for value in array.astype(str).ravel()]
+            self.container.add_initializer(
+                name, TensorProto.STRING, list(array.shape), values
+            )
+            return name
+        tensor = numpy_helper.from_array(array, name)
         self.container.add_initializer(
             name, tensor.data_type, list(tensor.dims), tensor
         )

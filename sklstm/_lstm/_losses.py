@@ -13,6 +13,15 @@ pinball loss of quantile ``q``: ``(1 - q) * r`` for ``r > 0`` (predicting
 too high), ``-q * r`` otherwise, whose minimiser is the ``q``-quantile of the
 target; it is positively homogeneous, so standardising the target
 (``scale_target=True``) keeps that meaning.
+
+The classifiers' losses are functions of the logits ``z`` and the 0/1
+targets ``y``, summed over outputs (as ``MLPClassifier``'s) and averaged
+over samples with the sample weights: ``log_loss`` is the binary
+cross-entropy of ``sigmoid(z)`` per output (binary and multilabel
+targets), ``softplus(z) - y * z``, with gradient ``sigmoid(z) - y``;
+``softmax_log_loss`` the cross-entropy of ``softmax(z)`` against one-hot
+``y`` (multiclass), ``logsumexp(z) - y . z``, with gradient
+``softmax(z) - y``.
 """
 
 from functools import partial
@@ -40,6 +49,38 @@ def _pinball(xp, residual, quantile):
     return residual * derivative, derivative
 
 
+def _log_loss(xp, logits, y_true):
+    # softplus(z) = max(z, 0) + log1p(exp(-|z|)): no overflow for any z.
+    softplus = xp.maximum(logits, 0) + xp.log1p(xp.exp(-xp.abs(logits)))
+    return softplus - y_true * logits, sigmoid(xp, logits) - y_true
+
+
+def _softmax_log_loss(xp, logits, y_true):
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_sum = xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
+    log_proba = shifted - log_sum
+    return -(y_true * log_proba), xp.exp(log_proba) - y_true
+
+
+def sigmoid(xp, logits):
+    """``1 / (1 + exp(-z))`` without overflow for any ``z``."""
+    # exp of a non-positive number only: exp(-|z|) in (0, 1].
+    small = xp.exp(-xp.abs(logits))
+    return xp.where(logits >= 0, 1 / (1 + small), small / (1 + small))
+
+
+def softmax(xp, logits):
+    """Row-wise softmax of ``(n_samples, n_classes)`` logits."""
+    shifted = xp.exp(logits - logits.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+#: Losses of the classifiers' logits, by name (see the module docstring).
+CLASSIFICATION_LOSSES = {
+    "log_loss": _log_loss,
+    "softmax_log_loss": _softmax_log_loss,
+}
+
 LOSS_FUNCTIONS = {
     "squared_error": _squared_error,
     "absolute_error": _absolute_error,
@@ -53,8 +94,10 @@ def loss_and_gradient(name, y_true, y_pred, sample_weight, xp, quantile=None):
 
     Parameters
     ----------
-    name : {"squared_error", "absolute_error", "huber", "quantile"}
+    name : {"squared_error", "absolute_error", "huber", "quantile", \
+            "log_loss", "softmax_log_loss"}
     y_true, y_pred : array of shape (n_samples, n_outputs)
+        For the classification losses, 0/1 targets and logits.
     sample_weight : array of shape (n_samples,)
         Non-negative, with a positive sum.
     xp : module
@@ -66,6 +109,11 @@ def loss_and_gradient(name, y_true, y_pred, sample_weight, xp, quantile=None):
     loss : 0-d array
     d_pred : array of shape (n_samples, n_outputs)
     """
+    if name in CLASSIFICATION_LOSSES:
+        values, derivative = CLASSIFICATION_LOSSES[name](xp, y_pred, y_true)
+        weights = sample_weight / sample_weight.sum()
+        derivative *= weights[:, None]
+        return weights @ values.sum(axis=1), derivative
     function = LOSS_FUNCTIONS[name]
     if name == "quantile":
         function = partial(function, quantile=quantile)

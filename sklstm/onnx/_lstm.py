@@ -23,8 +23,9 @@ from onnx import TensorProto, numpy_helper
 from skl2onnx.common.data_types import FloatTensorType
 from sklearn.utils.validation import check_is_fitted
 
-from ._gates import CELL, FORGET, INPUT, N_GATES, OUTPUT
-from ._onnx_graph import (
+from .._base import fitted_network
+from .._lstm._gates import CELL, FORGET, INPUT, N_GATES, OUTPUT
+from ._graph import (
     GraphBuilder,
     check_n_features,
     float_tensor,
@@ -57,7 +58,7 @@ def onnx_lstm_weights(layer):
     Examples
     --------
     >>> import numpy as np
-    >>> from sklstm._onnx_lstm import onnx_lstm_weights
+    >>> from sklstm.onnx._lstm import onnx_lstm_weights
     >>> gates = np.repeat(np.arange(4.0), 2)  # H = 2: blocks i, f, g, o
     >>> layer = {"weight_ih": gates[:, None], "weight_hh": np.tile(gates, (2, 1)).T,
     ...          "bias": gates}
@@ -82,13 +83,13 @@ def onnx_lstm_weights(layer):
     )
 
 
-def folded_head(model):
+def folded_head(network):
     """The head with the target unscaling folded in: ``y = h @ weight + bias``.
 
     Parameters
     ----------
-    model : LSTMRegressor
-        Fitted.
+    network : FittedNetwork
+        The fitted model's network (``sklstm._base.fitted_network``).
 
     Returns
     -------
@@ -98,20 +99,18 @@ def folded_head(model):
         for a model fitted on 1-D ``y``, so that the output is 1-D as
         ``predict``'s.
     """
-    scale = np.asarray(model.target_scale_, dtype=np.float64)
-    bias = np.asarray(model.head_bias_, dtype=np.float64) * scale + model.target_mean_
-    if model._y_was_1d:
+    bias = network.in_target_units(np.asarray(network.head_bias, dtype=np.float64))
+    if network.one_dimensional:
         bias = bias[0]
-    return unscaled_map(model, model.head_weight_), bias.astype(np.float32)
+    return unscaled_map(network, network.head_weight), bias.astype(np.float32)
 
 
-def unscaled_map(model, weight):
+def unscaled_map(network, weight):
     """A linear map onto the scaled target, as a float32 map onto ``y``.
 
     Parameters
     ----------
-    model : LSTMRegressor
-        Fitted.
+    network : FittedNetwork
     weight : ndarray of shape (n_outputs, ...)
         ``head_weight_`` or ``skip_weight_``; its trailing axes are
         flattened, in C order.
@@ -123,21 +122,41 @@ def unscaled_map(model, weight):
         ``target_scale_``: 1-D for a model fitted on 1-D ``y``.
     """
     weight = np.asarray(weight, dtype=np.float64)
-    matrix = weight.reshape(len(weight), -1).T * model.target_scale_
-    return (matrix[:, 0] if model._y_was_1d else matrix).astype(np.float32)
+    matrix = weight.reshape(len(weight), -1).T * network.target_scale
+    return (matrix[:, 0] if network.one_dimensional else matrix).astype(np.float32)
 
 
-def _checked_regressor(operator):
+def checked_model(operator):
+    """The fitted sklstm estimator of ``operator``, if the export can hold it."""
     model = operator.raw_operator
     check_is_fitted(model)
     if getattr(model, "n_timesteps", None) not in (None, 1):
         raise NotImplementedError(
-            f"LSTMRegressor(n_timesteps={model.n_timesteps}) reads flattened "
-            "windows, which the ONNX export does not reshape yet. Export a "
-            "Pipeline that windows the rows (SequenceWindower), or refit the "
-            "model on 3-D windows, which gives the same weights."
+            f"{type(model).__name__}(n_timesteps={model.n_timesteps}) reads "
+            "flattened windows, which the ONNX export does not reshape yet. "
+            "Export a Pipeline that windows the rows (SequenceWindower), or "
+            "refit the model on 3-D windows, which gives the same weights."
         )
     return model
+
+
+def checked_n_samples(operator, model):
+    """The (symbolic) number of samples of ``operator``'s input, once its
+    shape is checked against the fit."""
+    shape = numeric_input_type(operator).shape
+    fitted_steps = getattr(model, "n_timesteps_in_", 1)
+    if len(shape) not in (2, 3) or (len(shape) == 2 and fitted_steps > 1):
+        expected = "(n_samples, n_timesteps, n_features)"
+        if fitted_steps == 1:
+            expected += " or (n_samples, n_features)"
+        raise ValueError(
+            f"{type(model).__name__} was fitted on sequences of {fitted_steps} "
+            f"time step(s) and reads inputs of shape {expected}, but its ONNX "
+            f"input has shape {list(shape)}. Put a SequenceWindower before it "
+            "in the Pipeline, or pass a 3-D input sample."
+        )
+    check_n_features(operator, shape[-1], model.n_features_in_)
+    return shape[0]
 
 
 def calculate_lstm_output_shapes(operator):
@@ -148,22 +167,12 @@ def calculate_lstm_output_shapes(operator):
     operator : skl2onnx.common._topology.Operator
         Holds the fitted :class:`LSTMRegressor` as ``raw_operator``.
     """
-    model = _checked_regressor(operator)
-    shape = numeric_input_type(operator).shape
-    fitted_steps = getattr(model, "n_timesteps_in_", 1)
-    if len(shape) not in (2, 3) or (len(shape) == 2 and fitted_steps > 1):
-        expected = "(n_samples, n_timesteps, n_features)"
-        if fitted_steps == 1:
-            expected += " or (n_samples, n_features)"
-        raise ValueError(
-            f"LSTMRegressor was fitted on sequences of {fitted_steps} time "
-            f"step(s) and reads inputs of shape {expected}, but its ONNX input "
-            f"has shape {list(shape)}. Put a SequenceWindower before it in the "
-            "Pipeline, or pass a 3-D input sample."
-        )
-    check_n_features(operator, shape[-1], model.n_features_in_)
-    n_samples = shape[0]
-    output_shape = [n_samples] if model._y_was_1d else [n_samples, model.n_outputs_]
+    model = checked_model(operator)
+    n_samples = checked_n_samples(operator, model)
+    network = fitted_network(model)
+    output_shape = (
+        [n_samples] if network.one_dimensional else [n_samples, network.n_outputs]
+    )
     operator.outputs[0].type = FloatTensorType(output_shape)
 
 
@@ -177,8 +186,21 @@ def convert_lstm(scope, operator, container):
         Holds the fitted :class:`LSTMRegressor` as ``raw_operator``.
     container : skl2onnx.common._container.ModelComponentContainer
     """
-    model = _checked_regressor(operator)
     graph = GraphBuilder(scope, container, operator)
+    add_network(graph, operator, output=operator.outputs[0].full_name)
+
+
+def add_network(graph, operator, *, output=None):
+    """Add the network of ``operator``'s estimator: its output in target
+    units (a classifier's logits), named ``output`` if given.
+
+    Returns
+    -------
+    name : str
+        The name of the network's output.
+    """
+    model = checked_model(operator)
+    network = fitted_network(model)
 
     def reshaped(name, shape, hint):
         target = graph.constant(np.array(shape, dtype=np.int64), f"{hint}_shape")
@@ -189,13 +211,13 @@ def convert_lstm(scope, operator, container):
         sequences = reshaped(sequences, [0, 1, model.n_features_in_], "one_step")
     batch, n_samples = _never_empty(graph, sequences)
     steps = graph.node("Transpose", [batch], "time_major", perm=[1, 0, 2])
-    for index, layer in enumerate(model.layers_):
+    for index, layer in enumerate(network.layers):
         hidden = layer["weight_hh"].shape[1]
         weights = [
             graph.constant(array, f"layer{index}_{name}")
             for name, array in zip("WRB", onnx_lstm_weights(layer), strict=True)
         ]
-        if index < len(model.layers_) - 1:
+        if index < len(network.layers) - 1:
             every_step = graph.name(f"layer{index}_hidden")
             graph.add("LSTM", [steps, *weights], [every_step], hidden_size=hidden)
             # Y is (n_timesteps, 1 direction, n_samples, hidden): drop the 1.
@@ -215,11 +237,11 @@ def convert_lstm(scope, operator, container):
         ],
         "last_hidden_of_samples",
     )
-    weight, bias = folded_head(model)
+    weight, bias = folded_head(network)
     product = graph.node(
         "MatMul", [last_hidden, graph.constant(weight, "head")], "head"
     )
-    skip_weight = getattr(model, "skip_weight_", None)
+    skip_weight = network.skip_weight
     if skip_weight is not None:
         skip_steps = skip_weight.shape[1]
         recent = graph.node(
@@ -233,14 +255,14 @@ def convert_lstm(scope, operator, container):
             "skip_steps",
         )
         recent = reshaped(recent, [0, skip_weight[0].size], "skip_inputs")
-        skip_map = graph.constant(unscaled_map(model, skip_weight), "skip")
+        skip_map = graph.constant(unscaled_map(network, skip_weight), "skip")
         skip = graph.node("MatMul", [recent, skip_map], "skip")
         product = graph.node("Add", [product, skip], "head_and_skip")
-    graph.node(
+    return graph.node(
         "Add",
         [product, graph.constant(bias, "head_bias")],
         "prediction",
-        output=operator.outputs[0].full_name,
+        output=output,
     )
 
 

@@ -13,8 +13,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ._cell import LayerWeights
 from ._gates import N_GATES
+from ._layer import LayerWeights
 
 
 class NetworkShape(NamedTuple):

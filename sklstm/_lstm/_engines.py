@@ -1,13 +1,13 @@
 """Engines: what runs the layers of the network, behind one interface.
 
-- :class:`ArrayEngine` runs ``_cell`` and ``_gates`` on an array module:
+- :class:`ArrayEngine` runs ``_layer`` and ``_gates`` on an array module:
   NumPy on the host (the readable reference that :doc:`/maths` points to)
   or CuPy on a GPU.
 - :class:`CompiledEngine` runs the Cython/OpenMP loops of ``_fast_lstm``
   on the host: the same maths, fused, without the GIL, the rows of a batch
   shared among threads.
 
-Both give :func:`sklstm._network.forward` and ``backward`` the same
+Both give :func:`sklstm._lstm._network.forward` and ``backward`` the same
 ``layer_forward``/``layer_backward`` methods and the regressor the same
 ``network_output`` (prediction) and ``thread_limits``.
 """
@@ -17,8 +17,9 @@ import os
 import numpy as np
 from sklearn.utils import gen_batches
 
-from ._cell import LayerCache, layer_backward, layer_forward
+from ._backend import NUMPY_BACKEND
 from ._gates import N_GATES
+from ._layer import LayerCache, layer_backward, layer_forward
 from ._network import forward, skip_output
 from ._threads import blas_threads, check_threads_can_start, openmp_threads
 
@@ -41,12 +42,12 @@ _PREDICT_CALL_FLOPS = 500_000_000
 
 
 def compiled_engine_available():
-    """Whether the compiled extension ``sklstm._fast_lstm`` is built."""
+    """Whether the compiled extension ``sklstm._lstm._fast_lstm`` is built."""
     return _fast_lstm is not None
 
 
 class ArrayEngine:
-    """The engine of ``_cell`` and ``_gates`` on a backend's array module.
+    """The engine of ``_layer`` and ``_gates`` on a backend's array module.
 
     Parameters
     ----------
@@ -111,26 +112,23 @@ class CompiledEngine:
 
     Parameters
     ----------
+    backend : Backend, default=NUMPY_BACKEND
+        The NumPy backend, whose arrays the engine reads and writes.
     n_threads : int or None
         OpenMP threads; None uses the cores this process may use (see
-        :func:`sklstm._threads.openmp_threads`). BLAS is held to one thread
-        meanwhile: the threads are OpenMP's, each calling BLAS on its rows.
-    backend : Backend
-        The NumPy backend, whose arrays the engine reads and writes.
+        :func:`sklstm._lstm._threads.openmp_threads`). BLAS is held to one
+        thread meanwhile: the threads are OpenMP's, each calling BLAS on its
+        rows.
     """
 
     name = "compiled"
     # Predictions in the training dtype: its predict GEMM keeps rows apart.
     predict_dtype = None
 
-    def __init__(self, n_threads=None, backend=None):
+    def __init__(self, backend=NUMPY_BACKEND, n_threads=None):
+        self.backend = backend
         self.n_threads = openmp_threads(n_threads)
         check_threads_can_start(self.n_threads)
-        if backend is None:
-            from ._backend import NUMPY_BACKEND  # _backend imports this module
-
-            backend = NUMPY_BACKEND
-        self.backend = backend
 
     def thread_limits(self):
         """Context manager: BLAS at one thread (OpenMP runs the threads)."""
@@ -237,6 +235,27 @@ class CompiledEngine:
         return out
 
 
+def make_engine(backend, n_threads=None):
+    """The engine that runs the layers on ``backend``.
+
+    Parameters
+    ----------
+    backend : Backend
+    n_threads : int or None
+        The estimator's ``n_threads``.
+
+    Returns
+    -------
+    engine : ArrayEngine or CompiledEngine
+        On NumPy, the compiled engine where the extension is built (the
+        NumPy reference engine otherwise, or with ``SKLSTM_ENGINE=numpy``);
+        on CuPy, the array engine with the fused CUDA kernels.
+    """
+    if backend.name == "numpy":
+        return host_engine(backend, n_threads)
+    return ArrayEngine(backend, n_threads)
+
+
 def host_engine(backend, n_threads=None):
     """The engine for the NumPy backend: compiled where it is built.
 
@@ -253,10 +272,10 @@ def host_engine(backend, n_threads=None):
     if choice == "numpy":
         return ArrayEngine(backend, n_threads)
     if compiled_engine_available():
-        return CompiledEngine(n_threads, backend)
+        return CompiledEngine(backend, n_threads)
     if choice == "compiled":
         raise ImportError(
-            f"{ENGINE_ENV}=compiled, but the extension sklstm._fast_lstm is not "
+            f"{ENGINE_ENV}=compiled, but the extension sklstm._lstm._fast_lstm is not "
             "built (the install found no working C compiler; "
             "sklstm.show_versions() says so): install one and reinstall, "
             "e.g. `pip install -e .`."

@@ -5,8 +5,9 @@ Only ``sklstm.onnx`` imports this module: it needs skl2onnx.
 
 import numpy as np
 import pandas as pd
-from skl2onnx._parse import _parse_sklearn
 from skl2onnx.common.data_types import FloatTensorType, StringTensorType
+
+from .._skl2onnx_compat import _parse_sklearn
 
 
 def float32_initial_types(X_sample):
@@ -28,7 +29,7 @@ def float32_initial_types(X_sample):
     Examples
     --------
     >>> import numpy as np
-    >>> from sklstm._onnx_parsing import float32_initial_types
+    >>> from sklstm.onnx._parsing import float32_initial_types
     >>> float32_initial_types(np.zeros((2, 24, 3)))
     [('X', FloatTensorType(shape=[None, None, 3]))]
     """

@@ -25,7 +25,7 @@ import numpy as np
 from onnx import TensorProto
 from sklearn.utils.validation import check_is_fitted
 
-from ._onnx_graph import (
+from ._graph import (
     GraphBuilder,
     check_n_features,
     float_tensor,

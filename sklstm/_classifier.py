@@ -1,0 +1,364 @@
+"""LSTMClassifier: a many-to-one LSTM classifier with the scikit-learn API."""
+
+import numpy as np
+from sklearn.base import ClassifierMixin
+from sklearn.metrics import accuracy_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import check_random_state, column_or_1d, compute_sample_weight
+from sklearn.utils.multiclass import type_of_target, unique_labels
+
+from ._base import BaseLSTM
+from ._docstrings import fill_docstring
+from ._lstm._losses import sigmoid, softmax
+from ._sklearn_compat import StrOptions, _fit_context
+
+
+@fill_docstring
+class LSTMClassifier(ClassifierMixin, BaseLSTM):
+    """Many-to-one LSTM classifier, trained by backpropagation through time.
+
+        Each sample is a sequence of ``n_timesteps`` feature vectors, read step
+        by step by stacked LSTM layers from zero memories, as in
+        :class:`LSTMRegressor`; a linear head maps the last hidden state to one
+        logit per class, and a softmax (multiclass) or a sigmoid (binary and
+        multilabel targets) turns the logits into probabilities. Training
+        minimises the log loss, as ``MLPClassifier`` does. The sequences are
+        independent samples, so the early-stopping hold-out is drawn at random,
+        stratified by class (:doc:`/classification`).
+
+        Parameters
+        ----------
+    $sequence_parameters
+        class_weight : dict, "balanced" or None, default=None
+            Weights of the classes in the loss, as scikit-learn's linear models
+            take them: ``{class_label: weight}``; ``"balanced"`` weighs each
+            class by ``n_samples / (n_classes * np.bincount(y))``; None weighs
+            them all 1. They multiply ``sample_weight``. ``partial_fit`` takes
+            a dict or None (compute balanced weights with
+            :func:`~sklearn.utils.class_weight.compute_class_weight` over all
+            the classes first).
+    $optimiser_parameters
+        early_stopping : bool, default=False
+            Hold out ``validation_fraction`` of the samples, drawn at random
+            (seeded by ``random_state``) and stratified by class for binary and
+            multiclass targets, stop when their accuracy stops improving, and
+            restore the best weights.
+    $stopping_parameters
+    $engine_parameters
+
+        Attributes
+        ----------
+        classes_ : ndarray of shape (n_classes,)
+            The class labels (for multilabel targets, the label indices).
+    $network_attributes
+    $loss_curve_attribute
+        validation_scores_ : list of float or None
+            Accuracy of the held-out samples after each epoch when
+            ``early_stopping``, else None.
+    $fit_attributes
+        out_activation_ : {"logistic", "softmax"}
+            The output activation: softmax for multiclass targets, the logistic
+            sigmoid for binary and multilabel ones.
+
+        See Also
+        --------
+        LSTMRegressor : The regressor on the same base.
+        sklearn.neural_network.MLPClassifier : The feed-forward classifier whose
+            API this one follows.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklstm import LSTMClassifier
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.standard_normal((200, 10, 1))
+        >>> y = np.where(X[:, :, 0].sum(axis=1) > 0, "up", "down")
+        >>> model = LSTMClassifier(
+        ...     hidden_layer_sizes=8, learning_rate_init=0.01, max_iter=40,
+        ...     random_state=0,
+        ... ).fit(X[:150], y[:150])
+        >>> model.classes_
+        array(['down', 'up'], dtype='<U4')
+        >>> model.predict_proba(X[150:]).shape
+        (50, 2)
+    """
+
+    _parameter_constraints = {
+        **BaseLSTM._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+    _numeric_target = False
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(64,),
+        skip_steps=0,
+        n_timesteps=None,
+        step_order="oldest_first",
+        column_grouping="by_step",
+        class_weight=None,
+        solver="adam",
+        alpha=0.0001,
+        dropout=0.0,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        gradient_clip=None,
+        dtype="float32",
+        n_threads=None,
+        backend="auto",
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.skip_steps = skip_steps
+        self.n_timesteps = n_timesteps
+        self.step_order = step_order
+        self.column_grouping = column_grouping
+        self.class_weight = class_weight
+        self.solver = solver
+        self.alpha = alpha
+        self.dropout = dropout
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.gradient_clip = gradient_clip
+        self.dtype = dtype
+        self.n_threads = n_threads
+        self.backend = backend
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """Update the model with one pass over ``X`` and ``y``.
+
+        As ``MLPClassifier.partial_fit``: the first call needs every class
+        (``classes``) and initialises the weights; every call makes one
+        pass from the current weights and optimiser state.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features) or \
+                (n_samples, n_features)
+            Input sequences, oldest step first.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels, or a label indicator matrix.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples in the loss.
+        classes : array-like of shape (n_classes,), default=None
+            Every class that any call will see; required in the first call
+            (not for a multilabel indicator ``y``), ignored afterwards.
+
+        Returns
+        -------
+        self : LSTMClassifier
+            The updated estimator.
+        """
+        first_call = not hasattr(self, "classes_")
+        if (
+            first_call
+            and classes is None
+            and type_of_target(y) != ("multilabel-indicator")
+        ):
+            raise ValueError(
+                "The first call to partial_fit needs every class that any call "
+                "will see: pass classes=np.unique(y_all)."
+            )
+        if self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight='balanced' weighs the classes of all the data, "
+                "which partial_fit does not see at once. Pass class_weight="
+                "dict(zip(classes, compute_class_weight('balanced', "
+                "classes=classes, y=y_all)))."
+            )
+        return self._fit_keeping_state(
+            X, y, sample_weight, incremental=True, classes=classes
+        )
+
+    def predict_proba(self, X):
+        """Probability of each class for sequences ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features) or \
+                (n_samples, n_features)
+            Input sequences, as for :meth:`predict`.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            In the order of ``classes_``; for multilabel targets, the
+            probability of each label.
+        """
+        logits = self._logits(X)
+        if self.out_activation_ == "softmax":
+            return softmax(np, logits)
+        positive = sigmoid(np, logits)
+        if len(self.classes_) <= 2 and logits.shape[1] == 1:  # binary
+            return np.column_stack([1 - positive[:, 0], positive[:, 0]])
+        return positive
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features) or \
+                (n_samples, n_features)
+            Input sequences.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X):
+        """Predict the class of each sequence of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features) or \
+                (n_samples, n_features)
+            Input sequences; the number of steps may differ from ``fit``'s.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            The most probable class (labels of ``classes_``), or the label
+            indicator matrix for multilabel targets.
+        """
+        indicator = _indicator(self._logits(X), self.out_activation_)
+        return self._label_binarizer.inverse_transform(indicator)
+
+    def _logits(self, X):
+        output, network = self._network_output(X)
+        return network.in_target_units(output)
+
+    # --- what the base asks of an estimator ---------------------------------
+
+    def _training_targets(self, y, sample_weight, *, first_fit, classes=None):
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        target_type = type_of_target(y, input_name="y")
+        if target_type not in ("binary", "multiclass", "multilabel-indicator"):
+            raise ValueError(
+                f"Unknown label type {target_type!r}: LSTMClassifier needs class "
+                "labels or a label indicator matrix. For a continuous target, "
+                "use LSTMRegressor."
+            )
+        if first_fit:
+            binarizer = LabelBinarizer()
+            binarizer.fit(y if classes is None else unique_labels(classes))
+        else:
+            binarizer = self._label_binarizer
+            _check_same_classes(binarizer.classes_, unique_labels(y), self.warm_start)
+        if self.class_weight is not None:
+            sample_weight = sample_weight * compute_sample_weight(self.class_weight, y)
+        # Assigned with the other fitted attributes: the base puts the
+        # estimator back as it was if the fit raises.
+        self._label_binarizer = binarizer
+        self.classes_ = binarizer.classes_
+        self.out_activation_ = (
+            "softmax" if binarizer.y_type_ == "multiclass" else "logistic"
+        )
+        return binarizer.transform(y).astype(np.float64), sample_weight, False
+
+    def _loss_settings(self):
+        loss = "softmax_log_loss" if self.out_activation_ == "softmax" else "log_loss"
+        return {"loss": loss, "quantile": None, "validation_name": "accuracy"}
+
+    def _split_for_early_stopping(self, targets, sample_weight):
+        """A random, stratified hold-out of ``validation_fraction``."""
+        stratify = None
+        if self._label_binarizer.y_type_ != "multilabel-indicator":
+            stratify = targets.argmax(axis=1) if targets.shape[1] > 1 else targets
+        try:
+            train, held_out = train_test_split(
+                np.arange(len(targets)),
+                test_size=self.validation_fraction,
+                random_state=check_random_state(self.random_state),
+                stratify=stratify,
+            )
+        except ValueError as error:
+            raise ValueError(
+                f"early_stopping could not hold out validation_fraction="
+                f"{self.validation_fraction} of the {len(targets)} samples with "
+                f"every class in both parts ({error}). Pass more samples, change "
+                "validation_fraction, or set early_stopping=False."
+            ) from error
+        if not sample_weight[train].any() or not sample_weight[held_out].any():
+            raise ValueError(
+                "early_stopping: every sample_weight of the training or the "
+                "validation part is zero. Give both parts non-zero weights, or "
+                "set early_stopping=False."
+            )
+        return np.sort(train), np.sort(held_out)
+
+    def _validation_scorer(self, targets, sample_weight, target_mean, target_scale):
+        activation = self.out_activation_
+
+        def score(output):
+            predicted = _indicator(output * target_scale + target_mean, activation)
+            return accuracy_score(targets, predicted, sample_weight=sample_weight)
+
+        return score
+
+
+def _indicator(logits, activation):
+    """The 0/1 indicator of the predicted classes, as ``LabelBinarizer``
+    encodes them: one-hot of the largest logit for softmax, else each
+    positive logit."""
+    if activation == "softmax":
+        indicator = np.zeros(logits.shape, dtype=int)
+        indicator[np.arange(len(logits)), logits.argmax(axis=1)] = 1
+        return indicator
+    return (logits > 0).astype(int)
+
+
+def _check_same_classes(fitted, seen, warm_start):
+    if warm_start and set(seen) != set(fitted):
+        raise ValueError(
+            "warm_start can only be used where y has the same classes as in the "
+            f"previous fit: previously {fitted}, now {seen}. Set "
+            "warm_start=False to fit new classes."
+        )
+    unknown = np.setdiff1d(seen, fitted)
+    if len(unknown):
+        raise ValueError(
+            f"y has classes {unknown} that the model was not fitted on "
+            f"(classes_ is {fitted}). Pass every class to the first "
+            "partial_fit through classes=, or refit."
+        )

@@ -1,0 +1,235 @@
+"""The fitted state of an LSTM estimator: written once, read through one view.
+
+:class:`FittedNetworkMixin` assigns every fitted attribute at the end of a
+fit, keeps what a warm start or ``partial_fit`` continues (progress, random
+stream, optimiser) and saves it as plain data. ``predict``,
+``trace_memory``, ``partial_fit``'s check that it continues the same
+network, and the ONNX export all read a fitted model through
+:func:`fitted_network`: its weights in the public layout, its shape, the
+target scaling and the shape of its output, so that no other module reads
+an estimator's private attributes.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from ._lstm._backend import resolve_backend
+from ._lstm._network import (
+    NetworkShape,
+    pack_parameters,
+    unflatten,
+    unpack_parameters,
+)
+from ._lstm._training_state import Progress, TrainingState
+from ._persistence import training_state_from_dict, training_state_to_dict
+
+
+@dataclass(frozen=True)
+class FittedNetwork:
+    """The weights, shape and output mapping of a fitted model.
+
+    Attributes
+    ----------
+    layers : list of dict
+        ``layers_``: ``weight_ih``, ``weight_hh`` and ``bias`` per layer.
+    head_weight, head_bias : ndarray
+        ``head_weight_`` and ``head_bias_``.
+    skip_weight : ndarray or None
+        ``skip_weight_``; None without a skip connection.
+    target_mean, target_scale : ndarray of shape (n_outputs,)
+        The network's outputs map to target units as
+        ``output * target_scale + target_mean``.
+    one_dimensional : bool
+        Whether the model was fitted on a 1-D ``y`` (so that ``predict``
+        returns 1-D arrays).
+    dtype : numpy dtype
+        The training precision (the estimator's ``dtype``).
+    """
+
+    layers: list
+    head_weight: np.ndarray
+    head_bias: np.ndarray
+    skip_weight: Any
+    target_mean: np.ndarray
+    target_scale: np.ndarray
+    one_dimensional: bool
+    dtype: Any
+
+    @property
+    def shape(self):
+        """The :class:`NetworkShape` of the weights."""
+        return NetworkShape(
+            # Inputs per step (with n_timesteps, n_features_in_ is wider).
+            self.layers[0]["weight_ih"].shape[1],
+            tuple(layer["weight_hh"].shape[1] for layer in self.layers),
+            self.head_weight.shape[0],
+            0 if self.skip_weight is None else self.skip_weight.shape[1],
+        )
+
+    @property
+    def n_outputs(self):
+        return self.head_weight.shape[0]
+
+    def flat(self, dtype=None):
+        """The weights as one flat NumPy vector of ``dtype`` (default: the
+        training precision), in the storage order of ``NetworkShape``."""
+        return pack_parameters(
+            self.layers,
+            self.head_weight,
+            self.head_bias,
+            self.dtype if dtype is None else dtype,
+            self.skip_weight,
+        )
+
+    def parameters(self, dtype=None):
+        """The weights as ``_network.Parameters`` views of :meth:`flat`."""
+        return unflatten(self.flat(dtype), self.shape)
+
+    def in_target_units(self, output):
+        """The network's ``(n_samples, n_outputs)`` output in target units,
+        shaped as ``y`` was in ``fit``."""
+        y = output * self.target_scale + self.target_mean
+        return y.ravel() if self.one_dimensional else y
+
+
+class FittedNetworkMixin:
+    """The fitted state of an LSTM estimator: assigned, continued, saved."""
+
+    def _set_fitted(self, flat, shape, *, scaling, one_dimensional, run, state):
+        """Assign every fitted attribute at once, from a fit's results.
+
+        Parameters
+        ----------
+        flat : ndarray
+            The trained weights, flat, on the host.
+        shape : NetworkShape
+        scaling : tuple of ndarray
+            ``(target_mean, target_scale)``.
+        one_dimensional : bool
+            Whether ``y`` was 1-D (``predict`` returns what ``fit`` got).
+        run : tuple
+            ``(backend, engine, n_timesteps)`` of the fit.
+        state : TrainingState
+            What a warm start or ``partial_fit`` continues.
+        """
+        backend, engine, n_timesteps = run
+        self.target_mean_, self.target_scale_ = scaling
+        self._y_was_1d = one_dimensional
+        (self.layers_, self.head_weight_, self.head_bias_, self.skip_weight_) = (
+            unpack_parameters(flat, shape)
+        )
+        # On a GPU, predict reuses one float64 copy of the weights there.
+        self._device_weights = None
+        if backend.name == "cupy":
+            self._device_weights = backend.asarray(flat, dtype=np.float64)
+        self._training_state = state
+        progress = state.progress
+        self.loss_curve_ = progress.loss_curve
+        self.validation_scores_ = progress.validation_scores
+        self.best_validation_score_ = progress.best_validation_score
+        self.best_loss_ = progress.best_loss
+        self.n_iter_ = progress.n_iter
+        self.t_ = progress.t
+        self.n_outputs_ = shape.n_outputs
+        self.n_timesteps_in_ = n_timesteps
+        self.backend_ = backend.name
+        self.engine_ = engine.name
+
+    def _starting_state(self, warm, incremental, early_stopping):
+        """The progress, random stream and optimiser a fit starts from.
+
+        ``fit`` starts a new optimiser and random stream (continuing the
+        progress with ``warm_start``); ``partial_fit`` continues all three,
+        as ``MLPRegressor.partial_fit`` does.
+        """
+        if not warm:
+            return TrainingState(
+                Progress.start(early_stopping), check_random_state(self.random_state)
+            )
+        progress = self._progress().resume(early_stopping)
+        previous = getattr(self, "_training_state", None)
+        if incremental and previous is not None:
+            return TrainingState(progress, previous.random_state, previous.optimizer)
+        return TrainingState(progress, check_random_state(self.random_state))
+
+    def _progress(self):
+        """The fitted training progress, for a warm start to continue."""
+        return Progress(
+            loss_curve=self.loss_curve_,
+            validation_scores=self.validation_scores_,
+            best_loss=self.best_loss_,
+            best_validation_score=self.best_validation_score_,
+            n_iter=self.n_iter_,
+            t=self.t_,
+        )
+
+    def _predict_weights(self, backend, network, dtype):
+        """The fitted weights as a ``dtype`` vector on ``backend``'s device.
+
+        On a GPU they are copied there once, at the end of ``fit``, and
+        reused by every ``predict``; pickles leave that copy behind.
+        """
+        device_weights = getattr(self, "_device_weights", None)
+        if backend.name == "cupy" and device_weights is not None:
+            return device_weights
+        return backend.asarray(network.flat(dtype))
+
+    def _predict_backend(self):
+        """The training backend if it is usable here, else NumPy: a model
+        fitted on a GPU predicts on the CPU where there is none."""
+        if self.backend_ == "cupy":
+            try:
+                return resolve_backend("cupy")
+            except (ImportError, RuntimeError):
+                pass
+        return resolve_backend("numpy")
+
+    def _flat_parameters(self, dtype=None):
+        """The public fitted weights as one flat NumPy vector."""
+        return fitted_network(self).flat(dtype)
+
+    # --- saving -----------------------------------------------------------
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_device_weights", None)  # device memory does not pickle
+        # Plain arrays and numbers, so that a skops file trusts no private class.
+        if "_training_state" in state:
+            state["_training_state"] = training_state_to_dict(state["_training_state"])
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        saved = self.__dict__.get("_training_state")
+        if isinstance(saved, dict):
+            self._training_state = training_state_from_dict(saved, self._progress())
+
+
+def fitted_network(estimator):
+    """The :class:`FittedNetwork` of a fitted LSTM estimator.
+
+    Parameters
+    ----------
+    estimator : BaseLSTM
+        Fitted.
+
+    Returns
+    -------
+    network : FittedNetwork
+    """
+    check_is_fitted(estimator)
+    return FittedNetwork(
+        layers=estimator.layers_,
+        head_weight=estimator.head_weight_,
+        head_bias=estimator.head_bias_,
+        # Absent from models pickled before skip_steps existed.
+        skip_weight=getattr(estimator, "skip_weight_", None),
+        target_mean=estimator.target_mean_,
+        target_scale=estimator.target_scale_,
+        one_dimensional=estimator._y_was_1d,
+        dtype=np.dtype(estimator.dtype),
+    )

@@ -1,0 +1,292 @@
+"""Minibatch training of the network: the epoch loop, on local state.
+
+An estimator's ``fit`` validates its inputs, calls :func:`train` with a
+:class:`~._training_state.TrainingConfig` and then assigns every fitted
+attribute at once from what :func:`train` returns, the way ``MLPRegressor``
+does: a fit that raises leaves the estimator as it was, and a fit
+interrupted with Ctrl-C keeps what it has learnt. The loop warns of
+nothing itself: its :class:`TrainingOutcome` says whether training
+converged or was interrupted, and the estimator warns its caller.
+"""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sklearn.utils import gen_batches
+
+from ._layer import Workspace
+from ._losses import loss_and_gradient
+from ._network import backward, dropout_masks, forward, unflatten, weight_mask
+from ._optimizers import AdamOptimizer, SGDOptimizer
+from ._training_state import BestWeights
+
+
+@dataclass
+class TrainingData:
+    """The training rows on the device, time-major, and their host weights."""
+
+    X: Any  # (steps, n_train, n_features)
+    y: Any  # (n_train, n_outputs), scaled
+    sample_weight: Any  # (n_train,) on the device
+    host_weight: np.ndarray  # (n_train,) on the host, to skip empty batches
+
+    @property
+    def n_samples(self):
+        return self.host_weight.shape[0]
+
+
+@dataclass
+class Validation:
+    """The held-out rows of early stopping, on the host, and their score.
+
+    ``score`` takes the network's output on ``X`` (a float64 host array)
+    and returns the validation score, higher is better: the estimator
+    decides what it measures (R² in target units, accuracy...).
+    """
+
+    X: np.ndarray
+    score: Callable[[np.ndarray], float]
+
+
+@dataclass
+class TrainingOutcome:
+    """What :func:`train` returns: the weights to keep, and how it ended."""
+
+    flat: np.ndarray
+    converged: bool
+    interrupted: bool
+    kept_best_epoch: bool
+
+
+def split_last_fraction(n_samples, validation_fraction, sample_weight):
+    """Number of training rows: all but the last ``validation_fraction``.
+
+    Raises
+    ------
+    ValueError
+        If either part is too small, or all of its sample weights are zero.
+    """
+    n_val = int(np.ceil(validation_fraction * n_samples))
+    n_train = n_samples - n_val
+    if n_val < 2 or n_train < 1:
+        raise ValueError(
+            f"early_stopping holds out the last validation_fraction="
+            f"{validation_fraction} of the {n_samples} samples, which leaves "
+            f"{n_val} for validation and {n_train} for training; both need at "
+            "least 2 and 1. Pass more samples, change validation_fraction, or "
+            "set early_stopping=False."
+        )
+    for part, weights in (
+        (f"training part (the first {n_train} samples)", sample_weight[:n_train]),
+        (f"validation part (the last {n_val} samples)", sample_weight[n_train:]),
+    ):
+        if not weights.any():
+            raise ValueError(
+                f"early_stopping: every sample_weight of the {part} is zero, so "
+                "that part has nothing to measure. Give it some non-zero "
+                "weights, change validation_fraction, or set "
+                "early_stopping=False."
+            )
+    return n_train
+
+
+def upload(backend, X, y_scaled, sample_weight, dtype):
+    """Put the training rows on the backend's device, time-major, once."""
+    return TrainingData(
+        X=backend.asarray(np.swapaxes(X, 0, 1), dtype=dtype),
+        y=backend.asarray(y_scaled, dtype=dtype),
+        sample_weight=backend.asarray(sample_weight, dtype=dtype),
+        host_weight=sample_weight,
+    )
+
+
+def make_optimizer(config, flat):
+    """The optimiser that ``config.solver`` names, on the flat parameters."""
+    if config.solver == "sgd":
+        return SGDOptimizer(
+            flat, config.learning_rate_init, config.momentum, config.nesterovs_momentum
+        )
+    return AdamOptimizer(
+        flat, config.learning_rate_init, config.beta_1, config.beta_2, config.epsilon
+    )
+
+
+def train(config, data, validation, flat, shape, engine, state):
+    """Run the epochs of ``config`` on local state.
+
+    Parameters
+    ----------
+    config : TrainingConfig
+    data : TrainingData
+    validation : Validation or None
+        The held-out rows of early stopping.
+    flat : ndarray
+        Initial flat parameters (host).
+    shape : NetworkShape
+    engine : ArrayEngine or CompiledEngine
+    state : TrainingState
+        Its progress is updated in place, epoch by epoch; its random stream
+        shuffles the epochs; its optimiser is continued if it holds one
+        (``partial_fit``) and holds this run's optimiser afterwards.
+
+    Returns
+    -------
+    outcome : TrainingOutcome
+        The weights to keep, on the host: those of the best validation
+        epoch with early stopping, else the last ones.
+
+    Raises
+    ------
+    RuntimeError
+        If the loss becomes NaN or infinite.
+    """
+    backend, progress = engine.backend, state.progress
+    xp = backend.xp
+    params = unflatten(backend.asarray(flat, dtype=config.dtype), shape)
+    grads = unflatten(xp.zeros_like(params.flat), shape)
+    decay = weight_mask(shape, xp, config.dtype)
+    step = _GradientStep(
+        config, params, grads, decay, engine, shape, state.random_state
+    )
+    step.optimizer = state.optimizer.optimizer_on(backend, step.optimizer)
+    best = BestWeights(backend)
+    batch_size = config.batch_size_for(data.n_samples)
+    total_weight = float(data.host_weight.sum())
+    start = time.perf_counter()
+    converged = interrupted = False
+    try:
+        for epoch in range(1, config.epochs + 1):
+            epoch_loss = _run_epoch(step, data, batch_size, state.random_state)
+            epoch_loss = float(epoch_loss) / total_weight
+            _check_finite(config, epoch_loss, epoch)
+            score = None
+            if validation is not None:
+                # The training workspace: validation buffers once per fit.
+                output = engine.network_output(params, validation.X, step.workspace)
+                score = float(validation.score(output))
+            if progress.record(epoch_loss, score, config.tol) and score is not None:
+                best.keep(params.flat)
+            progress.t += data.n_samples
+            if config.verbose:
+                _print_progress(config, progress, epoch, start)
+            if progress.no_improvement_count > config.n_iter_no_change:
+                message = (
+                    f"No improvement of more than tol={config.tol} for "
+                    f"{config.n_iter_no_change} epochs: "
+                )
+                if (
+                    config.learning_rate == "adaptive"
+                    and step.optimizer.reduce_step_size()
+                ):
+                    progress.no_improvement_count = 0
+                    if config.verbose:
+                        print(f"{message}step size {step.optimizer.step_size:g}.")
+                    continue
+                if config.verbose:
+                    print(f"{message}stopping.")
+                converged = True
+                break
+        else:
+            converged = config.one_pass
+    except KeyboardInterrupt:
+        interrupted = True
+    state.optimizer.keep(backend, step.optimizer)
+    if best.flat is not None:
+        return TrainingOutcome(best.flat, converged, interrupted, True)
+    # No early stopping, or no epoch with a comparable validation score.
+    return TrainingOutcome(backend.to_numpy(params.flat), converged, interrupted, False)
+
+
+def _run_epoch(step, data, batch_size, random_state):
+    """One pass over the training rows; return the weighted loss sum."""
+    backend = step.engine.backend
+    n_train = data.n_samples
+    shuffle = step.config.shuffle
+    host_order = random_state.permutation(n_train) if shuffle else None
+    # One host-to-device copy of the epoch's order, not one per batch.
+    order = None if host_order is None else backend.asarray(host_order)
+    epoch_loss = 0.0
+    # A diverging run is stopped with a clear message; the overflow warnings
+    # on its way there are noise.
+    with np.errstate(over="ignore", invalid="ignore"):
+        for batch in gen_batches(n_train, batch_size):
+            host_index = batch if host_order is None else host_order[batch]
+            if not data.host_weight[host_index].any():
+                continue  # all weights zero: no loss, no gradient
+            index = batch if order is None else order[batch]
+            epoch_loss += step(
+                data.X[:, index], data.y[index], data.sample_weight[index]
+            )
+    return epoch_loss
+
+
+class _GradientStep:
+    """One optimiser step on a batch: forward, loss, backward, penalty, clip."""
+
+    def __init__(self, config, params, grads, decay, engine, shape, random_state):
+        self.config = config
+        self.params = params
+        self.grads = grads
+        self.decay = decay
+        self.engine = engine
+        self.xp = engine.backend.xp
+        self.shape = shape
+        self.random_state = random_state
+        self.workspace = Workspace(self.xp)
+        self.optimizer = make_optimizer(config, params.flat)
+
+    def __call__(self, X, y, sample_weight):
+        """Return the batch's weighted loss sum."""
+        config, xp = self.config, self.xp
+        params, grads = self.params, self.grads
+        X = xp.ascontiguousarray(X)
+        masks = None
+        if config.dropout:
+            masks = dropout_masks(
+                self.shape, config.dropout, X.shape[1], self.random_state,
+                self.engine.backend, params.flat.dtype,
+            )  # fmt: skip
+        predictions, caches = forward(params, X, self.workspace, self.engine, masks)
+        loss, d_predictions = loss_and_gradient(
+            config.loss, y, predictions, sample_weight, xp, config.quantile
+        )
+        backward(
+            params, caches, d_predictions, grads, self.workspace, self.engine, masks
+        )
+        weight_sum = sample_weight.sum()
+        flat, flat_grad = params.flat, grads.flat
+        if config.alpha:
+            penalty = config.alpha / weight_sum
+            decayed = self.decay * flat
+            loss = loss + 0.5 * penalty * (decayed @ flat)
+            flat_grad += penalty * decayed
+        if config.gradient_clip is not None:
+            norm = xp.sqrt(flat_grad @ flat_grad)
+            flat_grad *= xp.minimum(1.0, config.gradient_clip / (norm + 1e-12))
+        self.optimizer.update_params(flat, flat_grad)
+        return loss * weight_sum
+
+
+def _check_finite(config, epoch_loss, epoch):
+    if not np.isfinite(epoch_loss):
+        raise RuntimeError(
+            f"Training diverged at epoch {epoch}: the loss became "
+            f"{epoch_loss}. Use a smaller learning_rate_init (now "
+            f"{config.learning_rate_init}), set gradient_clip (e.g. 1.0), or "
+            "scale the inputs (e.g. StandardScaler before the windower)."
+        )
+
+
+def _print_progress(config, progress, epoch, start):
+    elapsed = time.perf_counter() - start
+    eta = elapsed / epoch * (config.max_iter - epoch)
+    message = f"Epoch {epoch}/{config.max_iter}: loss = {progress.loss_curve[-1]:.6f}"
+    if progress.validation_scores is not None:
+        message += (
+            f", validation {config.validation_name} = "
+            f"{progress.validation_scores[-1]:.4f}"
+        )
+    print(f"{message}, {elapsed:.1f}s elapsed, at most {eta:.0f}s left")
