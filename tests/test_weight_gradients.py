@@ -10,7 +10,7 @@ the rows; and the same bits on any number of threads."""
 import numpy as np
 import pytest
 
-from sklstm._engines import compiled_engine_available
+from sklstm._lstm._engines import compiled_engine_available
 
 pytestmark = pytest.mark.skipif(
     not compiled_engine_available(),
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 if compiled_engine_available():
-    from sklstm import _fast_lstm
+    from sklstm._lstm import _fast_lstm
 
 # (n_inputs, hidden, steps, batch): 4H a multiple of the float32 panel (16
 # gate units) and not (H = 3, 5, 21), one row, row counts on both sides of
