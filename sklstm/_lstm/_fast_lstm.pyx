@@ -10,9 +10,11 @@ weights (the GEMM of ``_gate_loops.h``) and one fused pass of the gate maths.
 That GEMM gives every row the same operations wherever it sits, so the
 states and the gate gradients of a row do not depend on how the rows were
 split. The weight gradients, which sum over all rows and steps, come after
-the loop as a few large products (``scipy.linalg.cython_blas``, BLAS held to
-one thread), cut into fixed pieces that the threads share: the model is the
-same on any number of threads.
+the loop as one product, ``[x | h_prev | 1]^T @ dz``, of the weight-gradient
+kernel of ``_gate_loops.h``: the threads share out its gate units, and each
+of its sums runs over the rows in order, so the model is the same on any
+number of threads. The gradient w.r.t. a lower layer's inputs, step by step,
+is a BLAS product (``scipy.linalg.cython_blas``, BLAS held to one thread).
 
 The maths is that of the NumPy engine (``_cell.py``, ``_gates.py``), which
 stays the readable reference and the fallback where this module is not built.
@@ -303,11 +305,12 @@ cdef void _weight_gradients(
     ``grad_ih`` (``dz^T @ inputs``), ``grad_hh`` (``dz^T @ h_prev``) and
     ``grad_bias`` (``dz``'s sum), over ``n_rows`` rows (row strides
     ``n_inputs``, ``size`` and ``4 * size``), in one product
-    (``_gate_loops.h``): ``sums`` ((n_inputs + size + 1) x 4H, its columns
-    ``j0:j1`` written) gets ``[inputs | h_prev | 1]^T @ dz``, chunk of rows
-    after chunk (``work``: one chunk of a panel of ``dz``), then goes
-    transposed into the gradients. Each sum runs over the rows in order,
-    whatever ``j0`` and ``j1``."""
+    (``_gate_loops.h``): ``sums`` (the n_inputs + size + 1 rows of every
+    panel of gate units; those of the panels from ``j0`` to ``j1`` written)
+    gets ``[inputs | h_prev | 1]^T @ dz``, one fixed chunk of rows after the
+    other (``work``: the kernel's, for one chunk), then goes transposed into
+    the gradients. Each sum runs over the rows in order, whatever ``j0`` and
+    ``j1``."""
     cdef Py_ssize_t four = 4 * size, m = n_inputs + size + 1, start = 0, kc, j, q
     cdef Py_ssize_t panel = SKLSTM_NB_FLOAT if floating is float else SKLSTM_NB_DOUBLE
     cdef floating *column
@@ -491,9 +494,9 @@ def layer_backward(
             raise MemoryError()
         # dh = dz @ weight_hh = dz @ (weight_hh^T)^T: pack weight_hh^T.
         packed_hh_t = _packed(size, four, &weight_hh[0, 0], 1, size)
-        # The weight gradients' sums (n_inputs + H + 1 rows of 4H) and, per
-        # group of gate units, the kernel's work: a chunk of rows of the
-        # inputs and h_prev, packed, and of a panel of d_gates.
+        # The weight gradients' sums (n_inputs + H + 1 rows of every panel of
+        # gate units) and, per group of panels, the kernel's work: a chunk of
+        # rows of the inputs and h_prev, packed, and of a panel of d_gates.
         sums = <floating *> malloc(
             (n_inputs + size + 1) * n_panels * panel * sizeof(floating))
         work = <floating *> malloc(n_groups * work_size * sizeof(floating))
