@@ -519,9 +519,25 @@ static void sklstm_wgrad_plain_double(SKLSTM_WGRAD_ARGS(double))
 }
 #define SKLSTM_WGRAD_BASE(T) sklstm_wgrad_plain_##T
 #else
+/* The vector kernel's blocks of columns of [a | a2] (m columns): the block
+ * that starts at column q0 has this many. The first block of a panel also
+ * copies b and sums the bias, so it takes 4 columns (its sums and the
+ * bias's fit in the 16 vector registers); the others 6, with 4, 2 and 1
+ * for the last ones, and 4 + 4 rather than 6 + 2 (a block of 2 columns
+ * waits on its additions). */
+static inline size_t sklstm_wgrad_block(size_t q0, size_t m)
+{
+    size_t left = m - q0;
+    if (q0 == 0)
+        return left >= 4 ? 4 : left >= 2 ? 2 : 1;
+    if (left == 8)
+        return 4;
+    return left >= 6 ? 6 : left >= 4 ? 4 : left >= 2 ? 2 : 1;
+}
+
 /* Pack kc rows of [a | a2] (m = na + na2 columns) for the vector kernel:
- * the block of R columns (6, then 4, 2, 1 for the last ones) that starts
- * at column q0 at pa + q0 * kc, row p's R values at [p * R, p * R + R). */
+ * the block of R columns that starts at column q0 at pa + q0 * kc, row p's
+ * R values at [p * R, p * R + R). */
 #define SKLSTM_WGRAD_PACK_BLOCK(R)                                              \
     for (size_t p = 0; p < kc; p++)                                             \
         for (size_t i = 0; i < (R); i++)                                        \
@@ -533,7 +549,7 @@ static void sklstm_wgrad_plain_double(SKLSTM_WGRAD_ARGS(double))
     {                                                                           \
         size_t m = na + na2, R;                                                 \
         for (size_t q0 = 0; q0 < m; q0 += R) {                                  \
-            R = m - q0 >= 6 ? 6 : m - q0 >= 4 ? 4 : m - q0 >= 2 ? 2 : 1;        \
+            R = sklstm_wgrad_block(q0, m);                                      \
             T *SKLSTM_R dst = pa + q0 * kc;                                     \
             if (q0 + R <= na || q0 >= na) {                                     \
                 const T *SKLSTM_R src = q0 < na ? a + q0 : a2 + (q0 - na);      \
@@ -610,33 +626,33 @@ SKLSTM_WGRAD_PACK(sklstm_wgrad_pack_double, double)
             t0 = *(const V *)bias;                                              \
             t1 = *(const V *)(bias + lanes);                                    \
         }                                                                       \
-        size_t q0 = 0;                                                          \
-        if (m >= 6)                                                             \
-            SKLSTM_WGRAD_VBLOCK(T, V, VMULADD, SPLAT, 6, 1)                     \
-        else if (m >= 4)                                                        \
+        size_t q0 = 0, R = m ? sklstm_wgrad_block(0, m) : 0;                    \
+        if (R == 4)                                                             \
             SKLSTM_WGRAD_VBLOCK(T, V, VMULADD, SPLAT, 4, 1)                     \
-        else if (m >= 2)                                                        \
+        else if (R == 2)                                                        \
             SKLSTM_WGRAD_VBLOCK(T, V, VMULADD, SPLAT, 2, 1)                     \
-        else if (m == 1)                                                        \
+        else if (R == 1)                                                        \
             SKLSTM_WGRAD_VBLOCK(T, V, VMULADD, SPLAT, 1, 1)                     \
         else                                                                    \
             for (size_t p = 0; p < kc; p++) {                                   \
                 t0 = t0 + *(const V *)(b + p * ldb + j);                        \
                 t1 = t1 + *(const V *)(b + p * ldb + j + lanes);                \
             }                                                                   \
-        q0 = m >= 6 ? 6 : m >= 4 ? 4 : m >= 2 ? 2 : m;                          \
         if (ones) {                                                             \
             *(V *)bias = t0;                                                    \
             *(V *)(bias + lanes) = t1;                                          \
         }                                                                       \
-        for (; q0 + 6 <= m; q0 += 6)                                            \
-            SKLSTM_WGRAD_VBLOCK(T, V, VMULADD, SPLAT, 6, 0)                     \
-        for (; q0 + 4 <= m; q0 += 4)                                            \
-            SKLSTM_WGRAD_VBLOCK(T, V, VMULADD, SPLAT, 4, 0)                     \
-        for (; q0 + 2 <= m; q0 += 2)                                            \
-            SKLSTM_WGRAD_VBLOCK(T, V, VMULADD, SPLAT, 2, 0)                     \
-        for (; q0 < m; q0++)                                                    \
-            SKLSTM_WGRAD_VBLOCK(T, V, VMULADD, SPLAT, 1, 0)                     \
+        for (q0 = R; q0 < m; q0 += R) {                                         \
+            R = sklstm_wgrad_block(q0, m);                                      \
+            if (R == 6)                                                         \
+                SKLSTM_WGRAD_VBLOCK(T, V, VMULADD, SPLAT, 6, 0)                 \
+            else if (R == 4)                                                    \
+                SKLSTM_WGRAD_VBLOCK(T, V, VMULADD, SPLAT, 4, 0)                 \
+            else if (R == 2)                                                    \
+                SKLSTM_WGRAD_VBLOCK(T, V, VMULADD, SPLAT, 2, 0)                 \
+            else                                                                \
+                SKLSTM_WGRAD_VBLOCK(T, V, VMULADD, SPLAT, 1, 0)                 \
+        }                                                                       \
     }                                                                           \
     SKLSTM_WGRAD_SCALAR(T, MULADD, NB)
 
