@@ -397,27 +397,28 @@ static int sklstm_cpu_has_fma(void)
 #endif
 }
 
-/* The GEMM of the build this CPU runs best (``use_fma`` from
- * sklstm_cpu_has_fma). */
+/* sklstm_NAME_T, the kernel of the build this CPU runs best (``use_fma``
+ * from sklstm_cpu_has_fma): sklstm_NAME_fma_T or BASE(T), with the
+ * arguments ARGS(T) (passed on as CALL). */
 #ifdef SKLSTM_HAVE_FMA_DISPATCH
-#define SKLSTM_GEMM_DISPATCH(T)                                                 \
-    static void sklstm_gemm_##T(int use_fma, SKLSTM_GEMM_ARGS(T))               \
+#define SKLSTM_DISPATCH(NAME, T, ARGS, CALL, BASE)                              \
+    static void sklstm_##NAME##_##T(int use_fma, ARGS(T))                       \
     {                                                                           \
         if (use_fma)                                                            \
-            sklstm_gemm_fma_##T(SKLSTM_GEMM_CALL);                              \
+            sklstm_##NAME##_fma_##T(CALL);                                      \
         else                                                                    \
-            SKLSTM_GEMM_BASE(T)(SKLSTM_GEMM_CALL);                              \
+            BASE(T)(CALL);                                                      \
     }
 #else
-#define SKLSTM_GEMM_DISPATCH(T)                                                 \
-    static void sklstm_gemm_##T(int use_fma, SKLSTM_GEMM_ARGS(T))               \
+#define SKLSTM_DISPATCH(NAME, T, ARGS, CALL, BASE)                              \
+    static void sklstm_##NAME##_##T(int use_fma, ARGS(T))                       \
     {                                                                           \
         (void)use_fma;                                                          \
-        SKLSTM_GEMM_BASE(T)(SKLSTM_GEMM_CALL);                                  \
+        BASE(T)(CALL);                                                          \
     }
 #endif
-SKLSTM_GEMM_DISPATCH(float)
-SKLSTM_GEMM_DISPATCH(double)
+SKLSTM_DISPATCH(gemm, float, SKLSTM_GEMM_ARGS, SKLSTM_GEMM_CALL, SKLSTM_GEMM_BASE)
+SKLSTM_DISPATCH(gemm, double, SKLSTM_GEMM_ARGS, SKLSTM_GEMM_CALL, SKLSTM_GEMM_BASE)
 
 
 /* ---- Weight gradients -------------------------------------------------
@@ -682,23 +683,8 @@ sklstm_wgrad_fma_double(SKLSTM_WGRAD_ARGS(double))
     SKLSTM_WGRAD_VBODY(double, sklstm_vd, fma, SKLSTM_VFMA_D, SKLSTM_SPLAT_D,
                        SKLSTM_NB_DOUBLE, sklstm_wgrad_pack_double)
 }
-#define SKLSTM_WGRAD_DISPATCH(T)                                                \
-    static void sklstm_wgrad_##T(int use_fma, SKLSTM_WGRAD_ARGS(T))             \
-    {                                                                           \
-        if (use_fma)                                                            \
-            sklstm_wgrad_fma_##T(SKLSTM_WGRAD_CALL);                            \
-        else                                                                    \
-            SKLSTM_WGRAD_BASE(T)(SKLSTM_WGRAD_CALL);                            \
-    }
-#else
-#define SKLSTM_WGRAD_DISPATCH(T)                                                \
-    static void sklstm_wgrad_##T(int use_fma, SKLSTM_WGRAD_ARGS(T))             \
-    {                                                                           \
-        (void)use_fma;                                                          \
-        SKLSTM_WGRAD_BASE(T)(SKLSTM_WGRAD_CALL);                                \
-    }
 #endif
-SKLSTM_WGRAD_DISPATCH(float)
-SKLSTM_WGRAD_DISPATCH(double)
+SKLSTM_DISPATCH(wgrad, float, SKLSTM_WGRAD_ARGS, SKLSTM_WGRAD_CALL, SKLSTM_WGRAD_BASE)
+SKLSTM_DISPATCH(wgrad, double, SKLSTM_WGRAD_ARGS, SKLSTM_WGRAD_CALL, SKLSTM_WGRAD_BASE)
 
 #endif
