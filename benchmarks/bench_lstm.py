@@ -46,7 +46,9 @@ from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_info, threadpool_limits
 
 import sklstm
-from sklstm import LSTMRegressor, _engines
+import sklstm._lstm._backend
+from sklstm import LSTMRegressor
+from sklstm._lstm import _engines
 
 N_FEATURES = 8
 BATCH_SIZE = 128
