@@ -46,7 +46,9 @@ from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_info, threadpool_limits
 
 import sklstm
-from sklstm import LSTMRegressor, _engines
+import sklstm._lstm._backend
+from sklstm import LSTMRegressor
+from sklstm._lstm import _engines
 
 N_FEATURES = 8
 BATCH_SIZE = 128
@@ -285,20 +287,14 @@ def training_gemms(workload):
             "h @ W_hh.T (per step)", batch, hidden, gates, steps - 1, transpose_b=True
         ),
         Gemm("dz @ W_hh (per step)", batch, gates, hidden, steps - 1),
+        # The weight gradients: one product over every row of the batch,
+        # [x | h_prev]^T @ dz (the engine adds the bias's sum to it).
         Gemm(
-            "dz.T @ inputs (per gate)",
-            hidden,
+            "[x | h].T @ dz (all gates)",
+            features + hidden,
             steps * batch,
-            features,
-            N_GATES,
-            transpose_a=True,
-        ),
-        Gemm(
-            "dz.T @ h (per gate)",
-            hidden,
-            (steps - 1) * batch,
-            hidden,
-            N_GATES,
+            gates,
+            1,
             transpose_a=True,
         ),
     ]
@@ -812,8 +808,9 @@ def format_report(args, settings, torch, results):
         "seconds per thread and share of the epoch. *forward products*: the "
         "one-pass GEMM of each step (inputs and previous hidden state); "
         "*forward gates* and *backward gates*: the fused gate loops; *backward "
-        "products*: `dz @ W_hh` per step; *weight gradients*: per gate block, "
-        "`dz^T @ x` and `dz^T @ h` in BLAS and the bias's sum; "
+        "products*: `dz @ W_hh` per step; *weight gradients*: one product "
+        "`[x | h_prev | 1]^T @ dz` over every row of the batch (the gradients "
+        "of W_ih, W_hh and the bias), in the engine's own kernel; "
         "*input gradients*: `dz @ W_ih` per step, for lower layers; *packing*: "
         "the weight panels; *loss* and *optimiser*: "
         "timed around their functions; the rest is the head, the batch "

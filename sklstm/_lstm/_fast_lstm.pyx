@@ -10,9 +10,11 @@ weights (the GEMM of ``_gate_loops.h``) and one fused pass of the gate maths.
 That GEMM gives every row the same operations wherever it sits, so the
 states and the gate gradients of a row do not depend on how the rows were
 split. The weight gradients, which sum over all rows and steps, come after
-the loop as a few large products (``scipy.linalg.cython_blas``, BLAS held to
-one thread), cut into fixed pieces that the threads share: the model is the
-same on any number of threads.
+the loop as one product, ``[x | h_prev | 1]^T @ dz``, of the weight-gradient
+kernel of ``_gate_loops.h``: the threads share out its gate units, and each
+of its sums runs over the rows in order, so the model is the same on any
+number of threads. The gradient w.r.t. a lower layer's inputs, step by step,
+is a BLAS product (``scipy.linalg.cython_blas``, BLAS held to one thread).
 
 The maths is that of the NumPy engine (``_cell.py``, ``_gates.py``), which
 stays the readable reference and the fallback where this module is not built.
@@ -78,6 +80,18 @@ cdef extern from "_gate_loops.h" nogil:
         size_t lda, const double *wp, size_t k2, const double *a2, size_t lda2,
         const double *wp2, int accumulate, double *c, size_t ldc)
     int sklstm_cpu_has_fma()
+    enum:
+        SKLSTM_NB_FLOAT
+        SKLSTM_NB_DOUBLE
+        SKLSTM_WGRAD_ROWS
+    void sklstm_wgrad_float(
+        int use_fma, size_t kc, size_t na, const float *a, size_t lda,
+        size_t na2, const float *a2, size_t lda2, int ones, const float *b,
+        size_t ldb, size_t j0, size_t j1, int first, float *work, float *c)
+    void sklstm_wgrad_double(
+        int use_fma, size_t kc, size_t na, const double *a, size_t lda,
+        size_t na2, const double *a2, size_t lda2, int ones, const double *b,
+        size_t ldb, size_t j0, size_t j1, int first, double *work, double *c)
 
 
 cdef int _USE_FMA = sklstm_cpu_has_fma()
@@ -198,31 +212,6 @@ cdef inline void _gemm(
               <double *> a, &lda, &beta, c, &ldc)
 
 
-# BLAS takes int sizes: sums over more rows than this go in pieces.
-cdef enum:
-    _MAX_BLAS_ROWS = 1 << 30
-
-
-cdef inline void _sum_over_rows(
-    Py_ssize_t m, Py_ssize_t n, Py_ssize_t n_rows, const floating *a,
-    Py_ssize_t lda, const floating *b, Py_ssize_t ldb, floating *c,
-) noexcept nogil:
-    """Row-major ``c (m x n) = a[:, :m]^T @ b``, a sum over ``n_rows`` rows of
-    ``a`` (row stride ``lda``) and ``b`` (row stride ``ldb``); zero for no
-    rows. The sum runs in pieces that fit BLAS's int sizes, in a fixed
-    order."""
-    cdef Py_ssize_t start = 0, rows
-    if n_rows == 0:
-        memset(c, 0, m * n * sizeof(floating))
-        return
-    while start < n_rows:
-        rows = min(_MAX_BLAS_ROWS, n_rows - start)
-        _gemm(True, False, <int> m, <int> n, <int> rows, <floating> 1,
-              a + start * lda, <int> lda, b + start * ldb, <int> ldb,
-              <floating> (1 if start else 0), c, <int> n)
-        start += rows
-
-
 cdef inline void _forward_rows(
     size_t rows, size_t hidden, floating *gates, const floating *bias,
     const floating *c_prev, floating *c, floating *tanh_c, floating *h,
@@ -304,6 +293,48 @@ cdef inline void _forward_step(
     start = _tick()
     _forward_rows(rows, size, gates, bias, c_prev, c, tanh_c, h)
     _tock(FORWARD_GATES, start)
+
+
+cdef void _weight_gradients(
+    Py_ssize_t n_rows, Py_ssize_t n_inputs, const floating *inputs,
+    Py_ssize_t size, const floating *h_prev, const floating *dz,
+    Py_ssize_t j0, Py_ssize_t j1, floating *work, floating *sums,
+    floating *grad_ih, floating *grad_hh, floating *grad_bias,
+) noexcept nogil:
+    """The gradients of the gate units ``j0 <= j < j1``: rows ``j`` of
+    ``grad_ih`` (``dz^T @ inputs``), ``grad_hh`` (``dz^T @ h_prev``) and
+    ``grad_bias`` (``dz``'s sum), over ``n_rows`` rows (row strides
+    ``n_inputs``, ``size`` and ``4 * size``), in one product
+    (``_gate_loops.h``): ``sums`` (the n_inputs + size + 1 rows of every
+    panel of gate units; those of the panels from ``j0`` to ``j1`` written)
+    gets ``[inputs | h_prev | 1]^T @ dz``, one fixed chunk of rows after the
+    other (``work``: the kernel's, for one chunk), then goes transposed into
+    the gradients. Each sum runs over the rows in order, whatever ``j0`` and
+    ``j1``."""
+    cdef Py_ssize_t four = 4 * size, m = n_inputs + size + 1, start = 0, kc, j, q
+    cdef Py_ssize_t panel = SKLSTM_NB_FLOAT if floating is float else SKLSTM_NB_DOUBLE
+    cdef floating *column
+    while start < n_rows:
+        kc = min(<Py_ssize_t> SKLSTM_WGRAD_ROWS, n_rows - start)
+        if floating is float:
+            sklstm_wgrad_float(
+                _USE_FMA, kc, n_inputs, inputs + start * n_inputs, n_inputs,
+                size, h_prev + start * size, size, True, dz + start * four, four,
+                j0, j1, start == 0, work, sums)
+        else:
+            sklstm_wgrad_double(
+                _USE_FMA, kc, n_inputs, inputs + start * n_inputs, n_inputs,
+                size, h_prev + start * size, size, True, dz + start * four, four,
+                j0, j1, start == 0, work, sums)
+        start += kc
+    # sums holds, panel after panel, each panel's rows (NB gate units each).
+    for j in range(j0, j1):
+        column = sums + (j - j % panel) * m + j % panel
+        for q in range(n_inputs):
+            grad_ih[j * n_inputs + q] = column[q * panel]
+        for q in range(size):
+            grad_hh[j * size + q] = column[(n_inputs + q) * panel]
+        grad_bias[j] = column[(n_inputs + size) * panel]
 
 
 # --- thread counts ----------------------------------------------------------
@@ -436,12 +467,19 @@ def layer_backward(
     cdef Py_ssize_t n_blocks = _thread_count(n_threads, batch, MIN_BLOCK_ROWS)
     cdef Py_ssize_t block_rows = (batch + n_blocks - 1) // n_blocks
     cdef bint every_step = d_hidden.shape[0] == steps and steps > 1
-    cdef Py_ssize_t block, start, rows, t, k, task, gate, n_tasks, n_rows
+    cdef Py_ssize_t block, start, rows, t, k, task, n_tasks, n_rows
     cdef double clock
     cdef floating *dh
     cdef floating *dc
     cdef floating *scratch = NULL
     cdef floating *packed_hh_t = NULL
+    cdef floating *sums = NULL
+    cdef floating *work = NULL
+    # Gate units go to the weight gradients' tasks by panels of the kernel.
+    cdef Py_ssize_t panel = SKLSTM_NB_FLOAT if floating is float else SKLSTM_NB_DOUBLE
+    cdef Py_ssize_t n_panels = (four + panel - 1) // panel
+    cdef Py_ssize_t n_groups = _thread_count(n_threads, n_panels, 1)
+    cdef Py_ssize_t work_size = SKLSTM_WGRAD_ROWS * (n_inputs + size + panel)
     if steps == 0 or batch == 0:
         grad_ih[...] = 0
         grad_hh[...] = 0
@@ -456,6 +494,14 @@ def layer_backward(
             raise MemoryError()
         # dh = dz @ weight_hh = dz @ (weight_hh^T)^T: pack weight_hh^T.
         packed_hh_t = _packed(size, four, &weight_hh[0, 0], 1, size)
+        # The weight gradients' sums (n_inputs + H + 1 rows of every panel of
+        # gate units) and, per group of panels, the kernel's work: a chunk of
+        # rows of the inputs and h_prev, packed, and of a panel of d_gates.
+        sums = <floating *> malloc(
+            (n_inputs + size + 1) * n_panels * panel * sizeof(floating))
+        work = <floating *> malloc(n_groups * work_size * sizeof(floating))
+        if sums == NULL or work == NULL:
+            raise MemoryError()
         with nogil:
             # The recurrence, back in time: each thread on its own rows.
             for block in prange(n_blocks, num_threads=n_blocks, schedule="static"):
@@ -480,32 +526,26 @@ def layer_backward(
                             for k in range(rows * size):
                                 dh[k] += (&d_hidden[t - 1, start, 0])[k]
                         _tock(BACKWARD_PRODUCTS, clock)
-            # Sums over every row and step, in fixed pieces: the four gate
-            # blocks of each weight gradient and of the bias, and the
-            # gradient w.r.t. the inputs step by step.
-            n_tasks = 4 + (steps if need_d_inputs else 0)
+            # Sums over every row and step: the weight gradients, one product
+            # per group of gate-unit panels (each group sums over all rows, so
+            # the split does not change the result), and the gradient w.r.t.
+            # the inputs step by step.
+            n_tasks = n_groups + (steps if need_d_inputs else 0)
             for task in prange(n_tasks,
                                num_threads=_thread_count(n_threads, n_tasks, 1),
                                schedule="dynamic"):
                 clock = _tick()
-                if task < 4:
-                    gate = task * size
-                    # grad_ih[gate block] = dz[:, gate block]^T @ inputs
-                    _sum_over_rows(size, n_inputs, n_rows, &d_gates[0, 0, gate],
-                                   four, &inputs[0, 0, 0], n_inputs,
-                                   &grad_ih[gate, 0])
-                    # h_{t-1} for t >= 1; h_{-1} = 0 contributes nothing.
-                    _sum_over_rows(size, size, n_rows - batch, &d_gates[1, 0, gate],
-                                   four, &hidden[1, 0, 0], size, &grad_hh[gate, 0])
-                    # Row after row, so the sum runs in a fixed order.
-                    memset(&grad_bias[gate], 0, size * sizeof(floating))
-                    for t in range(n_rows):
-                        for k in range(size):
-                            grad_bias[gate + k] += (&d_gates[0, 0, 0])[
-                                t * four + gate + k]
+                if task < n_groups:
+                    _weight_gradients(
+                        n_rows, n_inputs, &inputs[0, 0, 0], size,
+                        &hidden[0, 0, 0], &d_gates[0, 0, 0],
+                        _block_start(task, n_groups, n_panels) * panel,
+                        min(four, _block_start(task + 1, n_groups, n_panels) * panel),
+                        work + task * work_size, sums, &grad_ih[0, 0],
+                        &grad_hh[0, 0], &grad_bias[0])
                     _tock(WEIGHT_GRADIENTS, clock)
                 else:
-                    t = task - 4
+                    t = task - n_groups
                     _gemm(False, False, <int> batch, <int> n_inputs, <int> four,
                           <floating> 1, &d_gates[t, 0, 0], <int> four,
                           &weight_ih[0, 0], <int> n_inputs, <floating> 0,
@@ -514,6 +554,8 @@ def layer_backward(
     finally:
         free(scratch)
         free(packed_hh_t)
+        free(work)
+        free(sums)
 
 
 # --- prediction: every layer at once, last states only ------------------
