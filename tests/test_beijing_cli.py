@@ -338,8 +338,11 @@ def test_the_study_runs_on_a_dask_cluster(shared_data_home, tmp_path, monkeypatc
         return run(settings, **kwargs)
 
     monkeypatch.setattr(_cli, "run_study", recording_run_study)
+    # A worker process of its own, as on a real cluster: an in-process worker
+    # shares the client's process, and there joblib's scatter of the data
+    # can race the worker's state machine (dask/distributed#6604).
     with distributed.LocalCluster(
-        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+        n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None
     ) as cluster:
         argv = ["--quick", "--epochs", "1", "--seeds", "0", "--folds", "2013",
                 "--horizons", "1", "--inputs", "univariate", "--intervals", "0",
