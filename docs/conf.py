@@ -11,6 +11,7 @@ alabaster, and cross-references to other projects are left as plain text
 
 import os
 import re
+import sys
 from pathlib import Path
 
 from docutils import nodes
@@ -21,6 +22,10 @@ import sklstm
 DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
 EXAMPLES = ROOT / "examples"
+
+# Local extensions: _ext/beijing_tables.py writes the Beijing page's long
+# tables from the study's committed CSV into _generated/ when the build starts.
+sys.path.insert(0, str(DOCS / "_ext"))
 
 # The Beijing examples read the UCI data set from get_data_home(). Where the
 # project's shared copy sits beside the checkout (as for the tests, see
@@ -44,10 +49,12 @@ extensions = [
     "sphinx.ext.viewcode",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    "beijing_tables",
 ]
 
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
+# _generated/ holds pieces that pages include, not pages.
+exclude_patterns = ["_build", "_generated", "Thumbs.db", ".DS_Store"]
 root_doc = "index"
 default_role = "literal"
 nitpicky = False
