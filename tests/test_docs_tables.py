@@ -37,6 +37,17 @@ def _rows(text):
     return rows
 
 
+def _where(results, year, inputs, horizon, model=None):
+    """Which rows of the long table are at ``year``, ``inputs``, ``horizon``
+    (and of ``model``)."""
+    where = (
+        (results["test_year"] == year)
+        & (results["inputs"] == inputs)
+        & (results["horizon"] == horizon)
+    )
+    return where if model is None else where & (results["model"] == model)
+
+
 def _cell(rows, year, inputs, model, column):
     header = rows[0]
     (row,) = [row for row in rows[1:] if row[:3] == [year, inputs, model]]
@@ -49,11 +60,7 @@ def test_mean_lstm_rmse_is_the_csv_s_and_bold_where_lowest(
     beijing_tables, results, inputs, horizon
 ):
     rows = _rows(beijing_tables.score_table(results))
-    means = results[
-        (results["test_year"] == "mean")
-        & (results["inputs"] == inputs)
-        & (results["horizon"] == horizon)
-    ]
+    means = results[_where(results, "mean", inputs, horizon)]
     lstm = means.loc[means["model"] == "lstm", "rmse"].item()
     cell = _cell(rows, "mean", inputs, "LSTM", f"RMSE h={horizon}")
     lowest = lstm <= means["rmse"].min()
@@ -74,13 +81,8 @@ def test_bold_moves_with_the_numbers(beijing_tables, results):
     """Raise the mean multivariate LSTM's RMSE at h=1 above Ridge's: the bold
     goes to Ridge."""
     worse = results.copy()
-    where = (
-        (worse["test_year"] == "mean")
-        & (worse["inputs"] == "multivariate")
-        & (worse["horizon"] == 1)
-    )
-    ridge = worse.loc[where & (worse["model"] == "ridge"), "rmse"].item()
-    worse.loc[where & (worse["model"] == "lstm"), "rmse"] = ridge + 1
+    ridge = worse.loc[_where(worse, "mean", "multivariate", 1, "ridge"), "rmse"].item()
+    worse.loc[_where(worse, "mean", "multivariate", 1, "lstm"), "rmse"] = ridge + 1
     rows = _rows(beijing_tables.score_table(worse))
     assert _cell(rows, "mean", "multivariate", "LSTM", "RMSE h=1") == (
         f"{ridge + 1:.2f}"
@@ -97,27 +99,16 @@ def test_tables_have_every_row_and_blank_cells(beijing_tables, results):
     assert len(scores) == 1 + 4 * (2 + 2 * 3)
     assert _cell(scores, "2013", "\N{EN DASH}", "persistence", "skill % h=6") == "0.0"
     assert _cell(scores, "2013", "univariate", "Ridge", "DM p h=1") == "\N{EN DASH}"
-    p_value = results.loc[
-        (results["test_year"] == "2013")
-        & (results["inputs"] == "multivariate")
-        & (results["model"] == "lstm")
-        & (results["horizon"] == 1),
-        "dm_p",
-    ].item()
+    p_value = results.loc[_where(results, "2013", "multivariate", 1, "lstm"), "dm_p"]
     assert _cell(scores, "2013", "multivariate", "LSTM", "DM p h=1") == (
-        f"{p_value:.3f}"
+        f"{p_value.item():.3f}"
     )
 
     intervals = _rows(beijing_tables.interval_table(results))
     assert intervals[0][3] == "cover % h=1"
     assert [row[0] for row in intervals[1:]] == ["mean"] * 8
-    coverage = results.loc[
-        (results["test_year"] == "mean")
-        & (results["inputs"] == "univariate")
-        & (results["model"] == "hist gradient boosting")
-        & (results["horizon"] == 24),
-        "coverage",
-    ].item()
+    hgb = _where(results, "mean", "univariate", 24, "hist gradient boosting")
+    coverage = results.loc[hgb, "coverage"].item()
     assert _cell(intervals, "mean", "univariate", "HGB", "cover % h=24") == (
         f"{100 * coverage:.1f}"
     )
