@@ -47,7 +47,7 @@ def write_outputs(out, result, command, *, can_plot):
     """
     settings, results = result.settings, result.results
     with staged(out) as staging:
-        results.to_csv(staging / TABLE_CSV, index=False, float_format="%.4f")
+        results.to_csv(staging / TABLE_CSV, index=False, float_format="%.8g")
         markdown = markdown_report(result, command)
         (staging / TABLE_MD).write_text(markdown, encoding="utf-8")
         if can_plot:
