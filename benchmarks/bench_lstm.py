@@ -471,6 +471,25 @@ def _timing_wrapper(function, spent, name):
     return timed
 
 
+def _phases_of(engine, run, spent):
+    """Seconds of ``run()`` and where they went: the compiled engine's
+    phases per thread, the functions timed into ``spent``, and the rest."""
+    fast = _engines._fast_lstm
+    fast.time_phases(True)
+    try:
+        start = time.perf_counter()
+        run()
+        total = time.perf_counter() - start
+        compiled = fast.phase_seconds()
+    finally:
+        fast.time_phases(False)
+    phases = [(name, seconds / engine.n_threads) for name, seconds in compiled.items()]
+    phases += [(name, seconds) for name, seconds in spent.items()]
+    accounted = sum(seconds for _, seconds in phases)
+    phases.append(("head, batch copies, Python", max(0.0, total - accounted)))
+    return total, phases
+
+
 def phase_breakdown(workload, data):
     """Where one sklstm training epoch spends its time.
 
@@ -486,7 +505,6 @@ def phase_breakdown(workload, data):
     engine = _engines.host_engine(sklstm._lstm._backend.NUMPY_BACKEND, workload.threads)
     if engine.name != "compiled":
         return None
-    fast = _engines._fast_lstm
     runner = SklstmRunner(workload)
     runner.train_epoch(warmup_slice(data, workload.batch_size))
     spent = {"loss": 0.0, "optimiser": 0.0}
@@ -497,22 +515,26 @@ def phase_breakdown(workload, data):
     originals = [getattr(owner, attribute) for owner, attribute, _ in patched]
     for (owner, attribute, name), original in zip(patched, originals, strict=True):
         setattr(owner, attribute, _timing_wrapper(original, spent, name))
-    fast.time_phases(True)
     try:
-        start = time.perf_counter()
-        runner.train_epoch(data)
-        epoch = time.perf_counter() - start
-        compiled = fast.phase_seconds()
+        return _phases_of(engine, lambda: runner.train_epoch(data), spent)
     finally:
-        fast.time_phases(False)
         for (owner, attribute, _), original in zip(patched, originals, strict=True):
             setattr(owner, attribute, original)
-    threads = engine.n_threads
-    phases = [(name, seconds / threads) for name, seconds in compiled.items()]
-    phases += [("loss", spent["loss"]), ("optimiser", spent["optimiser"])]
-    accounted = sum(seconds for _, seconds in phases)
-    phases.append(("head, batch copies, Python", max(0.0, epoch - accounted)))
-    return epoch, phases
+
+
+def predict_breakdown(workload, runner, prepared):
+    """Where one sklstm ``predict`` of every window spends its time, as
+    :func:`phase_breakdown` reads an epoch (only the forward phases are
+    non-zero; the rest is the head, X's conversion to float32 and Python).
+    ``None`` with the NumPy engine."""
+    engine = _engines.host_engine(sklstm._lstm._backend.NUMPY_BACKEND, workload.threads)
+    if engine.name != "compiled":
+        return None
+    return _phases_of(
+        engine,
+        lambda: runner.predict(prepared),
+        {"loss": 0.0, "optimiser": 0.0},
+    )
 
 
 def time_fresh_fit(workload, data, repeats):
@@ -566,6 +588,7 @@ def run_main_table(settings, thread_counts, progress):
         for threads in thread_counts:
             threaded = replace(workload, threads=threads)
             train, predict = {}, {}
+            predict_phases = None
             for library in RUNNERS:
                 label = f"{workload.name} {threads}T"
                 runner, prepared, seconds, times = time_training(
@@ -580,6 +603,8 @@ def run_main_table(settings, thread_counts, progress):
                 predict[library] = seconds
                 raw.append((label, "predict", library, times))
                 progress(f"{label} predict {library}: {seconds:.2f} s")
+                if library == "sklstm":
+                    predict_phases = predict_breakdown(threaded, runner, prepared)
 
             label = f"{workload.name} {threads}T"
             seconds, times = time_fresh_fit(threaded, data, settings.train_repeats)
@@ -591,8 +616,10 @@ def run_main_table(settings, thread_counts, progress):
             )  # fmt: skip
             breakdown = phase_breakdown(threaded, data)
             if breakdown is not None:
-                phase_rows.append((label, *breakdown))
+                phase_rows.append((f"{label} epoch", *breakdown))
                 progress(f"{label} phase breakdown: epoch {breakdown[0]:.2f} s")
+            if predict_phases is not None:
+                phase_rows.append((f"{label} predict", *predict_phases))
 
             for op, times, flops, peak in (
                 ("train epoch", train, epoch_flops(workload), train_peak),
@@ -788,12 +815,12 @@ def format_report(args, settings, torch, results):
         "fitted for one epoch (validation, the time-major copy, "
         "initialisation and thread start included) against PyTorch's epoch.",
         "",
-        "### Where a training epoch goes (sklstm, compiled engine)",
+        "### Where a training epoch and a predict go (sklstm, compiled engine)",
         "",
     ]
     names = [name for name, _ in results.phase_rows[0][2]] if results.phase_rows else []
     lines += [
-        "| run | epoch s | " + " | ".join(names) + " |",
+        "| run | seconds | " + " | ".join(names) + " |",
         "|---|---:|" + "---:|" * len(names),
     ]
     for label, epoch, phases in results.phase_rows:
@@ -803,9 +830,12 @@ def format_report(args, settings, torch, results):
         lines.append(f"| {label} | {epoch:.2f} | {cells} |")
     lines += [
         "",
-        "One more epoch with the engine's phase timers on (each phase reads "
-        "the clock twice; their own cost is not visible at this scale), in "
-        "seconds per thread and share of the epoch. *forward products*: the "
+        "One more epoch, and one more predict of every window, with the "
+        "engine's phase timers on (each phase reads the clock twice; their "
+        "own cost is not visible at this scale), in seconds per thread and "
+        "share of the whole. In a predict only the forward phases run, and "
+        "the rest is the head, X's conversion to float32 and Python. "
+        "*forward products*: the "
         "one-pass GEMM of each step (inputs and previous hidden state); "
         "*forward gates* and *backward gates*: the fused gate loops; *backward "
         "products*: `dz @ W_hh` per step; *weight gradients*: one product "
