@@ -43,6 +43,26 @@ def test_auto_falls_back_to_numpy_without_a_device(cupy_without_device):
     assert resolve_backend("auto").name == "numpy"
 
 
+def test_auto_searches_for_cupy_once_per_process(monkeypatch):
+    from sklstm._lstm import _backend
+
+    searches = []
+
+    def find_spec(name):
+        searches.append(name)
+        return None
+
+    monkeypatch.delitem(sys.modules, "cupy", raising=False)
+    monkeypatch.setattr(_backend.importlib.util, "find_spec", find_spec)
+    _backend._cupy_installed.cache_clear()
+    try:
+        for _ in range(3):
+            assert resolve_backend("auto") is NUMPY_BACKEND
+    finally:
+        _backend._cupy_installed.cache_clear()
+    assert searches == ["cupy"]
+
+
 def test_cupy_missing_says_how_to_install(no_cupy):
     with pytest.raises(
         ImportError, match=re.escape('pip install "sklstm[gpu-cuda12]"')

@@ -8,6 +8,9 @@ NumPy reference engine; on CuPy the same reference code with fused CUDA gate
 kernels.
 """
 
+import functools
+import importlib.util
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,6 +103,16 @@ def _cupy_backend():
     return Backend(name="cupy", xp=cupy, gates=make_cupy_gate_kernels(cupy))
 
 
+@functools.cache
+def _cupy_installed():
+    """Whether CuPy can be found on the import path. A failed import is not
+    cached by Python and searches the whole path again (about 5 ms, much of
+    a small fit's time in a grid search), so ``"auto"`` asks once per
+    process; a CuPy installed after that is seen by a new process, or at
+    once with ``backend="cupy"``."""
+    return importlib.util.find_spec("cupy") is not None
+
+
 def resolve_backend(name):
     """Return the :class:`Backend` for ``name``.
 
@@ -124,6 +137,8 @@ def resolve_backend(name):
         return NUMPY_BACKEND
     if name == "cupy":
         return _cupy_backend()
+    if "cupy" not in sys.modules and not _cupy_installed():
+        return NUMPY_BACKEND
     try:
         return _cupy_backend()
     except (ImportError, RuntimeError):
