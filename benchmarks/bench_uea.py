@@ -20,8 +20,8 @@ split, in one run:
    the real steps, the padding left NaN), as a soft vote of
    ``N_SEEDS`` networks that differ only in ``random_state``
    (``SeedEnsemble``): with 270 or 40 training sequences, one network's
-   accuracy depends on its seed by several points, and the average of the
-   seeds' probabilities is steadier than any one of them. Each network
+   accuracy depends on its seed by several points, and the vote scored
+   above the seeds' mean in every design tried. Each network
    reads ``steps`` consecutive steps as one (``StepGrouper``: 4 steps of
    6 channels become one step of 24), uses dropout 0.3 and trains for all
    ``max_iter`` epochs (``n_iter_no_change=max_iter``: no stop when the
@@ -29,9 +29,9 @@ split, in one run:
    rate are chosen by cross-validation on the training split.
 
 The design of item 4 (seed ensemble, dropout, epochs, the grid) was chosen
-from cross-validation scores on the training split of JapaneseVowels, with
-the folds of the search below; the test split was not looked at to choose
-it. The test split is used only to score the refitted models. Fit time is
+from cross-validation scores on the training splits, with the folds of the
+search (``benchmarks/uea_design_cv.py``); the test split was not scored to
+choose it. The test split is used only to score the refitted models. Fit time is
 the wall time of the final fit on the whole training split (the search
 before it is timed apart); predict time is that of the test split. Prints a
 Markdown table and writes it to ``benchmarks/results/uea_<date>.md``.
