@@ -46,6 +46,23 @@ def shared_data_home():
         yield folder
 
 
+@pytest.fixture(autouse=True)
+def threads_split_small_networks():
+    """Let the compiled engine share even the tests' small networks among
+    threads: by default a thread gets at least about 20 microseconds of
+    products, so these would run on one thread, and the checks that results
+    do not depend on the thread count would compare one thread with itself.
+    ``test_threads.py``'s default-policy tests put the floor back."""
+    if not compiled_engine_available():
+        yield
+        return
+    from sklstm._lstm import _fast_lstm
+
+    previous = _fast_lstm.set_min_thread_flops(0)
+    yield
+    _fast_lstm.set_min_thread_flops(previous)
+
+
 @pytest.fixture
 def rng():
     """A seeded NumPy random generator."""

@@ -155,6 +155,29 @@ def test_threads_that_cannot_start_are_a_python_exception():
 
 
 @needs_compiled
+def test_a_thread_gets_enough_work_by_default():
+    from sklstm._lstm._fast_lstm import (
+        MIN_THREAD_FLOPS,
+        block_count,
+        set_min_thread_flops,
+    )
+
+    set_min_thread_flops(MIN_THREAD_FLOPS)
+    # Batches of 16 sequences of 7 steps (24 inputs, 32 units): 2x slower on
+    # two threads than on one, measured; one thread.
+    assert block_count(2, 16, steps=7, n_inputs=24, size=32) == 1
+    # 200 sequences of 12 steps (2 inputs, 16 units), and the benchmark's
+    # W64 batch: two threads.
+    assert block_count(2, 200, steps=12, n_inputs=2, size=16) == 2
+    assert block_count(2, 128, steps=24, n_inputs=8, size=64) == 2
+    X, y = _data(n_samples=64)
+    params = dict(hidden_layer_sizes=5, max_iter=2, random_state=0)
+    two = LSTMRegressor(n_threads=2, **params).fit(X, y)
+    one = LSTMRegressor(n_threads=1, **params).fit(X, y)
+    np.testing.assert_array_equal(two.predict(X), one.predict(X))
+
+
+@needs_compiled
 def test_more_threads_than_work_gives_the_same_model():
     from sklstm._lstm._fast_lstm import block_count
 

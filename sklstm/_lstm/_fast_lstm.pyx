@@ -345,6 +345,25 @@ cdef void _weight_gradients(
 cdef enum:
     MIN_BLOCK_ROWS = 6
 
+# Nor is a thread's share of a parallel region less than this many FLOPs of
+# matrix products (about 20 microseconds of one core): below it, waking the
+# threads costs more than they save (measured on 2 cores: batches of 16
+# sequences of 7 steps, 56 inputs, 32 units, trained 2x slower on 2 threads
+# than on 1; 200 sequences of 12 steps, 18 inputs, 16 units, 1.2x faster).
+# The tests set it to 0 (:func:`set_min_thread_flops`), so that their small
+# networks still split among threads; the results do not depend on it.
+MIN_THREAD_FLOPS = 2_000_000
+cdef Py_ssize_t _min_thread_flops = MIN_THREAD_FLOPS
+
+
+def set_min_thread_flops(Py_ssize_t flops):
+    """Set the least matrix-product work (FLOPs) a thread is given in a
+    parallel region of training; returns the previous value. For tests."""
+    global _min_thread_flops
+    previous = _min_thread_flops
+    _min_thread_flops = max(0, flops)
+    return previous
+
 
 cdef inline Py_ssize_t _thread_count(int n_threads, Py_ssize_t n_items,
                                      Py_ssize_t per_thread) noexcept nogil:
@@ -354,10 +373,32 @@ cdef inline Py_ssize_t _thread_count(int n_threads, Py_ssize_t n_items,
                       (n_items + per_thread - 1) // per_thread))
 
 
-def block_count(int n_threads, Py_ssize_t batch):
+cdef inline Py_ssize_t _work_threads(int n_threads, Py_ssize_t flops) noexcept nogil:
+    """Threads for a region of ``flops`` of products: each gets at least
+    ``_min_thread_flops`` of them, or the region runs on one thread."""
+    if _min_thread_flops == 0:
+        return max(1, n_threads)
+    return _thread_count(n_threads, flops, _min_thread_flops)
+
+
+cdef inline Py_ssize_t _block_count(
+    int n_threads, Py_ssize_t batch, Py_ssize_t steps, Py_ssize_t n_inputs,
+    Py_ssize_t size,
+) noexcept nogil:
+    """Blocks of rows (one thread each) of a training pass over a layer:
+    ``MIN_BLOCK_ROWS`` rows or more each, and ``_min_thread_flops`` of the
+    time loop's products (``2 * 4H * (n_inputs + H)`` a row and step)."""
+    cdef Py_ssize_t flops = 2 * 4 * size * (n_inputs + size) * steps * batch
+    return min(_thread_count(n_threads, batch, MIN_BLOCK_ROWS),
+               _work_threads(n_threads, flops))
+
+
+def block_count(int n_threads, Py_ssize_t batch, Py_ssize_t steps=1,
+                Py_ssize_t n_inputs=0, Py_ssize_t size=0):
     """The threads (one block of rows each) that a training pass of
-    ``batch`` rows runs on ``n_threads``."""
-    return _thread_count(n_threads, batch, MIN_BLOCK_ROWS)
+    ``batch`` rows of ``steps`` steps, ``n_inputs`` inputs and ``size``
+    units runs on ``n_threads``."""
+    return _block_count(n_threads, batch, steps, n_inputs, size)
 
 
 # --- training: one layer, every step kept --------------------------------
@@ -398,7 +439,7 @@ def layer_forward(
     cdef Py_ssize_t steps = inputs.shape[0], batch = inputs.shape[1]
     cdef Py_ssize_t n_inputs = inputs.shape[2], size = weight_hh.shape[1]
     cdef Py_ssize_t four = 4 * size
-    cdef Py_ssize_t n_blocks = _thread_count(n_threads, batch, MIN_BLOCK_ROWS)
+    cdef Py_ssize_t n_blocks = _block_count(n_threads, batch, steps, n_inputs, size)
     cdef Py_ssize_t block, start, rows, t
     cdef floating *packed_ih = NULL
     cdef floating *packed_hh = NULL
@@ -464,7 +505,7 @@ def layer_backward(
     cdef Py_ssize_t steps = inputs.shape[0], batch = inputs.shape[1]
     cdef Py_ssize_t n_inputs = inputs.shape[2], size = weight_hh.shape[1]
     cdef Py_ssize_t four = 4 * size
-    cdef Py_ssize_t n_blocks = _thread_count(n_threads, batch, MIN_BLOCK_ROWS)
+    cdef Py_ssize_t n_blocks = _block_count(n_threads, batch, steps, n_inputs, size)
     cdef Py_ssize_t block_rows = (batch + n_blocks - 1) // n_blocks
     cdef bint every_step = d_hidden.shape[0] == steps and steps > 1
     cdef Py_ssize_t block, start, rows, t, k, task, n_tasks, n_rows
@@ -478,7 +519,12 @@ def layer_backward(
     # Gate units go to the weight gradients' tasks by panels of the kernel.
     cdef Py_ssize_t panel = SKLSTM_NB_FLOAT if floating is float else SKLSTM_NB_DOUBLE
     cdef Py_ssize_t n_panels = (four + panel - 1) // panel
-    cdef Py_ssize_t n_groups = _thread_count(n_threads, n_panels, 1)
+    # The sums' region: the weight gradients' product, and the input
+    # gradients' where asked for.
+    cdef Py_ssize_t sums_threads = _work_threads(
+        n_threads,
+        2 * steps * batch * four * (n_inputs + size + 1 + (n_inputs if need_d_inputs else 0)))
+    cdef Py_ssize_t n_groups = _thread_count(sums_threads, n_panels, 1)
     cdef Py_ssize_t work_size = SKLSTM_WGRAD_ROWS * (n_inputs + size + panel)
     if steps == 0 or batch == 0:
         grad_ih[...] = 0
@@ -532,7 +578,7 @@ def layer_backward(
             # the inputs step by step.
             n_tasks = n_groups + (steps if need_d_inputs else 0)
             for task in prange(n_tasks,
-                               num_threads=_thread_count(n_threads, n_tasks, 1),
+                               num_threads=_thread_count(sums_threads, n_tasks, 1),
                                schedule="dynamic"):
                 clock = _tick()
                 if task < n_groups:
