@@ -11,7 +11,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from sklstm import LSTMRegressor
+from sklstm import LSTMClassifier, LSTMRegressor
 from sklstm._lstm._backend import NUMPY_BACKEND, resolve_backend
 from sklstm._lstm._engines import make_engine
 from sklstm._lstm._layer import Workspace
@@ -50,6 +50,10 @@ def _loss_and_gradient(backend, dtype, loss="squared_error", shape=SHAPE):
     flat += random_state.uniform(-0.1, 0.1, size=flat.shape)  # skip weights too
     X = random_state.standard_normal((12, 33, 3))  # steps, batch, features
     y = random_state.standard_normal((33, 2))
+    if loss == "log_loss":  # the classifier's 0/1 targets per output
+        y = (y > 0).astype(float)
+    elif loss == "softmax_log_loss":  # one class per sample, one-hot
+        y = np.eye(2)[np.argmax(y, axis=1)]
     xp = backend.xp
     params = unflatten(backend.asarray(flat, dtype=dtype), shape)
     predictions, caches = forward(
@@ -69,7 +73,9 @@ def _loss_and_gradient(backend, dtype, loss="squared_error", shape=SHAPE):
 
 
 @pytest.mark.parametrize("shape", [SHAPE, SKIP_SHAPE], ids=["plain", "skip"])
-@pytest.mark.parametrize("loss_name", ["squared_error", "quantile"])
+@pytest.mark.parametrize(
+    "loss_name", ["squared_error", "quantile", "log_loss", "softmax_log_loss"]
+)
 @pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-10), (np.float32, 1e-5)])
 def test_forward_and_gradients_match_numpy(dtype, rtol, loss_name, shape):
     predictions, loss, gradient = _loss_and_gradient(CUPY, dtype, loss_name, shape)
@@ -109,11 +115,44 @@ def test_short_fits_have_matching_loss_curves(loss):
     np.testing.assert_allclose(gpu.predict(X), cpu.predict(X), rtol=1e-3, atol=1e-3)
 
 
-def test_check_estimator_with_cupy():
+@pytest.mark.parametrize("estimator", [LSTMRegressor, LSTMClassifier])
+def test_padded_sequences_train_as_on_the_host(estimator):
+    # NaN-padded sequences of 4 to 10 steps; the classifier on 3 classes.
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((96, 10, 3))
+    lengths = rng.integers(4, 11, size=96)
+    for row, length in enumerate(lengths):
+        X[row, length:] = np.nan
+    y = np.array([X[i, n - 1, 0] - X[i, 0, 1] for i, n in enumerate(lengths)])
+    if estimator is LSTMClassifier:
+        y = np.digitize(y, [-0.5, 0.5])
+    params = dict(
+        hidden_layer_sizes=8, max_iter=3, random_state=0, shuffle=False,
+        dtype="float64",
+    )  # fmt: skip
+    gpu = estimator(backend="cupy", **params).fit(X, y)
+    cpu = estimator(backend="numpy", **params).fit(X, y)
+    assert gpu.backend_ == "cupy"
+    np.testing.assert_allclose(gpu.loss_curve_, cpu.loss_curve_, rtol=1e-10)
+    method = "predict" if estimator is LSTMRegressor else "predict_proba"
+    np.testing.assert_allclose(
+        getattr(gpu, method)(X), getattr(cpu, method)(X), rtol=1e-9, atol=1e-12
+    )
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        LSTMRegressor(backend="cupy"),
+        LSTMClassifier(backend="cupy", hidden_layer_sizes=16),
+    ],
+    ids=["regressor", "classifier"],
+)
+def test_check_estimator_with_cupy(estimator):
     from sklearn.utils.estimator_checks import check_estimator
 
     check_estimator(
-        LSTMRegressor(backend="cupy"),
+        estimator,
         expected_failed_checks={
             "check_sample_weight_equivalence_on_dense_data": "float32 rounding"
         },
