@@ -63,6 +63,15 @@ def threads_split_small_networks():
     _fast_lstm.set_min_thread_flops(previous)
 
 
+@pytest.fixture(scope="session")
+def frame():
+    """The Beijing study's gap-filled data set, loaded once (do not modify
+    it); skips without the shared copy of the data."""
+    from ._beijing import study_frame
+
+    return study_frame()
+
+
 @pytest.fixture
 def rng():
     """A seeded NumPy random generator."""

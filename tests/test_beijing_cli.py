@@ -27,14 +27,7 @@ from ._beijing import (
     MODELS,
     best_constant_rmse,
     scores,
-    study_frame,
 )
-
-
-@pytest.fixture(scope="module")
-def frame():
-    """The gap-filled data set, loaded once."""
-    return study_frame()
 
 
 @pytest.fixture

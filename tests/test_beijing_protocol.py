@@ -31,16 +31,6 @@ from sklstm.beijing._protocol import (
     targets,
 )
 
-from ._beijing import (
-    study_frame,
-)
-
-
-@pytest.fixture(scope="module")
-def frame():
-    """The gap-filled data set, loaded once."""
-    return study_frame()
-
 
 def test_protocol_boundaries():
     assert FULL.train.first == pd.Timestamp("2010-01-01 00:00")

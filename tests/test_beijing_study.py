@@ -28,14 +28,7 @@ from sklstm.beijing._protocol import (
 from ._beijing import (
     quiet,
     scores,
-    study_frame,
 )
-
-
-@pytest.fixture(scope="module")
-def frame():
-    """The gap-filled data set, loaded once."""
-    return study_frame()
 
 
 def test_study_models_are_pipelines_on_the_same_rows(frame):
