@@ -182,9 +182,10 @@ def test_more_threads_than_work_gives_the_same_model():
     from sklstm._lstm._fast_lstm import block_count
 
     # A thread gets at least the GEMM's 6-row block.
-    assert block_count(1000, 256) == 43
-    assert block_count(1000, 5) == 1
-    assert block_count(2, 1000) == 2
+    shape = dict(steps=4, n_inputs=3, size=5)
+    assert block_count(1000, 256, **shape) == 43
+    assert block_count(1000, 5, **shape) == 1
+    assert block_count(2, 1000, **shape) == 2
     X, y = _data(n_samples=256)
     params = dict(hidden_layer_sizes=5, max_iter=2, random_state=0)
     many = LSTMRegressor(n_threads=1000, **params).fit(X, y)

@@ -348,8 +348,8 @@ cdef enum:
 # Nor is a thread's share of a parallel region less than this many FLOPs of
 # matrix products (about 20 microseconds of one core): below it, waking the
 # threads costs more than they save (measured on 2 cores: batches of 16
-# sequences of 7 steps, 56 inputs, 32 units, trained 2x slower on 2 threads
-# than on 1; 200 sequences of 12 steps, 18 inputs, 16 units, 1.2x faster).
+# sequences of 7 steps, 24 inputs, 32 units, trained 2x slower on 2 threads
+# than on 1; 200 sequences of 12 steps, 2 inputs, 16 units, 1.2x faster).
 # The tests set it to 0 (:func:`set_min_thread_flops`), so that their small
 # networks still split among threads; the results do not depend on it.
 MIN_THREAD_FLOPS = 2_000_000
@@ -376,9 +376,7 @@ cdef inline Py_ssize_t _thread_count(int n_threads, Py_ssize_t n_items,
 cdef inline Py_ssize_t _work_threads(int n_threads, Py_ssize_t flops) noexcept nogil:
     """Threads for a region of ``flops`` of products: each gets at least
     ``_min_thread_flops`` of them, or the region runs on one thread."""
-    if _min_thread_flops == 0:
-        return max(1, n_threads)
-    return _thread_count(n_threads, flops, _min_thread_flops)
+    return _thread_count(n_threads, flops, max(1, _min_thread_flops))
 
 
 cdef inline Py_ssize_t _block_count(
@@ -393,8 +391,8 @@ cdef inline Py_ssize_t _block_count(
                _work_threads(n_threads, flops))
 
 
-def block_count(int n_threads, Py_ssize_t batch, Py_ssize_t steps=1,
-                Py_ssize_t n_inputs=0, Py_ssize_t size=0):
+def block_count(int n_threads, Py_ssize_t batch, Py_ssize_t steps,
+                Py_ssize_t n_inputs, Py_ssize_t size):
     """The threads (one block of rows each) that a training pass of
     ``batch`` rows of ``steps`` steps, ``n_inputs`` inputs and ``size``
     units runs on ``n_threads``."""
