@@ -50,7 +50,12 @@ def test_study_models_are_pipelines_on_the_same_rows(frame):
     y_pred = predict_rows(lstm, frame, rows)
     assert y_pred.shape == (rows.sum(), 24) and np.isfinite(y_pred).all()
     forecast = result.forecasts[6]["LSTM (multivariate)"]
-    np.testing.assert_allclose(forecast.to_numpy(), y_pred[:, 5])
+    # float32 forecasts made in other batches: the scalers' and the NumPy
+    # engine's products go through BLAS, which may round a row by the rows
+    # beside it, so the same row agrees to a few float32 ulps, not to bits.
+    np.testing.assert_allclose(
+        forecast.to_numpy(), y_pred[:, 5], rtol=32 * np.finfo(np.float32).eps
+    )
     assert forecast.index[0] == QUICK.test.first
     assert forecast.index[-1] == QUICK.test.last
     # The table's scores are those of the saved forecasts against the truth.
