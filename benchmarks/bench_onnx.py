@@ -60,7 +60,8 @@ from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_info
 
 import sklstm
-from sklstm import SequenceWindower, _engines
+from sklstm import SequenceWindower
+from sklstm._lstm import _engines
 
 WORKLOAD = "W64"
 STEPS = 24

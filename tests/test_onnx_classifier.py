@@ -88,3 +88,63 @@ def test_multilabel_and_float_labels_are_refused_with_a_reason():
     )
     with pytest.raises(NotImplementedError, match="LabelEncoder"):
         sklstm_onnx.to_onnx(floats, X[:1])
+
+
+# --- label options and label types -------------------------------------------
+
+
+@pytest.mark.parametrize("labels", ["multiclass str", "binary str", "multiclass int"])
+@pytest.mark.parametrize("zipmap", [True, False])
+def test_nocl_gives_class_indices_as_skl2onnx_does(labels, zipmap):
+    # skl2onnx's nocl=True: no class labels in the graph; the label output is
+    # the index of the class in classes_ (int64), the ZipMap keys too.
+    X = _sequences()
+    y = LABELS[labels](X)
+    model = LSTMClassifier(hidden_layer_sizes=3, max_iter=5, random_state=0).fit(X, y)
+    onx = sklstm_onnx.to_onnx(model, X[:1], options={"nocl": True, "zipmap": zipmap})
+    stored = {
+        value
+        for initializer in onx.graph.initializer
+        for value in initializer.string_data
+    }
+    assert not stored & {str(label).encode() for label in model.classes_}
+    label, proba = _run(onx, X)
+    expected = np.searchsorted(model.classes_, model.predict(X))
+    assert label.dtype == np.int64
+    np.testing.assert_array_equal(label, expected)
+    if zipmap:
+        assert [set(row) for row in proba] == [set(range(len(model.classes_)))] * len(X)
+
+
+def _uint64_model(X, labels):
+    y = np.asarray(labels, dtype=np.uint64)[(X[:, :, 0].sum(1) > 0).astype(int)]
+    return LSTMClassifier(hidden_layer_sizes=3, max_iter=5, random_state=0).fit(X, y)
+
+
+def test_uint64_labels_above_int64_max_come_out_exact():
+    X = _sequences()
+    model = _uint64_model(X, [2**63 + 5, 2**64 - 1])
+    label, proba = _run(sklstm_onnx.to_onnx(model, X[:1], options={"zipmap": False}), X)
+    assert label.dtype == np.uint64
+    np.testing.assert_array_equal(label, model.predict(X))
+    np.testing.assert_allclose(proba, model.predict_proba(X), atol=1e-5)
+    label, _ = _run(sklstm_onnx.to_onnx(model, X[:1], options={"nocl": True}), X)
+    np.testing.assert_array_equal(
+        label, np.searchsorted(model.classes_, model.predict(X))
+    )
+
+
+@pytest.mark.parametrize("zipmap", [True, "columns"])
+def test_uint64_labels_above_int64_max_refuse_zipmap_naming_the_fix(zipmap):
+    X = _sequences()
+    model = _uint64_model(X, [7, 2**63])
+    with pytest.raises(ValueError, match=r"int64 maximum.*\"zipmap\": False"):
+        sklstm_onnx.to_onnx(model, X[:1], options={"zipmap": zipmap})
+
+
+def test_uint64_labels_within_int64_pass_through_zipmap():
+    X = _sequences()
+    model = _uint64_model(X, [3, 2**62])
+    label, proba = _run(sklstm_onnx.to_onnx(model, X[:1]), X)
+    np.testing.assert_array_equal(label, model.predict(X).astype(np.int64))
+    assert [set(row) for row in proba] == [{3, 2**62}] * len(X)

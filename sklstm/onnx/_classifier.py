@@ -9,6 +9,10 @@ the logits of the regressor's network graph (``_lstm.add_network``)::
                 label = classes[ArgMax(logits)]
     binary:     p = Sigmoid(logits); probabilities = [1 - p, p]
                 label = classes[logits > 0]
+
+``classes`` are ``classes_`` (see ``_exported_labels`` for their type), or
+with skl2onnx's option ``nocl=True`` the class indices ``0 ... n_classes -
+1``, so that the graph holds no class label.
 """
 
 import numpy as np
@@ -17,6 +21,7 @@ from skl2onnx.common.data_types import (
     FloatTensorType,
     Int64TensorType,
     StringTensorType,
+    UInt64TensorType,
 )
 
 from ._graph import GraphBuilder
@@ -34,7 +39,52 @@ def _checked_classifier(operator):
     return model
 
 
-def _label_type(classes):
+#: The largest label a ZipMap key (int64) holds.
+INT64_MAX = np.iinfo(np.int64).max
+
+
+def _exported_labels(model, options):
+    """The label output's tensor type and the labels it gathers from.
+
+    Parameters
+    ----------
+    model : LSTMClassifier
+    options : dict
+        skl2onnx's options of ``model``: ``nocl`` and ``zipmap``.
+
+    Returns
+    -------
+    label_type : type
+        ``StringTensorType`` for string labels; ``UInt64TensorType`` for
+        uint64 labels without ZipMap (``zipmap=False``); else
+        ``Int64TensorType``, as skl2onnx gives integer labels (ZipMap's keys
+        and labels are int64).
+    labels : ndarray
+        One per class, in the order of ``classes_``: the class indices
+        with ``nocl=True``, as skl2onnx's classifiers give them.
+
+    Raises
+    ------
+    ValueError
+        For uint64 labels above the int64 maximum under a ZipMap, which
+        would store them negative.
+    NotImplementedError
+        For labels neither integer nor string (floats).
+    """
+    classes = model.classes_
+    if options["nocl"]:
+        return Int64TensorType, np.arange(len(classes), dtype=np.int64)
+    if classes.dtype == np.uint64 and options["zipmap"] is False:
+        return UInt64TensorType, classes
+    if classes.dtype == np.uint64 and (classes > INT64_MAX).any():
+        raise ValueError(
+            f"{type(model).__name__}.classes_ holds uint64 labels above the "
+            f"int64 maximum ({INT64_MAX}), which skl2onnx's ZipMap stores as "
+            "int64 keys and labels, so they would come out negative. Pass "
+            'options={"zipmap": False} to get uint64 labels and a '
+            'probability matrix, options={"nocl": True} to get class '
+            "indices, or encode the labels (LabelEncoder) before fitting."
+        )
     if np.issubdtype(classes.dtype, np.integer) or classes.dtype == bool:
         return Int64TensorType, classes.astype(np.int64)
     if classes.dtype.kind in "US" or classes.dtype == object:
@@ -44,6 +94,10 @@ def _label_type(classes):
         f"classes_ are {classes.dtype}. Encode them as integers (LabelEncoder) "
         "or strings before fitting."
     )
+
+
+def _label_options(scope, model):
+    return scope.get_options(model, dict(nocl=False, zipmap=True))
 
 
 def calculate_classifier_output_shapes(operator):
@@ -56,7 +110,8 @@ def calculate_classifier_output_shapes(operator):
     """
     model = _checked_classifier(operator)
     n_samples = checked_n_samples(operator, model)
-    label_type, _ = _label_type(model.classes_)
+    options = _label_options(operator.scope_inst, model)
+    label_type, _ = _exported_labels(model, options)
     operator.outputs[0].type = label_type([n_samples])
     operator.outputs[1].type = FloatTensorType([n_samples, len(model.classes_)])
 
@@ -91,7 +146,7 @@ def convert_classifier(scope, operator, container):
         index = graph.cast(above, TensorProto.INT64)
         flat = graph.constant(np.array([-1], dtype=np.int64), "flat_shape")
         index = graph.node("Reshape", [index, flat], "label_index")
-    _, classes = _label_type(model.classes_)
+    _, classes = _exported_labels(model, _label_options(scope, model))
     graph.node(
         "Gather", [graph.constant(classes, "classes"), index], "label",
         output=label_name, axis=0,

@@ -18,6 +18,8 @@ from skl2onnx.common.data_types import (
 
 #: Range, and Pad with its pads as an input, appeared in ONNX opset 11.
 MIN_OPSET = 11
+#: The opset from which ``ReduceSum`` reads its axes from an input.
+REDUCE_AXES_INPUT_OPSET = 13
 NUMERIC_TYPES = (FloatTensorType, DoubleTensorType, Int64TensorType, Int32TensorType)
 
 
@@ -129,6 +131,18 @@ class GraphBuilder:
     def cast(self, name, to):
         """``name`` cast to the ONNX element type ``to``."""
         return self.node("Cast", [name], "cast", to=to)
+
+    def reduce_sum(self, name, axis, hint):
+        """The sum of ``name`` along ``axis``, the axis kept (of length 1).
+
+        ``ReduceSum`` takes its axes as an attribute before opset 13 and as
+        an input from opset 13 on; this writes the form of the target opset.
+        """
+        opset = self.container.target_opset
+        if opset is not None and opset < REDUCE_AXES_INPUT_OPSET:
+            return self.node("ReduceSum", [name], hint, axes=[axis], keepdims=1)
+        axes = self.constant(np.array([axis], dtype=np.int64), f"{hint}_axes")
+        return self.node("ReduceSum", [name, axes], hint, keepdims=1)
 
 
 def numeric_input_type(operator):

@@ -3,11 +3,15 @@
 The graph is the network of ``predict``, in float32::
 
     batch  = X, plus one row of zeros if X has none  # see _never_empty
-    steps  = Transpose(batch, perm=[1, 0, 2])      # time-major (T, N, F)
-    for each layer: Y, Y_h = LSTM(steps, W, R, B)  # Y (T, 1, N, H), Y_h (1, N, H)
-                    steps = Y reshaped to (T, N, H)
-    y = Y_h of the last layer, first N rows (N, H) @ weight + bias
-    y += X[:, -k:] reshaped to (N, k * F) @ skip    # with skip_steps = k > 0
+    values, lengths, refused = the NaN padding of batch, read as predict
+                                                   # reads it (see _padded)
+    steps  = Transpose(values, perm=[1, 0, 2])     # time-major (T, N, F)
+    for each layer: Y, Y_h = LSTM(steps, W, R, B, sequence_lens=lengths)
+                    steps = Y reshaped to (T, N, H)  # Y (T, 1, N, H)
+    h = Y_h of the last layer (N, H), NaN in the rows predict refuses
+    y = h @ weight + bias
+    y += the last k real steps, (N, k * F), @ skip  # with skip_steps = k > 0
+    y = y[:N]                                       # without the row of zeros
 
 ONNX Runtime runs the ``LSTM`` operator time-major only (``layout=1`` is
 refused), hence the ``Transpose``. ONNX stacks the gate blocks of ``W``,
@@ -31,6 +35,7 @@ from ._graph import (
     float_tensor,
     numeric_input_type,
 )
+from ._padded import last_real_steps, read_padding
 
 #: Our gate blocks in the order ONNX's LSTM stacks them (``iofc``).
 ONNX_GATE_ORDER = (INPUT, OUTPUT, FORGET, CELL)
@@ -210,57 +215,64 @@ def add_network(graph, operator, *, output=None):
     if len(operator.inputs[0].type.shape) == 2:
         sequences = reshaped(sequences, [0, 1, model.n_features_in_], "one_step")
     batch, n_samples = _never_empty(graph, sequences)
-    steps = graph.node("Transpose", [batch], "time_major", perm=[1, 0, 2])
+    skip_weight = network.skip_weight
+    skip_steps = 0 if skip_weight is None else skip_weight.shape[1]
+    padded = read_padding(
+        graph, batch, model.n_features_in_, min_length=max(skip_steps, 1)
+    )
+    steps = graph.node("Transpose", [padded.values], "time_major", perm=[1, 0, 2])
+    # LSTM's inputs: X, W, R, B, sequence_lens (each layer stops at a row's
+    # last real step; Y is zero after it, Y_h is the state there).
     for index, layer in enumerate(network.layers):
         hidden = layer["weight_hh"].shape[1]
-        weights = [
-            graph.constant(array, f"layer{index}_{name}")
-            for name, array in zip("WRB", onnx_lstm_weights(layer), strict=True)
+        inputs = [
+            steps,
+            *(
+                graph.constant(array, f"layer{index}_{name}")
+                for name, array in zip("WRB", onnx_lstm_weights(layer), strict=True)
+            ),
+            padded.sequence_lens,
         ]
         if index < len(network.layers) - 1:
             every_step = graph.name(f"layer{index}_hidden")
-            graph.add("LSTM", [steps, *weights], [every_step], hidden_size=hidden)
+            graph.add("LSTM", inputs, [every_step], hidden_size=hidden)
             # Y is (n_timesteps, 1 direction, n_samples, hidden): drop the 1.
             steps = reshaped(every_step, [0, -1, hidden], f"layer{index}_output")
         else:
             last_step = graph.name("last_hidden")
             outputs = [graph.unused_output("every_step"), last_step]
-            graph.add("LSTM", [steps, *weights], outputs, hidden_size=hidden)
-    # Y_h is (1 direction, n_samples, hidden), plus the row of an empty batch.
-    last_hidden = reshaped(last_step, [-1, hidden], "last_hidden_state")
+            graph.add("LSTM", inputs, outputs, hidden_size=hidden)
+    # Y_h is (1 direction, n_samples, hidden); NaN for the rows predict refuses.
     last_hidden = graph.node(
-        "Slice",
+        "Where",
         [
-            last_hidden,
-            graph.constant(np.array([0], dtype=np.int64), "first_row"),
-            n_samples,
+            padded.refused,
+            graph.constant(np.array([np.nan], dtype=np.float32), "refused_row"),
+            reshaped(last_step, [-1, hidden], "last_hidden_state"),
         ],
-        "last_hidden_of_samples",
+        "last_hidden_or_nan",
     )
     weight, bias = folded_head(network)
     product = graph.node(
         "MatMul", [last_hidden, graph.constant(weight, "head")], "head"
     )
-    skip_weight = network.skip_weight
     if skip_weight is not None:
-        skip_steps = skip_weight.shape[1]
-        recent = graph.node(
-            "Slice",
-            [
-                sequences,
-                graph.constant(np.array([-skip_steps], dtype=np.int64), "skip_start"),
-                graph.constant(np.array([np.iinfo(np.int64).max]), "skip_stop"),
-                graph.constant(np.array([1], dtype=np.int64), "skip_axis"),
-            ],
-            "skip_steps",
-        )
+        recent = last_real_steps(graph, padded, skip_steps, model.n_features_in_)
         recent = reshaped(recent, [0, skip_weight[0].size], "skip_inputs")
         skip_map = graph.constant(unscaled_map(network, skip_weight), "skip")
         skip = graph.node("MatMul", [recent, skip_map], "skip")
         product = graph.node("Add", [product, skip], "head_and_skip")
+    prediction = graph.node(
+        "Add", [product, graph.constant(bias, "head_bias")], "prediction_of_batch"
+    )
+    # Without the row of an empty batch.
     return graph.node(
-        "Add",
-        [product, graph.constant(bias, "head_bias")],
+        "Slice",
+        [
+            prediction,
+            graph.constant(np.array([0], dtype=np.int64), "first_row"),
+            n_samples,
+        ],
         "prediction",
         output=output,
     )

@@ -18,11 +18,14 @@ Window ``t`` is input rows ``t - window + 1 … t``, oldest first, and the
 reshape keeps ``transform``'s flattened order (lag-major, features within a
 lag). ``max(index, 0)`` is computed as ``index * (index > 0)`` (``Max`` on
 integers needs opset 12); ``Pad``'s own ``"edge"`` mode would do the same but
-fails on 0 rows.
+fails on 0 rows. ``transform`` refuses NaN and infinite values; the graph
+makes every window that holds one all NaN (``_nan_where_not_finite``), which
+the LSTM's graph refuses (NaN predictions).
 """
 
 import numpy as np
 from onnx import TensorProto
+from skl2onnx.common.data_types import DoubleTensorType
 from sklearn.utils.validation import check_is_fitted
 
 from ._graph import (
@@ -123,11 +126,48 @@ def convert_windower(scope, operator, container):
             "Add", [starts, graph.constant(steps, "steps")], "window_index"
         )
     output = operator.outputs[0].full_name
-    if not windower.flatten:
-        graph.node("Gather", [source, index], "windows", output=output, axis=0)
-        return
+    double = isinstance(operator.inputs[0].type, DoubleTensorType)
+    dtype = np.float64 if double else np.float32
     windows = graph.node("Gather", [source, index], "windows", axis=0)
+    if not windower.flatten:
+        _nan_where_not_finite(graph, source, index, windows, dtype, output=output)
+        return
+    windows = _nan_where_not_finite(graph, source, index, windows, dtype)
     flat_shape = np.array([-1, window * n_features], dtype=np.int64)
     graph.node(
         "Reshape", [windows, graph.constant(flat_shape, "lags")], "lags", output=output
     )
+
+
+def _nan_where_not_finite(graph, source, index, windows, dtype, *, output=None):
+    """``windows``, each window that holds a NaN or infinite value all NaN.
+
+    ``transform`` refuses such rows; the graph cannot raise, and a NaN row
+    copied as it is would end some windows in a whole NaN step, which the
+    LSTM's graph reads as padding (:mod:`sklstm.onnx._padded`): a number
+    where ``predict`` raises. A window of NaN only is refused there (NaN
+    predictions), and gives NaN through any linear step.
+    """
+    not_finite = graph.node(
+        "Or",
+        [
+            graph.node("IsNaN", [source], "nan"),
+            graph.node("IsInf", [source], "infinite"),
+        ],
+        "not_finite",
+    )
+    per_row = graph.reduce_sum(
+        graph.cast(not_finite, TensorProto.FLOAT), 1, "non_finite_per_row"
+    )  # (rows, 1)
+    per_window = graph.reduce_sum(
+        graph.node("Gather", [per_row, index], "non_finite_per_step", axis=0),
+        1,
+        "non_finite_per_window",
+    )  # (n_rows, 1, 1)
+    spoilt = graph.node(
+        "Greater",
+        [per_window, graph.constant(np.zeros(1, dtype=np.float32), "none")],
+        "spoilt",
+    )
+    nan = graph.constant(np.array([np.nan], dtype=dtype), "nan")
+    return graph.node("Where", [spoilt, nan, windows], "finite_windows", output=output)
