@@ -55,23 +55,28 @@ class BaseLSTM(FittedNetworkMixin, SavedStateMixin, BaseEstimator, metaclass=ABC
     def _training_targets(self, y, sample_weight, *, first_fit, classes=None):
         """``y`` as the float array the network is trained on.
 
-        Returns ``(targets, sample_weight, one_dimensional)``: a
+        Returns ``(targets, sample_weight, one_dimensional, fitted)``: a
         ``(n_samples, n_outputs)`` float64 array, the sample weights (a
-        classifier's ``class_weight`` scales them), and whether ``predict``
-        returns 1-D arrays.
+        classifier's ``class_weight`` scales them), whether ``predict``
+        returns 1-D arrays, and a dict of the fitted attributes that the
+        encoding of ``y`` gives (a classifier's ``classes_``...). The base
+        assigns those at the end of the fit, with the weights; until then
+        the other hooks receive them as ``fitted``.
         """
 
     @abstractmethod
-    def _loss_settings(self):
+    def _loss_settings(self, fitted):
         """The ``TrainingConfig`` fields the subclass sets: ``loss``,
         ``quantile`` and ``validation_name``."""
 
     @abstractmethod
-    def _split_for_early_stopping(self, targets, sample_weight):
+    def _split_for_early_stopping(self, targets, sample_weight, fitted):
         """``(training_rows, validation_rows)``: index arrays or slices."""
 
     @abstractmethod
-    def _validation_scorer(self, targets, sample_weight, target_mean, target_scale):
+    def _validation_scorer(
+        self, targets, sample_weight, target_mean, target_scale, fitted
+    ):
         """A function of the network's output on held-out rows that returns
         their score, higher is better; the output maps to target units as
         ``output * target_scale + target_mean``."""
@@ -115,7 +120,9 @@ class BaseLSTM(FittedNetworkMixin, SavedStateMixin, BaseEstimator, metaclass=ABC
         ------
         RuntimeError
             If training diverges (the loss becomes NaN or infinite). A fit
-            that raises leaves the estimator as it was before the call.
+            that raises leaves the estimator as it was before the call: its
+            weights, optimiser state, random streams (a ``RandomState``
+            given as ``random_state`` included) and progress.
 
         Warns
         -----
@@ -129,15 +136,25 @@ class BaseLSTM(FittedNetworkMixin, SavedStateMixin, BaseEstimator, metaclass=ABC
     def _fit_keeping_state(self, X, y, sample_weight, *, incremental, classes=None):
         """Fit and return self; a fit that raises leaves the estimator as it
         was. Called by ``fit`` and ``partial_fit`` only (see :func:`_warn_of`)."""
-        # Validation records n_features_in_ (and feature names) and a
-        # classifier its classes as it reads y; the rest is assigned at the
-        # end. A shallow copy of the attributes puts all of them back.
+        # Validation records n_features_in_ (and feature names) as it reads
+        # X; the rest is assigned at the end. A shallow copy of the attributes
+        # puts all of them back: a fit copies what it continues (optimiser,
+        # random stream) before changing it. A RandomState given as
+        # random_state is the caller's, shared: its state is put back too.
         before = dict(self.__dict__)
+        stream = self.random_state
+        stream_state = (
+            stream.get_state(legacy=False)
+            if isinstance(stream, np.random.RandomState)
+            else None
+        )
         try:
             outcome = self._fit(X, y, sample_weight, incremental, classes)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(before)
+            if stream_state is not None:
+                stream.set_state(stream_state)
             raise
         _warn_of(outcome, self)
         return self
@@ -160,8 +177,10 @@ class BaseLSTM(FittedNetworkMixin, SavedStateMixin, BaseEstimator, metaclass=ABC
         sample_weight = _check_sample_weight(
             sample_weight, X[:, 0, :], dtype=X.dtype, ensure_non_negative=True
         )
-        targets, sample_weight, one_dimensional = self._training_targets(
-            y, sample_weight, first_fit=not warm, classes=classes
+        targets, sample_weight, one_dimensional, fitted_targets = (
+            self._training_targets(
+                y, sample_weight, first_fit=not warm, classes=classes
+            )
         )
         check_skip_steps(_shortest(X, lengths), self.skip_steps, "fit")
         shape = NetworkShape(
@@ -172,7 +191,7 @@ class BaseLSTM(FittedNetworkMixin, SavedStateMixin, BaseEstimator, metaclass=ABC
         train_rows, validation = slice(None), None
         if early_stopping:
             train_rows, held_out = self._split_for_early_stopping(
-                targets, sample_weight
+                targets, sample_weight, fitted_targets
             )
         if warm:
             network = fitted_network(self)
@@ -193,7 +212,11 @@ class BaseLSTM(FittedNetworkMixin, SavedStateMixin, BaseEstimator, metaclass=ABC
             validation = Validation(
                 X[held_out],
                 self._validation_scorer(
-                    targets[held_out], sample_weight[held_out], mean, scale
+                    targets[held_out],
+                    sample_weight[held_out],
+                    mean,
+                    scale,
+                    fitted_targets,
                 ),
                 lengths=_rows(lengths, held_out),
             )
@@ -214,7 +237,7 @@ class BaseLSTM(FittedNetworkMixin, SavedStateMixin, BaseEstimator, metaclass=ABC
             lengths=_rows(lengths, train_rows),
         )
         config = TrainingConfig.from_estimator(
-            self, one_pass=incremental, **self._loss_settings()
+            self, one_pass=incremental, **self._loss_settings(fitted_targets)
         )
         engine = make_engine(backend, self.n_threads)
         with engine.thread_limits():
@@ -226,6 +249,7 @@ class BaseLSTM(FittedNetworkMixin, SavedStateMixin, BaseEstimator, metaclass=ABC
             one_dimensional=one_dimensional,
             run=(backend, engine, X.shape[1]),
             state=state,
+            target_attributes=fitted_targets,
         )
         return outcome
 

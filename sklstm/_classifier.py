@@ -4,11 +4,17 @@ import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.metrics import accuracy_score
 from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils import check_random_state, column_or_1d, compute_sample_weight
-from sklearn.utils.multiclass import type_of_target, unique_labels
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import type_of_target
 
 from ._base import BaseLSTM
+from ._class_labels import (
+    MULTILABEL,
+    checked_labels,
+    label_attributes,
+    label_encoding,
+)
+from ._class_weight import check_for_partial_fit, class_sample_weight
 from ._docstrings import fill_docstring
 from ._lstm._losses import sigmoid, softmax
 from ._sklearn_compat import StrOptions, _fit_context
@@ -32,10 +38,14 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
     $sequence_parameters
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss, as scikit-learn's linear models
-        take them: ``{class_label: weight}``; ``"balanced"`` weighs each
-        class by ``n_samples / (n_classes * np.bincount(y))``; None weighs
-        them all 1. They multiply ``sample_weight``. ``partial_fit`` takes
-        a dict or None (compute balanced weights with
+        take them: ``{class_label: weight}``, finite and ``>= 0`` (a class
+        left out weighs 1); ``"balanced"`` weighs each class by
+        ``n_samples / (n_classes * np.bincount(y))``, counting the samples
+        by their ``sample_weight``; None weighs them all 1. They multiply
+        ``sample_weight``. For a label indicator ``y``, ``"balanced"``
+        balances each label's 0s and 1s and multiplies the weights across
+        labels; a dict is refused. ``partial_fit`` takes a dict or None
+        (compute balanced weights with
         :func:`~sklearn.utils.class_weight.compute_class_weight` over all
         the classes first).
     $optimiser_parameters
@@ -165,7 +175,9 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
 
         As ``MLPClassifier.partial_fit``: the first call needs every class
         (``classes``) and initialises the weights; every call makes one
-        pass from the current weights and optimiser state.
+        pass from the current weights and optimiser state. A call that
+        raises leaves the model as it was (weights, optimiser state, random
+        stream and progress).
 
         Parameters
         ----------
@@ -177,8 +189,10 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
         sample_weight : array-like of shape (n_samples,), default=None
             Weights of the samples in the loss.
         classes : array-like of shape (n_classes,), default=None
-            Every class that any call will see; required in the first call
-            (not for a multilabel indicator ``y``), ignored afterwards.
+            Every class that any call will see: required in the first call
+            (for a label indicator ``y``, optional and the label indices
+            ``np.arange(n_labels)``). A ``y`` with a label outside them is
+            refused; a later call may pass them again, unchanged.
 
         Returns
         -------
@@ -186,22 +200,12 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
             The updated estimator.
         """
         first_call = not hasattr(self, "classes_")
-        if (
-            first_call
-            and classes is None
-            and type_of_target(y) != ("multilabel-indicator")
-        ):
+        if first_call and classes is None and type_of_target(y) != MULTILABEL:
             raise ValueError(
                 "The first call to partial_fit needs every class that any call "
                 "will see: pass classes=np.unique(y_all)."
             )
-        if self.class_weight == "balanced":
-            raise ValueError(
-                "class_weight='balanced' weighs the classes of all the data, "
-                "which partial_fit does not see at once. Pass class_weight="
-                "dict(zip(classes, compute_class_weight('balanced', "
-                "classes=classes, y=y_all)))."
-            )
+        check_for_partial_fit(self.class_weight)
         return self._fit_keeping_state(
             X, y, sample_weight, incremental=True, classes=classes
         )
@@ -270,32 +274,33 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
     # --- what the base asks of an estimator ---------------------------------
 
     def _training_targets(self, y, sample_weight, *, first_fit, classes=None):
-        y = _checked_labels(y)
-        if first_fit:
-            binarizer = LabelBinarizer()
-            binarizer.fit(y if classes is None else unique_labels(classes))
-        else:
-            binarizer = self._label_binarizer
-            _check_same_classes(binarizer.classes_, unique_labels(y), self.warm_start)
-        if self.class_weight is not None:
-            sample_weight = sample_weight * compute_sample_weight(self.class_weight, y)
-        # Assigned with the other fitted attributes: the base puts the
-        # estimator back as it was if the fit raises.
-        self._label_binarizer = binarizer
-        self.classes_ = binarizer.classes_
-        self.out_activation_ = (
-            "softmax" if binarizer.y_type_ == "multiclass" else "logistic"
+        y = checked_labels(y)
+        binarizer = label_encoding(
+            y,
+            fitted=None if first_fit else self._label_binarizer,
+            classes=classes,
+            warm_start=self.warm_start,
         )
-        return binarizer.transform(y).astype(np.float64), sample_weight, False
+        multilabel = binarizer.y_type_ == MULTILABEL
+        sample_weight = class_sample_weight(
+            self.class_weight,
+            y,
+            binarizer.classes_,
+            sample_weight,
+            multilabel=multilabel,
+        )
+        targets = binarizer.transform(y).astype(np.float64)
+        return targets, sample_weight, False, label_attributes(binarizer)
 
-    def _loss_settings(self):
-        loss = "softmax_log_loss" if self.out_activation_ == "softmax" else "log_loss"
+    def _loss_settings(self, fitted):
+        multiclass = fitted["out_activation_"] == "softmax"
+        loss = "softmax_log_loss" if multiclass else "log_loss"
         return {"loss": loss, "quantile": None, "validation_name": "accuracy"}
 
-    def _split_for_early_stopping(self, targets, sample_weight):
+    def _split_for_early_stopping(self, targets, sample_weight, fitted):
         """A random hold-out of ``validation_fraction``, stratified by class
         (not for multilabel targets)."""
-        if self._label_binarizer.y_type_ == "multilabel-indicator":
+        if fitted["_label_binarizer"].y_type_ == MULTILABEL:
             stratify = None
         elif targets.shape[1] == 1:  # binary: one 0/1 column
             stratify = targets[:, 0]
@@ -305,8 +310,10 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
             sample_weight, self.validation_fraction, self.random_state, stratify
         )
 
-    def _validation_scorer(self, targets, sample_weight, target_mean, target_scale):
-        activation = self.out_activation_
+    def _validation_scorer(
+        self, targets, sample_weight, target_mean, target_scale, fitted
+    ):
+        activation = fitted["out_activation_"]
 
         def score(output):
             predicted = _indicator(output * target_scale + target_mean, activation)
@@ -324,22 +331,6 @@ def _indicator(logits, activation):
         indicator[np.arange(len(logits)), logits.argmax(axis=1)] = 1
         return indicator
     return (logits > 0).astype(int)
-
-
-def _check_same_classes(fitted, seen, warm_start):
-    if warm_start and set(seen) != set(fitted):
-        raise ValueError(
-            "warm_start can only be used where y has the same classes as in the "
-            f"previous fit: previously {fitted}, now {seen}. Set "
-            "warm_start=False to fit new classes."
-        )
-    unknown = np.setdiff1d(seen, fitted)
-    if len(unknown):
-        raise ValueError(
-            f"y has classes {unknown} that the model was not fitted on "
-            f"(classes_ is {fitted}). Pass every class to the first "
-            "partial_fit through classes=, or refit."
-        )
 
 
 def _random_hold_out(sample_weight, validation_fraction, random_state, stratify):
@@ -366,17 +357,3 @@ def _random_hold_out(sample_weight, validation_fraction, random_state, stratify)
             "early_stopping=False."
         )
     return np.sort(train), np.sort(held_out)
-
-
-def _checked_labels(y):
-    """``y`` as labels (a column vector made 1-D, as ``MLPClassifier`` does)."""
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = column_or_1d(y, warn=True)
-    target_type = type_of_target(y, input_name="y")
-    if target_type not in ("binary", "multiclass", "multilabel-indicator"):
-        raise ValueError(
-            f"Unknown label type {target_type!r}: LSTMClassifier needs class "
-            "labels or a label indicator matrix. For a continuous target, use "
-            "LSTMRegressor."
-        )
-    return y

@@ -148,6 +148,11 @@ NETWORK_ATTRIBUTES = """\
 """
 
 LOSS_CURVE_ATTRIBUTE = """\
+    loss_ : float or None
+        Mean training loss (penalty included) of the last epoch,
+        ``loss_curve_[-1]``, as ``MLPRegressor``'s ``loss_``; ``partial_fit``
+        sets it to its pass's loss. None if training was interrupted before
+        its first epoch ended.
     loss_curve_ : list of float
         Mean training loss (penalty included) of each epoch; a fit with
         ``warm_start`` continues it, as ``MLPRegressor`` does.

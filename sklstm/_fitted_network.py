@@ -10,6 +10,7 @@ target scaling and the shape of its output, so that no other module reads
 an estimator's private attributes.
 """
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,7 +100,17 @@ class FittedNetwork:
 class FittedNetworkMixin:
     """The fitted state of an LSTM estimator: assigned, continued, saved."""
 
-    def _set_fitted(self, flat, shape, *, scaling, one_dimensional, run, state):
+    def _set_fitted(
+        self,
+        flat,
+        shape,
+        *,
+        scaling,
+        one_dimensional,
+        run,
+        state,
+        target_attributes=None,
+    ):
         """Assign every fitted attribute at once, from a fit's results.
 
         Parameters
@@ -115,8 +126,13 @@ class FittedNetworkMixin:
             ``(backend, engine, n_timesteps)`` of the fit.
         state : TrainingState
             What a warm start or ``partial_fit`` continues.
+        target_attributes : dict, default=None
+            The fitted attributes of the encoding of ``y`` (a classifier's
+            ``classes_``...), by name.
         """
         backend, engine, n_timesteps = run
+        for name, value in (target_attributes or {}).items():
+            setattr(self, name, value)
         self.target_mean_, self.target_scale_ = scaling
         self._y_was_1d = one_dimensional
         (self.layers_, self.head_weight_, self.head_bias_, self.skip_weight_) = (
@@ -129,6 +145,7 @@ class FittedNetworkMixin:
         self._training_state = state
         progress = state.progress
         self.loss_curve_ = progress.loss_curve
+        self.loss_ = _last_loss(progress.loss_curve)
         self.validation_scores_ = progress.validation_scores
         self.best_validation_score_ = progress.best_validation_score
         self.best_loss_ = progress.best_loss
@@ -144,7 +161,9 @@ class FittedNetworkMixin:
 
         ``fit`` starts a new optimiser and random stream (continuing the
         progress with ``warm_start``); ``partial_fit`` continues all three,
-        as ``MLPRegressor.partial_fit`` does.
+        as ``MLPRegressor.partial_fit`` does, from copies: training changes
+        them in place, and a call that raises must leave the kept ones as
+        they were.
         """
         if not warm:
             return TrainingState(
@@ -153,7 +172,11 @@ class FittedNetworkMixin:
         progress = self._progress().resume(early_stopping)
         previous = getattr(self, "_training_state", None)
         if incremental and previous is not None:
-            return TrainingState(progress, previous.random_state, previous.optimizer)
+            return TrainingState(
+                progress,
+                copy.deepcopy(previous.random_state),
+                copy.deepcopy(previous.optimizer),
+            )
         return TrainingState(progress, check_random_state(self.random_state))
 
     def _progress(self):
@@ -205,8 +228,17 @@ class FittedNetworkMixin:
     def __setstate__(self, state):
         super().__setstate__(state)
         saved = self.__dict__.get("_training_state")
-        if isinstance(saved, dict):
+        # A dict as saved, or the object of a pickle from before; anything
+        # else is refused by training_state_from_dict.
+        if saved is not None and not isinstance(saved, TrainingState):
             self._training_state = training_state_from_dict(saved, self._progress())
+        if "loss_curve_" in self.__dict__ and "loss_" not in self.__dict__:
+            self.loss_ = _last_loss(self.loss_curve_)  # saved before loss_ existed
+
+
+def _last_loss(loss_curve):
+    """``loss_``: the last epoch's loss, None before any epoch ends."""
+    return loss_curve[-1] if loss_curve else None
 
 
 def fitted_network(estimator):

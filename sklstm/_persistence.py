@@ -4,7 +4,7 @@ Pickle, joblib and skops all save an estimator through ``__getstate__`` and
 restore it through ``__setstate__``. :class:`SavedStateMixin` adds the sklstm
 version to the saved state and warns on load under another version, as
 scikit-learn's ``BaseEstimator`` does for its own estimators. The training
-state that :meth:`LSTMRegressor.partial_fit` continues (random stream and
+state that ``partial_fit`` continues (random stream and
 optimiser) is saved as dicts of arrays, numbers and strings, so that a skops
 file needs no trust beyond sklstm's public estimators.
 """
@@ -23,6 +23,24 @@ VERSION_KEY = "_sklstm_version"
 UNKNOWN_VERSION = "unknown"
 
 _OPTIMIZERS = {"adam": AdamOptimizer, "sgd": SGDOptimizer}
+
+#: The bit generators a saved random stream may name, and nothing else of
+#: ``numpy.random``: loading must not call a function that a file names.
+_BIT_GENERATORS = {
+    bit_generator.__name__: bit_generator
+    for bit_generator in (
+        np.random.MT19937,
+        np.random.PCG64,
+        np.random.PCG64DXSM,
+        np.random.Philox,
+        np.random.SFC64,
+    )
+}
+
+_NOT_FROM_SKLSTM = (
+    "The file was not written by sklstm, or was changed since: load only "
+    "files from a source you trust, or refit the model."
+)
 
 
 def _current_version():
@@ -95,16 +113,55 @@ def training_state_from_dict(saved, progress):
     Returns
     -------
     training_state : TrainingState
+
+    Raises
+    ------
+    ValueError
+        If the random stream names anything but one of NumPy's bit
+        generators, or does not hold a state of it, or if the optimiser's
+        kind is not ``"adam"`` or ``"sgd"``.
     """
-    stream = saved["random_state"]
-    bit_generator = getattr(np.random, stream["bit_generator"])
-    random_state = np.random.RandomState(bit_generator())
-    random_state.set_state(stream)
+    if (
+        not isinstance(saved, dict)
+        or not {"random_state", "optimizer"} <= saved.keys()
+        or not isinstance(saved["optimizer"], (dict, type(None)))
+    ):
+        raise ValueError(
+            "The saved training state is not the dict of a random stream and an "
+            f"optimiser that sklstm saves. {_NOT_FROM_SKLSTM}"
+        )
+    random_state = _random_stream(saved["random_state"])
     optimizer = None
     if saved["optimizer"] is not None:
         attributes = dict(saved["optimizer"])
-        optimizer_class = _OPTIMIZERS[attributes.pop("kind")]
+        kind = attributes.pop("kind", None)
+        if not isinstance(kind, str) or kind not in _OPTIMIZERS:
+            raise ValueError(
+                f"The saved optimiser is of kind {kind!r}, not one of "
+                f"{sorted(_OPTIMIZERS)}. {_NOT_FROM_SKLSTM}"
+            )
+        optimizer_class = _OPTIMIZERS[kind]
         # Its attributes are all it holds: restore them without __init__.
         optimizer = optimizer_class.__new__(optimizer_class)
         optimizer.__dict__.update(attributes)
     return TrainingState(progress, random_state, OptimizerState(optimizer))
+
+
+def _random_stream(saved):
+    """The ``RandomState`` of a saved ``get_state(legacy=False)``, built only
+    from one of :data:`_BIT_GENERATORS`."""
+    name = saved.get("bit_generator") if isinstance(saved, dict) else None
+    if not isinstance(name, str) or name not in _BIT_GENERATORS:
+        raise ValueError(
+            f"The saved random stream names the bit generator {name!r}, not one "
+            f"of NumPy's {sorted(_BIT_GENERATORS)}. {_NOT_FROM_SKLSTM}"
+        )
+    random_state = np.random.RandomState(_BIT_GENERATORS[name]())
+    try:
+        random_state.set_state(saved)
+    except (TypeError, ValueError, KeyError) as error:
+        raise ValueError(
+            f"The saved random stream is not a state of {name} ({error}). "
+            f"{_NOT_FROM_SKLSTM}"
+        ) from error
+    return random_state

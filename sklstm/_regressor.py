@@ -238,20 +238,22 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
             )
 
     def _training_targets(self, y, sample_weight, *, first_fit, classes=None):
-        return y.reshape(len(y), -1), sample_weight, y.ndim == 1
+        return y.reshape(len(y), -1), sample_weight, y.ndim == 1, {}
 
-    def _loss_settings(self):
+    def _loss_settings(self, fitted):
         name = "D² pinball" if self.loss == "quantile" else "R²"
         return {"loss": self.loss, "quantile": self.quantile, "validation_name": name}
 
-    def _split_for_early_stopping(self, targets, sample_weight):
+    def _split_for_early_stopping(self, targets, sample_weight, fitted):
         """The last ``validation_fraction`` of the rows, in their (time) order."""
         n_train = split_last_fraction(
             len(targets), self.validation_fraction, sample_weight
         )
         return slice(0, n_train), slice(n_train, None)
 
-    def _validation_scorer(self, targets, sample_weight, target_mean, target_scale):
+    def _validation_scorer(
+        self, targets, sample_weight, target_mean, target_scale, fitted
+    ):
         """R², or for ``loss="quantile"`` the D² pinball score, in y's units."""
         metric = r2_score
         if self.loss == "quantile":

@@ -1,11 +1,14 @@
 """Saving and loading fitted estimators: skops files with a short trust list,
 pickles, and the warning when a file comes from another sklstm version."""
 
+import io
+import json
 import pickle
 import subprocess
 import sys
 import textwrap
 import warnings
+import zipfile
 from functools import partial
 
 import numpy as np
@@ -163,6 +166,49 @@ def test_pickle_keeps_continuing_as_before(solver):
     model.partial_fit(X, y)
     copy.partial_fit(X, y)
     np.testing.assert_array_equal(fitted_weights(copy), fitted_weights(model))
+
+
+# --- tampered files ------------------------------------------------------------
+
+
+def _tampered(data, part, key, value):
+    """skops bytes whose saved training state has ``value`` (a string) under
+    ``[part][key]``."""
+    with zipfile.ZipFile(io.BytesIO(data)) as source:
+        files = {name: source.read(name) for name in source.namelist()}
+    schema = json.loads(files["schema.json"])
+    state = schema["content"]["content"]["_training_state"]["content"]
+    # A new id too: skops builds the objects of one id once (a string that
+    # the parameters hold as well would come back unchanged).
+    state[part]["content"][key].update(content=json.dumps(value), __id__=1)
+    files["schema.json"] = json.dumps(schema).encode()
+    target = io.BytesIO()
+    with zipfile.ZipFile(target, "w") as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    return target.getvalue()
+
+
+@pytest.mark.parametrize(
+    "part, key, value, match",
+    [
+        ("random_state", "bit_generator", "seed", "bit generator 'seed', not one"),
+        ("random_state", "bit_generator", "default_rng", "bit generator"),
+        ("random_state", "bit_generator", "PCG64", "not a state of PCG64"),
+        ("optimizer", "kind", "lbfgs", "optimiser is of kind 'lbfgs'"),
+    ],
+)
+def test_a_tampered_file_is_refused_without_calling_numpy_random(
+    part, key, value, match
+):
+    X, y = _sequences()
+    model = LSTMRegressor(hidden_layer_sizes=3, max_iter=2, random_state=0)
+    data = _tampered(sio.dumps(model.fit(X, y)), part, key, value)
+    before = np.random.get_state(legacy=False)["state"]  # noqa: NPY002
+    with pytest.raises(ValueError, match=match):
+        sio.loads(data, trusted=TRUSTED[:1])
+    after = np.random.get_state(legacy=False)["state"]  # noqa: NPY002
+    assert after["pos"] == before["pos"] and np.array_equal(after["key"], before["key"])
 
 
 # --- the version check -------------------------------------------------------

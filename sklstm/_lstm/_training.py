@@ -329,6 +329,9 @@ def _check_finite(config, epoch_loss, epoch):
 
 
 def _print_progress(config, progress, epoch, start):
+    if config.one_pass:  # partial_fit: one pass, no epochs to count down
+        print(f"Iteration {progress.n_iter}, loss = {progress.loss_curve[-1]:.8f}")
+        return
     elapsed = time.perf_counter() - start
     eta = elapsed / epoch * (config.max_iter - epoch)
     message = f"Epoch {epoch}/{config.max_iter}: loss = {progress.loss_curve[-1]:.6f}"
