@@ -20,7 +20,7 @@ from sklearn.utils import gen_batches
 from ._backend import NUMPY_BACKEND
 from ._gates import N_GATES
 from ._layer import LayerCache, layer_backward, layer_forward
-from ._network import forward, skip_output
+from ._network import forward
 from ._threads import blas_threads, check_threads_can_start, openmp_threads
 
 try:
@@ -215,6 +215,11 @@ class CompiledEngine:
         piece = max(1, _PREDICT_CALL_FLOPS // max(1, flops_per_row))
         piece = -(-piece // _COMPILED_PREDICT_CHUNK) * _COMPILED_PREDICT_CHUNK
         piece = max(piece, self.n_threads * _COMPILED_PREDICT_CHUNK)
+        # The skip connection is summed in the kernel's per-row loop too (a
+        # BLAS product would round a row by the rows beside it).
+        skip_weight = params.skip_weight
+        if skip_weight is None:
+            skip_weight = np.zeros((out.shape[1], 0, X.shape[2]), dtype=dtype)
         for rows in gen_batches(n_samples, piece):
             X_piece = np.ascontiguousarray(X[rows], dtype=dtype)
             out_piece = np.empty((len(X_piece), out.shape[1]), dtype=dtype)
@@ -223,14 +228,11 @@ class CompiledEngine:
                 layers,
                 params.head_weight,
                 params.head_bias,
+                np.ascontiguousarray(skip_weight),
                 out_piece,
                 self.n_threads,
                 _COMPILED_PREDICT_CHUNK,
             )
-            if params.skip_weight is not None:
-                out_piece += skip_output(
-                    np.swapaxes(X_piece, 0, 1), params.skip_weight, np
-                )
             out[rows] = out_piece
         return out
 
