@@ -13,7 +13,6 @@ from sklearn.metrics import r2_score
 from sklstm import LSTMClassifier, LSTMRegressor
 from sklstm._lstm._network import NetworkShape, init_parameters, unflatten
 
-from .conftest import use_host_engine
 from ._helpers import fitted_weights, sequences
 from ._reference import (
     ONE_GRADIENT_STEP,
@@ -21,6 +20,7 @@ from ._reference import (
     reference_loss,
     reference_network_output,
 )
+from .conftest import use_host_engine
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 

@@ -21,7 +21,12 @@ from ._backend import NUMPY_BACKEND
 from ._gates import N_GATES
 from ._layer import LayerCache, layer_backward, layer_forward
 from ._network import forward
-from ._threads import blas_threads, check_threads_can_start, openmp_threads
+from ._threads import (
+    blas_threads,
+    check_thread_count,
+    check_threads_can_start,
+    openmp_threads,
+)
 
 try:
     from . import _fast_lstm
@@ -252,7 +257,13 @@ def make_engine(backend, n_threads=None):
         On NumPy, the compiled engine where the extension is built (the
         NumPy reference engine otherwise, or with ``SKLSTM_ENGINE=numpy``);
         on CuPy, the array engine with the fused CUDA kernels.
+
+    Raises
+    ------
+    ValueError
+        If ``n_threads`` is above ``_threads.MAX_THREADS``.
     """
+    check_thread_count(n_threads)
     if backend.name == "numpy":
         return host_engine(backend, n_threads)
     return ArrayEngine(backend, n_threads)
