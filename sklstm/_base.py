@@ -326,13 +326,6 @@ class BaseLSTM(FittedNetworkMixin, SavedStateMixin, BaseEstimator, metaclass=ABC
         lengths = sequence_lengths(self, X)  # before any NaN is read
         check_fits_dtype(self, X, self.dtype, "X")
         network = fitted_network(self)
-        if X.shape[2] != network.shape.n_features:  # n_timesteps changed
-            raise ValueError(
-                f"n_timesteps={self.n_timesteps} reads rows of {X.shape[2]} "
-                f"features per step, but the model was fitted on "
-                f"{network.shape.n_features}. Set n_timesteps back to "
-                f"{self.n_timesteps_in_}, or refit."
-            )
         check_skip_steps(_shortest(X, lengths), network.shape.skip_steps, "predict")
         return X, lengths, network
 

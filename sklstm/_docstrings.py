@@ -30,8 +30,16 @@ SEQUENCE_PARAMETERS = """\
         array (:doc:`/scale_out`).
         The model is the same as on the 3-D windows, to the bit, and
         ``n_features_in_`` is the width of the 2-D ``X``. A width that
-        ``n_timesteps`` does not divide is an error. None (the default)
-        reads 3-D ``X`` as sequences and 2-D ``X`` as one-step sequences.
+        ``n_timesteps`` does not divide is an error. Shorter sequences may
+        end in NaN steps, as in 3-D ``X`` (:ref:`variable-length`): the
+        columns of a row's last steps, wherever the layout puts them, all
+        NaN; any other NaN is an error. None (the default) reads 3-D ``X``
+        as sequences and 2-D ``X`` as one-step sequences (no padding).
+        ``n_timesteps``, ``step_order`` and ``column_grouping`` are fixed by
+        ``fit``: changed afterwards, ``predict``, ``score``,
+        ``trace_memory``, ``partial_fit`` and a warm start refuse ``X``
+        (a ``ValueError`` naming the fitted value) until they are set back
+        or the model is refitted.
     step_order : {"oldest_first", "newest_first"}, default="oldest_first"
         Order of the steps along a flattened row (``n_timesteps`` set).
         ``"oldest_first"`` is ``SequenceWindower(flatten=True)``'s layout;
@@ -125,7 +133,10 @@ ENGINE_PARAMETERS = """\
         any thread but the main one (joblib's threading backend, Dask
         threads). The fitted model is the same on any number of threads.
         The NumPy reference engine gives ``n_threads`` (None: 1) to BLAS.
-        See :doc:`/performance`.
+        At most 4096: the largest machines that run one system have a few
+        thousand logical CPUs, and threads beyond the cores only wait for
+        them, so a larger count (a typo) is a ``ValueError`` at once rather
+        than minutes of starting threads. See :doc:`/performance`.
     backend : {"auto", "numpy", "cupy"}, default="auto"
         Array backend of training. ``"auto"`` uses CuPy when it is installed
         and sees a CUDA device, else NumPy.

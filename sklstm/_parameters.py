@@ -6,6 +6,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from ._lstm._threads import MAX_THREADS
 from ._sklearn_compat import Interval, StrOptions
 
 #: The parameters of every LSTM estimator, as ``_parameter_constraints``.
@@ -43,7 +44,7 @@ SHARED_CONSTRAINTS = {
     "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
     "gradient_clip": [Interval(Real, 0, None, closed="neither"), None],
     "dtype": [StrOptions({"float32", "float64"})],
-    "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+    "n_threads": [Interval(Integral, 1, MAX_THREADS, closed="both"), None],
     "backend": [StrOptions({"auto", "numpy", "cupy"})],
 }
 

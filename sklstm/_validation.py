@@ -48,7 +48,10 @@ def validate_sequences(
             (n_samples, n_features)
     y : array-like of shape (n_samples,) or (n_samples, n_outputs), optional
     reset : bool
-        True in ``fit``, False in ``predict``.
+        True in ``fit``, False in ``predict`` (and in ``partial_fit`` or a
+        warm start, which continue a fit). ``fit`` records the layout
+        (``n_timesteps``, ``step_order``, ``column_grouping``) on the
+        estimator; the other calls refuse a different one.
     fitted_steps : int, default=1
         Time steps of the sequences the model was fitted on. A 2-D ``X``
         after a fit on longer sequences is an error: it is the classic
@@ -72,12 +75,22 @@ def validate_sequences(
     Returns
     -------
     X : ndarray of shape (n_samples, n_timesteps, n_features)
-        Float32 or float64; finite, but for 3-D ``X``, whose NaN values
-        :func:`sequence_lengths` reads as padding.
+        Float32 or float64; finite, but for 3-D ``X`` and flattened rows
+        (``n_timesteps``), whose NaN values :func:`sequence_lengths` reads as
+        padding.
     y : ndarray
         Only when ``y`` is given.
     """
     reject_sparse(estimator, X)
+    _check_layout(
+        estimator,
+        {
+            "n_timesteps": None if n_timesteps is None else int(n_timesteps),
+            "step_order": step_order,
+            "column_grouping": column_grouping,
+        },
+        reset,
+    )
     check_params = dict(dtype=FLOAT_DTYPES, reset=reset)
     if y is not None and not isinstance(y, str):
         check_params.update(y_numeric=numeric_target, multi_output=True)
@@ -91,6 +104,9 @@ def validate_sequences(
         )
     if n_timesteps is not None:
         _check_two_dimensional(estimator, X, n_timesteps)
+        # A flattened row is the sequence it flattens: NaN steps at its end
+        # pad it, as in 3-D X (sequence_lengths checks the rest).
+        check_params["ensure_all_finite"] = "allow-nan"
 
         def as_sequences(checked):
             # After validate_data, whose messages (NaN, complex, 0 features)
@@ -109,15 +125,10 @@ def validate_sequences(
         )
     elif X.ndim == 3:
         X = np.asarray(X)
-        for axis, what in ((1, "time step"), (2, "feature")):
-            if X.shape[axis] == 0:
-                raise ValueError(
-                    f"Found array with 0 {what}(s) (shape={X.shape}) while a "
-                    f"minimum of 1 is required. Pass sequences with at least one "
-                    f"{what}."
-                )
+        _check_not_empty(estimator, X)
         # validate_data counts features on axis 1: hand it a view whose axis 1
-        # is the feature axis, and swap back.
+        # is the feature axis, and swap back. (Its messages that quote the
+        # shape, those of empty arrays, are raised above with X's own.)
         X = np.swapaxes(X, 1, 2)
         # NaN steps at the end of a sequence pad it (sequence_lengths checks
         # that there are no others); inf stays an error.
@@ -186,6 +197,62 @@ def sequence_lengths(estimator, X):
             "step. Move the padding to the end, or impute the missing steps."
         )
     return lengths
+
+
+_EMPTY_AXES = (
+    ("sample", "Pass at least one sequence."),
+    ("time step", "Pass sequences with at least one time step."),
+    ("feature", "Pass sequences with at least one feature."),
+)
+
+
+def _check_not_empty(estimator, X):
+    """A ValueError, quoting the shape of 3-D ``X`` as given, for an empty axis."""
+    for size, (what, fix) in zip(X.shape, _EMPTY_AXES, strict=True):
+        if size == 0:
+            raise ValueError(
+                f"Found array with 0 {what}(s) (shape={X.shape}) while a minimum "
+                f"of 1 is required by {type(estimator).__name__}. {fix}"
+            )
+
+
+#: The estimator attribute that records, in ``fit``, how it read ``X``.
+_LAYOUT_ATTRIBUTE = "_fitted_layout"
+
+
+def _check_layout(estimator, layout, reset):
+    """Record how ``fit`` reads ``X`` (``reset``), or refuse another reading.
+
+    ``n_timesteps``, ``step_order`` and ``column_grouping`` say how the
+    columns of ``X`` map to steps and features. Changed after a fit (with
+    ``set_params``), they would make ``predict``, ``partial_fit`` or a warm
+    start read ``X`` in another layout than the one the weights learnt:
+    wrong answers without an error. So ``fit`` records them on the estimator
+    (as ``validate_data`` records ``n_features_in_``) and every later read
+    compares. A model saved before the record existed is not checked.
+
+    Raises
+    ------
+    ValueError
+        If ``layout`` differs from the fitted one; the message names each
+        changed parameter, its fitted value and the fix.
+    """
+    if reset:
+        setattr(estimator, _LAYOUT_ATTRIBUTE, layout)
+        return
+    fitted = getattr(estimator, _LAYOUT_ATTRIBUTE, None)
+    if fitted is None:
+        return
+    changed = [name for name, value in layout.items() if fitted[name] != value]
+    if changed:
+        was = ", ".join(f"{name}={fitted[name]!r}" for name in changed)
+        now = ", ".join(f"{name}={layout[name]!r}" for name in changed)
+        raise ValueError(
+            f"{type(estimator).__name__} was fitted with {was}, but now has "
+            f"{now}: X would be read in another layout than the one the model "
+            f"learnt from. Set it back with set_params({was}), or refit "
+            "with fit() (warm_start=False) on X in the new layout."
+        )
 
 
 def _check_two_dimensional(estimator, X, n_timesteps):

@@ -109,6 +109,58 @@ def test_a_scheduler_that_cannot_be_reached_fails_before_the_work(
     assert not out.exists()
 
 
+def test_a_scheduler_address_that_is_not_one_fails_before_the_work(
+    capsys, tmp_path, no_study
+):
+    pytest.importorskip("dask.distributed")
+    out = tmp_path / "results"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--scheduler", "notaurl", "--out", str(out)])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("sklstm-beijing: error: --scheduler notaurl: not a Dask")
+    assert "tcp://" in error  # what an address looks like
+    assert not out.exists()
+
+
+@pytest.fixture
+def no_cupy(monkeypatch):
+    """CuPy not installed, whatever this machine has."""
+    monkeypatch.setitem(sys.modules, "cupy", None)
+
+
+def test_backend_cupy_without_cupy_fails_before_the_work(
+    capsys, tmp_path, no_study, no_cupy
+):
+    out = tmp_path / "results"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--backend", "cupy", "--out", str(out)])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("sklstm-beijing: error: --backend cupy:")
+    assert "needs CuPy, which is not installed. Install it" in error
+    assert not out.exists()
+
+
+@pytest.mark.slow
+def test_backend_cupy_on_workers_without_cupy_fails_before_the_work(
+    capsys, tmp_path, no_study, no_cupy
+):
+    """With --scheduler the fits run on the workers: they are asked."""
+    distributed = pytest.importorskip("dask.distributed")
+    # A worker in this process: it sees the CuPy this test hides.
+    with distributed.LocalCluster(
+        n_workers=1, processes=False, dashboard_address=None
+    ) as cluster:
+        argv = ["--backend", "cupy", "--scheduler", cluster.scheduler_address]
+        with pytest.raises(SystemExit) as exit_info:
+            main([*argv, "--out", str(tmp_path / "results")])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("sklstm-beijing: error: --backend cupy on worker")
+    assert "needs CuPy" in error
+
+
 def test_outputs_are_all_written_or_none(shared_data_home, tmp_path, monkeypatch):
     """A failure while writing (here, in the second plot) leaves nothing:
     not the tables already written, not the folder; a later run without

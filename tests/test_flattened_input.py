@@ -10,7 +10,7 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import make_pipeline
 
-from sklstm import LSTMRegressor, SequenceWindower
+from sklstm import LSTMClassifier, LSTMRegressor, SequenceWindower
 
 N_SAMPLES, STEPS, N_FEATURES = 80, 6, 3
 
@@ -48,6 +48,12 @@ def _weights(model):
     return np.concatenate(
         [*parts, model.head_weight_.ravel(), model.skip_weight_.ravel()]
     )
+
+
+def _weights_of(model):
+    """The weights of a model with or without a skip connection."""
+    parts = [array.ravel() for layer in model.layers_ for array in layer.values()]
+    return np.concatenate([*parts, model.head_weight_.ravel()])
 
 
 @pytest.mark.parametrize("column_grouping", ["by_step", "by_feature"])
@@ -168,12 +174,95 @@ def test_predict_checks_the_width_against_the_fit(windows):
         model.predict(_flat(X)[:, 3:])
 
 
-def test_n_timesteps_changed_after_fit_is_refused(windows):
+#: Every method that reads X after a fit, with what it takes beside X.
+_READERS = {
+    "predict": lambda model, rows, y: model.predict(rows),
+    "score": lambda model, rows, y: model.score(rows, y),
+    "trace_memory": lambda model, rows, y: model.trace_memory(rows),
+    "partial_fit": lambda model, rows, y: model.partial_fit(rows, y),
+    "warm_start fit": lambda model, rows, y: model.set_params(warm_start=True).fit(
+        rows, y
+    ),
+    "predict_proba": lambda model, rows, y: model.predict_proba(rows),
+}
+
+
+@pytest.mark.parametrize("reader", list(_READERS))
+@pytest.mark.parametrize(
+    "name, fitted, changed",
+    [
+        ("step_order", "oldest_first", "newest_first"),
+        ("column_grouping", "by_step", "by_feature"),
+        ("n_timesteps", STEPS, 3),  # 18 columns still divide: 3 steps of 6
+        ("n_timesteps", STEPS, None),  # 2-D X read as one-step sequences
+    ],
+)
+def test_a_layout_changed_after_fit_is_refused_wherever_x_is_read(
+    windows, reader, name, fitted, changed
+):
+    """set_params after fit would re-read the same columns in another
+    layout, silently: each of the three is refused alike, naming the
+    parameter, its fitted value and the fix."""
     X, y = windows
-    model = _fit(_model(n_timesteps=STEPS), _flat(X), y)
-    model.set_params(n_timesteps=3)  # 18 columns still divide: 3 steps of 6
-    with pytest.raises(ValueError, match="Set n_timesteps back to 6, or refit"):
+    Estimator = LSTMClassifier if reader == "predict_proba" else LSTMRegressor
+    if Estimator is LSTMClassifier:
+        y = y > 0
+    model = _fit(Estimator(n_timesteps=STEPS, max_iter=2, random_state=0), _flat(X), y)
+    before = _weights_of(model)
+    model.set_params(**{name: changed})
+    with pytest.raises(
+        ValueError,
+        match=rf"fitted with {name}={fitted!r}, but now has {name}={changed!r}.*"
+        rf"set_params\({name}={fitted!r}\), or refit",
+    ):
+        _READERS[reader](model, _flat(X), y)
+    np.testing.assert_array_equal(_weights_of(model), before)
+    model.set_params(**{name: fitted}, warm_start=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        _READERS[reader](model, _flat(X), y)  # set back, it reads X again
+        # Refitted in the new layout, it reads X in that one.
+        model.set_params(**{name: changed}, warm_start=False).fit(_flat(X), y)
+        _READERS[reader](model, _flat(X), y)
+
+
+def test_a_layout_set_on_3d_input_after_fit_is_refused(windows):
+    X, y = windows
+    model = _fit(_model(), X, y).set_params(n_timesteps=STEPS)
+    with pytest.raises(ValueError, match="fitted with n_timesteps=None"):
         model.predict(_flat(X))
+
+
+@pytest.mark.parametrize("column_grouping", ["by_step", "by_feature"])
+@pytest.mark.parametrize("step_order", ["oldest_first", "newest_first"])
+def test_nan_end_padding_reads_as_in_3d_input(windows, step_order, column_grouping):
+    """A flattened row is the sequence it flattens: NaN steps at the end of
+    a shorter sequence pad it, in whatever columns the layout puts them."""
+    X, y = windows
+    X = X.copy()
+    X[::3, -2:] = np.nan  # every third sequence two steps shorter
+    X[1::3, -1:] = np.nan
+    layout = dict(step_order=step_order, column_grouping=column_grouping)
+    rows = _flat(X, **layout)
+    nested = _fit(_model(), X, y)
+    flat = _fit(_model(n_timesteps=STEPS, **layout), rows, y)
+    assert flat.loss_curve_ == nested.loss_curve_
+    np.testing.assert_array_equal(_weights(flat), _weights(nested))
+    np.testing.assert_array_equal(flat.predict(rows), nested.predict(X))
+    traces = flat.trace_memory(rows)["long_term"][0]
+    assert np.isnan(traces[::3, -2:]).all() and not np.isnan(traces[2::3]).any()
+
+
+def test_nan_in_flattened_rows_other_than_end_padding_is_refused(windows):
+    X, y = windows
+    rows = _flat(X)
+    rows[0, 0] = np.nan  # one value of the first step
+    with pytest.raises(ValueError, match=r"NaN inside a step.*Impute"):
+        _model(n_timesteps=STEPS).fit(rows, y)
+    rows = _flat(X)
+    rows[0, :N_FEATURES] = np.nan  # the whole first step: not at the end
+    with pytest.raises(ValueError, match="NaN steps before the end"):
+        _model(n_timesteps=STEPS).fit(rows, y)
 
 
 def test_clone_keeps_the_layout():

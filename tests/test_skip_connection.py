@@ -10,7 +10,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.metrics import r2_score
 
-from sklstm import LSTMRegressor
+from sklstm import LSTMClassifier, LSTMRegressor
 from sklstm._lstm._network import NetworkShape, init_parameters, unflatten
 
 from ._helpers import fitted_weights, sequences
@@ -20,6 +20,7 @@ from ._reference import (
     reference_loss,
     reference_network_output,
 )
+from .conftest import use_host_engine
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -61,6 +62,31 @@ def test_predict_matches_reference_loop(host_engine_name):
     np.testing.assert_allclose(
         model.predict(X[:, -4:]), _reference_predict(model, X[:, -4:]), atol=1e-10
     )
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("Estimator", [LSTMRegressor, LSTMClassifier])
+def test_compiled_predictions_are_the_same_bits_alone_or_in_a_batch(
+    monkeypatch, Estimator, dtype
+):
+    """The compiled engine sums the skip connection in its per-row loop, as
+    the head: a row's output does not depend on the rows beside it, padded
+    or not (docs/classification.rst promises it bit for bit)."""
+    use_host_engine(monkeypatch, "compiled")
+    X, y = _sequences(n_samples=500)
+    X[::7, -1] = np.nan  # some shorter sequences, padded
+    if Estimator is LSTMClassifier:
+        y = y > np.median(y)
+    model = Estimator(
+        hidden_layer_sizes=4, skip_steps=3, max_iter=1, dtype=dtype, random_state=0
+    ).fit(X, y)
+    # Weights far from their zero start, one per output, step and feature.
+    rng = np.random.default_rng(1)
+    model.skip_weight_ = rng.standard_normal(model.skip_weight_.shape).astype(dtype)
+    method = model.predict if Estimator is LSTMRegressor else model.predict_proba
+    in_a_batch = method(X)
+    alone = np.concatenate([method(X[[row]]) for row in range(len(X))])
+    np.testing.assert_array_equal(alone, in_a_batch)
 
 
 def test_one_fit_is_one_full_batch_gradient_step(host_engine_name):

@@ -20,8 +20,13 @@ from sklearn.utils import gen_batches
 from ._backend import NUMPY_BACKEND
 from ._gates import N_GATES
 from ._layer import LayerCache, layer_backward, layer_forward
-from ._network import forward, skip_output
-from ._threads import blas_threads, check_threads_can_start, openmp_threads
+from ._network import forward
+from ._threads import (
+    blas_threads,
+    check_thread_count,
+    check_threads_can_start,
+    openmp_threads,
+)
 
 try:
     from . import _fast_lstm
@@ -215,6 +220,11 @@ class CompiledEngine:
         piece = max(1, _PREDICT_CALL_FLOPS // max(1, flops_per_row))
         piece = -(-piece // _COMPILED_PREDICT_CHUNK) * _COMPILED_PREDICT_CHUNK
         piece = max(piece, self.n_threads * _COMPILED_PREDICT_CHUNK)
+        # The skip connection is summed in the kernel's per-row loop too (a
+        # BLAS product would round a row by the rows beside it).
+        skip_weight = params.skip_weight
+        if skip_weight is None:
+            skip_weight = np.zeros((out.shape[1], 0, X.shape[2]), dtype=dtype)
         for rows in gen_batches(n_samples, piece):
             X_piece = np.ascontiguousarray(X[rows], dtype=dtype)
             out_piece = np.empty((len(X_piece), out.shape[1]), dtype=dtype)
@@ -223,14 +233,11 @@ class CompiledEngine:
                 layers,
                 params.head_weight,
                 params.head_bias,
+                np.ascontiguousarray(skip_weight),
                 out_piece,
                 self.n_threads,
                 _COMPILED_PREDICT_CHUNK,
             )
-            if params.skip_weight is not None:
-                out_piece += skip_output(
-                    np.swapaxes(X_piece, 0, 1), params.skip_weight, np
-                )
             out[rows] = out_piece
         return out
 
@@ -250,7 +257,13 @@ def make_engine(backend, n_threads=None):
         On NumPy, the compiled engine where the extension is built (the
         NumPy reference engine otherwise, or with ``SKLSTM_ENGINE=numpy``);
         on CuPy, the array engine with the fused CUDA kernels.
+
+    Raises
+    ------
+    ValueError
+        If ``n_threads`` is above ``_threads.MAX_THREADS``.
     """
+    check_thread_count(n_threads)
     if backend.name == "numpy":
         return host_engine(backend, n_threads)
     return ArrayEngine(backend, n_threads)

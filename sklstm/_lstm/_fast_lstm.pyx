@@ -609,19 +609,22 @@ def network_output(
     list layers,
     const floating[:, ::1] head_weight,
     const floating[::1] head_bias,
+    const floating[:, :, ::1] skip_weight,
     floating[:, ::1] out,
     int n_threads,
     Py_ssize_t chunk,
 ):
-    """The network's output (the head on the top layer's last hidden state)
-    for samples-first ``X``.
+    """The network's output (the head on the top layer's last hidden state,
+    plus the skip connection on the last steps' inputs) for samples-first
+    ``X``.
 
     All layers advance together step by step, so only the current states
     are kept: memory of ``O(chunk * H)`` per thread, whatever the number of
     steps. The threads share the chunks of ``chunk`` rows. The products use
     the GEMM of ``_gate_loops.h``, which gives each row the same operations
-    wherever it sits in a chunk, and the head is a plain loop per row: a
-    row's result never depends on the other rows of the call.
+    wherever it sits in a chunk, and the head and the skip connection are a
+    plain loop per row: a row's result never depends on the other rows of
+    the call.
 
     Parameters
     ----------
@@ -629,6 +632,9 @@ def network_output(
     layers : list of (weight_ih, weight_hh, bias)
         C-contiguous arrays of ``X``'s dtype, PyTorch's layout.
     head_weight, head_bias : ndarray of shape (n_outputs, H_last), (n_outputs,)
+    skip_weight : ndarray of shape (n_outputs, skip_steps, n_features)
+        The skip connection's weights, read on the last ``skip_steps`` steps
+        of ``X``; ``skip_steps=0`` (an empty array) for none.
     out : ndarray of shape (n_samples, n_outputs)
         Written.
     n_threads : int
@@ -653,7 +659,8 @@ def network_output(
     cdef int l
     cdef Py_ssize_t size, width, rows
     cdef Py_ssize_t n_outputs = head_weight.shape[0]
-    cdef Py_ssize_t index, start, t, r, k, j
+    cdef Py_ssize_t skip_steps = skip_weight.shape[1]
+    cdef Py_ssize_t index, start, t, r, k, j, s, f
     cdef floating total
     cdef floating *state
     cdef floating *layer_input
@@ -693,6 +700,9 @@ def network_output(
             raise ValueError("the head does not fit the top layer")
         if out.shape[0] != n_samples or out.shape[1] != n_outputs:
             raise ValueError("out has the wrong shape")
+        if (skip_weight.shape[0] != n_outputs or skip_steps > steps
+                or skip_weight.shape[2] != n_features):
+            raise ValueError("the skip connection does not fit X and the head")
         # Per thread, the states of every layer for one chunk of rows; the
         # first layer reads its inputs from X in place (row stride
         # steps * n_features).
@@ -726,6 +736,10 @@ def network_output(
                         total = head_bias[k]
                         for j in range(width):
                             total = total + layer_input[r * width + j] * head_weight[k, j]
+                        for s in range(skip_steps):
+                            t = steps - skip_steps + s
+                            for f in range(n_features):
+                                total = total + X[start + r, t, f] * skip_weight[k, s, f]
                         out[start + r, k] = total
     finally:
         for l in range(n_layers):

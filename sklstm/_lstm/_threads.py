@@ -42,6 +42,34 @@ from threadpoolctl import ThreadpoolController
 
 from .._threadpoolctl_compat import take_blas_control
 
+#: The most threads ``n_threads`` may ask for. The largest machines that run
+#: one Linux image have a few thousand logical CPUs (8-socket servers about
+#: a thousand), and threads beyond the cores only wait for them (the engine's
+#: threads never block, so each extra one slows the others down). A larger
+#: count is a typo or a unit mix-up: refused at once, where starting it would
+#: take the system to its thread limit first (minutes, then an error).
+MAX_THREADS = 4096
+
+
+def check_thread_count(n_threads):
+    """Raise a ValueError if ``n_threads`` is above :data:`MAX_THREADS`.
+
+    ``fit`` refuses it through ``_parameter_constraints``; this holds the
+    paths that validate no parameter (``predict`` after ``set_params``).
+
+    Parameters
+    ----------
+    n_threads : int or None
+        The estimator's ``n_threads``.
+    """
+    if n_threads is not None and n_threads > MAX_THREADS:
+        raise ValueError(
+            f"n_threads={n_threads} is more than the {MAX_THREADS} threads sklstm "
+            "runs at most: no machine has that many cores, and threads beyond "
+            "the cores only wait for them. Set n_threads=None (the cores this "
+            f"process may use) or a count from 1 to {MAX_THREADS}."
+        )
+
 
 @functools.cache
 def _controller():

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import joblib
 
-from ._options import build_parser, settings_from
+from ._options import backend_problem, build_parser, settings_from
 from ._outputs import PLOT_INSTALL_HINT, write_outputs
 from ._progress import ProgressBar
 from ._report import (
@@ -108,8 +108,10 @@ def _log(line):
 
 
 def _on_cluster(stack, options, parser, settings):
-    """Connect to ``--scheduler`` (exit 2 if that fails, before any fit) and
-    send the study's joblib tasks to its workers until ``stack`` closes.
+    """Connect to ``--scheduler`` (exit 2 if the address is not one, the
+    scheduler cannot be reached or a worker cannot fit on ``--backend``,
+    before any fit) and send the study's joblib tasks to its workers until
+    ``stack`` closes.
 
     Returns the settings, with ``n_jobs`` the cluster's worker threads
     unless ``--jobs`` chose.
@@ -125,6 +127,17 @@ def _on_cluster(stack, options, parser, settings):
         client = stack.enter_context(Client(options.scheduler, timeout="10s"))
     except OSError as error:
         parser.error(f"--scheduler {options.scheduler}: cannot connect ({error})")
+    except ValueError as error:  # distributed's address parser
+        parser.error(
+            f"--scheduler {options.scheduler}: not a Dask scheduler address "
+            f"({error}); pass one such as tcp://10.0.0.5:8786"
+        )
+    problems = {}
+    if settings.backend == "cupy":  # the workers fit the LSTMs: ask them
+        problems = client.run(backend_problem, settings.backend)
+    for worker, problem in sorted(problems.items()):
+        if problem:
+            parser.error(f"--backend {settings.backend} on worker {worker}: {problem}")
     stack.enter_context(joblib.parallel_config(backend="dask"))
     if options.jobs:
         return settings

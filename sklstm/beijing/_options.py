@@ -6,11 +6,13 @@ option and what it accepts) before the study starts.
 """
 
 import argparse
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .. import LSTMRegressor
 from ._outputs import PLOT_INSTALL_HINT, unwritable
 from ._protocol import FOLDS, HORIZONS, INPUT_SETS
 from ._report import join_and
@@ -70,7 +72,8 @@ def build_parser():
         "--backend",
         choices=["auto", "numpy", "cupy"],
         default=defaults.backend,
-        help="LSTM array backend",
+        help="LSTM array backend; 'cupy' is checked before the study (on the "
+        "workers with --scheduler): CuPy installed and a CUDA device seen",
     )
     quick = StudySettings.quick()
     for option, kind, name, what in [
@@ -232,7 +235,39 @@ def settings_from(options, parser):
     problem = unwritable(Path(options.out))
     if problem:
         parser.error(f"--out {options.out}: {problem}")
+    # With --scheduler the LSTMs fit on the workers: checked there, once
+    # connected (_cli._on_cluster).
+    problem = None if options.scheduler else backend_problem(settings.backend)
+    if problem:
+        parser.error(f"--backend {settings.backend}: {problem}")
     return settings
+
+
+def backend_problem(backend):
+    """Why an LSTM cannot fit on ``backend`` in this process, or None.
+
+    A fit of one unit on two one-step rows, through the public estimator:
+    the errors it raises (CuPy missing, no CUDA device) are those the
+    study's fits would raise after the baselines, in a worker process.
+
+    Parameters
+    ----------
+    backend : {"auto", "numpy", "cupy"}
+
+    Returns
+    -------
+    problem : str or None
+    """
+    if backend != "cupy":
+        return None  # "auto" falls back to NumPy; NumPy always runs
+    model = LSTMRegressor(hidden_layer_sizes=1, max_iter=1, backend=backend)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # one epoch does not converge
+            model.fit(np.zeros((2, 1, 1)), np.arange(2.0))
+    except (ImportError, RuntimeError) as error:
+        return str(error)
+    return None
 
 
 def _bounded(kind, low, high, *, low_open=False, high_open=False):
