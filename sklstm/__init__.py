@@ -6,6 +6,7 @@ build finds it) and CuPy on a GPU; the estimators slot into scikit-learn
 pipelines and searches.
 """
 
+from ._calendar import CalendarFeatures
 from ._classifier import LSTMClassifier
 from ._regressor import LSTMRegressor
 from ._show_versions import show_versions
@@ -15,6 +16,7 @@ from ._windowing import SequenceWindower
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "CalendarFeatures",
     "LSTMClassifier",
     "LSTMRegressor",
     "SequenceWindower",

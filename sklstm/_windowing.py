@@ -4,10 +4,12 @@ from numbers import Integral
 
 import numpy as np
 import pandas as pd
+import sklearn
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from . import _known_ahead
 from ._persistence import SavedStateMixin
 from ._sklearn_compat import (
     Interval,
@@ -17,6 +19,7 @@ from ._sklearn_compat import (
     validate_data,
 )
 from ._validation import FLOAT_DTYPES, reject_sparse
+from ._window_checks import reject_non_finite, reject_non_numeric_columns
 
 
 class SequenceWindower(SavedStateMixin, TransformerMixin, BaseEstimator):
@@ -50,7 +53,32 @@ class SequenceWindower(SavedStateMixin, TransformerMixin, BaseEstimator):
         How the missing history of the first ``window - 1`` rows is filled:
         ``"edge"`` repeats the first row (a flat past, no jump at the first
         real row); ``"zero"`` fills zeros (the mean, after standard
-        scaling).
+        scaling). With ``lead > 0`` the known-ahead values past the end of
+        the table are filled the same way (``"edge"``: the last row's).
+    known_ahead : array-like of int or str, default=None
+        The columns known ahead (calendar, weather forecasts, planned
+        events), by position or, for a DataFrame, by name. Only read with
+        ``lead > 0``; every other column is *past-only*, never read after
+        row ``t``.
+    lead : int, default=0
+        Rows after row ``t`` whose known-ahead values the window of row
+        ``t`` also holds. With ``lead > 0``:
+
+        - 3-D output: ``(n_rows, window + lead, n_features + 1)``. Steps
+          ``0 … window - 1`` are rows ``t - window + 1 … t``, every column,
+          then 0 in the last column; steps ``window … window + lead - 1``
+          are rows ``t + 1 … t + lead``: the known-ahead columns, 0 in every
+          past-only column, and 1 in the last column, the flag of a future
+          step. An LSTM reads the known-ahead values as the rest of the
+          sequence.
+        - ``flatten=True``: the ``window * n_features`` lags, then
+          ``lead * len(known_ahead)`` leads (``x_lead1 … x_leadH``), without
+          the masked past-only values or the flag.
+        - Future rows: the last rows of ``X`` whose every past-only value
+          is NaN, appended after the last observed hour for their
+          known-ahead values, give no output row. Without them, the
+          look-ahead past the end of the table is padded as ``padding``
+          says, so ``X`` and ``y`` keep their rows in a ``Pipeline``.
 
     Notes
     -----
@@ -77,6 +105,9 @@ class SequenceWindower(SavedStateMixin, TransformerMixin, BaseEstimator):
         Number of features (columns) per row.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names, when ``X`` was a DataFrame with string column names.
+    known_ahead_ : ndarray of int
+        Positions of the known-ahead columns, increasing; empty unless
+        ``known_ahead`` names some.
 
     See Also
     --------
@@ -95,18 +126,32 @@ class SequenceWindower(SavedStateMixin, TransformerMixin, BaseEstimator):
            [2., 3., 4.]])
     >>> SequenceWindower(window=2, flatten=True).fit(X).get_feature_names_out()
     array(['x0_lag1', 'x0_lag0'], dtype=object)
+
+    Column 1 known one row ahead; the last column flags the future step:
+
+    >>> X = np.array([[1.0, 10.0], [2.0, 20.0], [3.0, 30.0]])
+    >>> SequenceWindower(window=2, known_ahead=[1], lead=1).fit_transform(X)[1]
+    array([[ 1., 10.,  0.],
+           [ 2., 20.,  0.],
+           [ 0., 30.,  1.]])
     """
 
     _parameter_constraints = {
         "window": [Interval(Integral, 1, None, closed="left")],
         "flatten": ["boolean"],
         "padding": [StrOptions({"edge", "zero"})],
+        "known_ahead": ["array-like", None],
+        "lead": [Interval(Integral, 0, None, closed="left")],
     }
 
-    def __init__(self, window=24, *, flatten=False, padding="edge"):
+    def __init__(
+        self, window=24, *, flatten=False, padding="edge", known_ahead=None, lead=0
+    ):
         self.window = window
         self.flatten = flatten
         self.padding = padding
+        self.known_ahead = known_ahead
+        self.lead = lead
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -120,7 +165,8 @@ class SequenceWindower(SavedStateMixin, TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_rows, n_features)
-            Time-ordered rows, oldest first.
+            Time-ordered rows, oldest first; with ``lead > 0``, possibly
+            followed by future rows (every past-only value NaN).
         y : None
             Ignored.
 
@@ -129,7 +175,15 @@ class SequenceWindower(SavedStateMixin, TransformerMixin, BaseEstimator):
         self : SequenceWindower
             The fitted transformer.
         """
-        self._validate(X, reset=True)
+        X = self._validate_table(X, reset=True)
+        known = _known_ahead.resolve_columns(
+            self.known_ahead,
+            self.lead,
+            X.shape[1],
+            getattr(self, "feature_names_in_", None),
+        )
+        self._check_rows(X, known)
+        self.known_ahead_ = known
         return self
 
     def transform(self, X):
@@ -140,26 +194,40 @@ class SequenceWindower(SavedStateMixin, TransformerMixin, BaseEstimator):
         X : array-like of shape (n_rows, n_features)
             Time-ordered rows, oldest first; at least one. Rows with fewer
             than ``window - 1`` rows before them are padded as ``padding``
-            says.
+            says. With ``lead > 0``, future rows may follow the observed
+            ones (every past-only value NaN): they give no output row.
 
         Returns
         -------
-        windows : ndarray of shape (n_rows, window, n_features) or \
-                (n_rows, window * n_features)
-            ``windows[t, -1]`` is row ``t``; 2-D when ``flatten=True``.
+        windows : ndarray of shape (n_observed, window, n_features) or \
+                (n_observed, window * n_features)
+            ``windows[t, window - 1]`` is row ``t``; 2-D when
+            ``flatten=True``; ``n_observed`` is ``n_rows`` without future
+            rows. With ``lead > 0``, of shape ``(n_observed, window + lead,
+            n_features + 1)`` or ``(n_observed, window * n_features + lead
+            * len(known_ahead_))``.
         """
         check_is_fitted(self)
-        X = self._validate(X, reset=False)
-        n_rows, n_features = X.shape
-        history = np.repeat(X[:1], self.window - 1, axis=0)
-        if self.padding == "zero":
-            history[...] = 0
-        padded = np.concatenate([history, X])
-        windows = np.lib.stride_tricks.sliding_window_view(padded, self.window, axis=0)
-        windows = np.ascontiguousarray(np.swapaxes(windows, 1, 2))
-        if self.flatten:
-            return windows.reshape(n_rows, self.window * n_features)
-        return windows
+        original = X
+        X = self._validate_table(X, reset=False)
+        n_observed = self._check_rows(X, self.known_ahead_)
+        past = _past_windows(X[:n_observed], self.window, self.padding)
+        if not self.lead:
+            if self.flatten:
+                return past.reshape(n_observed, -1)
+            return past
+        known = self.known_ahead_
+        ahead = _known_ahead.look_ahead(X, n_observed, known, self.lead, self.padding)
+        if not self.flatten:
+            return _known_ahead.sequence_windows(past, ahead, known)
+        features = _known_ahead.flat_features(past, ahead)
+        if n_observed < len(X) and _output_setting(self) == "pandas":
+            # The wrapper of set_output("pandas") would give the features the
+            # input's index, future rows included: give it the right rows.
+            index = getattr(original, "index", None)
+            index = None if index is None else index[:n_observed]
+            features = pd.DataFrame(features, index=index)
+        return features
 
     def set_output(self, *, transform=None):
         """Set the output container of ``transform`` and ``fit_transform``.
@@ -224,111 +292,48 @@ class SequenceWindower(SavedStateMixin, TransformerMixin, BaseEstimator):
         -------
         feature_names_out : ndarray of str objects
             ``f"{name}_lag{k}"``, oldest lag first: ``k`` rows before row
-            ``t``, in the order of the flattened output.
+            ``t``, in the order of the flattened output; with ``lead > 0``,
+            then ``f"{name}_lead{j}"`` for the known-ahead columns, ``j =
+            1 … lead`` rows after row ``t``.
         """
         check_is_fitted(self)
         names = _check_feature_names_in(self, input_features)
-        return np.asarray(
-            [
-                f"{name}_lag{lag}"
-                for lag in range(self.window - 1, -1, -1)
-                for name in names
-            ],
-            dtype=object,
-        )
+        lags = [
+            f"{name}_lag{k}" for k in range(self.window - 1, -1, -1) for name in names
+        ]
+        leads = _known_ahead.lead_names(names, self.known_ahead_, self.lead)
+        return np.asarray(lags + leads, dtype=object)
 
-    def _validate(self, X, *, reset):
+    def _validate_table(self, X, *, reset):
         reject_sparse(self, X)
-        _reject_non_numeric_columns(X)
+        reject_non_numeric_columns(X)
         # validate_data refuses empty input (0 rows or 0 columns) with a clear
-        # message; non-finite values are reported below, with their position
-        # and a fix, which its own message for infinity lacks.
-        X = validate_data(
+        # message; non-finite values are reported by _check_rows, with their
+        # position and a fix, which its own message for infinity lacks.
+        return validate_data(
             self, X, reset=reset, dtype=FLOAT_DTYPES, ensure_all_finite=False
         )
-        _reject_non_finite(X, self.window)
-        return X
+
+    def _check_rows(self, X, known):
+        """Refuse non-finite values where read; return the observed row count."""
+        if not self.lead:
+            reject_non_finite(X, self.window)
+            return len(X)
+        names = _check_feature_names_in(self, None)
+        return _known_ahead.observed_rows(X, known, self.window, self.lead, names)
 
 
-def _reject_non_finite(X, window):
-    """Raise a ValueError that locates NaN or infinite values in ``X``."""
-    finite = np.isfinite(X)
-    if finite.all():
-        return
-    rows, columns = np.nonzero(~finite)
-    has_infinity = np.isinf(X).any()
-    found = [
-        kind
-        for kind, present in (("NaN", np.isnan(X).any()), ("infinity", has_infinity))
-        if present
-    ]
-    fix = "DataFrame.ffill() fills from past values only"
-    if has_infinity:
-        fix = (
-            "turn infinities into NaN with "
-            f"DataFrame.replace([np.inf, -np.inf], np.nan), then fill; {fix}"
-        )
-    raise ValueError(
-        f"Input X contains {' and '.join(found)} ({len(rows)} value(s), the "
-        f"first at row {rows[0]}, column {columns[0]}). SequenceWindower would "
-        f"copy each into the {window} window(s) that hold its row. Fill or drop "
-        f"the non-finite values before windowing: {fix}."
-    )
+def _past_windows(X, window, padding):
+    """Windows of rows ``t - window + 1 … t``: ``(n_rows, window, n_features)``."""
+    history = np.repeat(X[:1], window - 1, axis=0)
+    if padding == "zero":
+        history[...] = 0
+    padded = np.concatenate([history, X])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, window, axis=0)
+    return np.ascontiguousarray(np.swapaxes(windows, 1, 2))
 
 
-_ENCODE = (
-    "SequenceWindower windows numbers: encode it first, e.g. with a "
-    "OneHotEncoder in a ColumnTransformer before the windower"
-)
-#: Dates and durations: the order of the rows is the time axis already.
-_DATES = (
-    "The order of the rows is already the time axis of the windows: drop it, "
-    "or derive numbers from it first, e.g. the hour of the day with "
-    "X[column].dt.hour"
-)
-_DURATIONS = (
-    "Convert it to numbers of a unit first, e.g. hours with "
-    "X[column].dt.total_seconds() / 3600"
-)
-
-
-def _reject_non_numeric_columns(X):
-    """Raise a ValueError naming a column of text, categories or dates.
-
-    Numeric and boolean columns pass, as do text columns whose every value
-    reads as a number; what is left is for ``validate_data`` to convert.
-    """
-    if isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind in "mMOUS":
-        X = pd.DataFrame(X)  # columns named by their position
-    if not isinstance(X, pd.DataFrame):
-        return
-    for position, (name, dtype) in enumerate(X.dtypes.items()):
-        _check_column(X, position, repr(name), dtype)
-
-
-def _check_column(frame, position, name, dtype):
-    """Raise a ValueError unless the column at ``position`` holds numbers."""
-    if isinstance(dtype, pd.CategoricalDtype):
-        shown = list(dtype.categories[:5])
-        raise ValueError(
-            f"Column {name} of X is categorical (categories {shown}"
-            f"{', ...' if len(dtype.categories) > 5 else ''}). {_ENCODE}; if "
-            "its categories are numbers, convert it with .astype(float)."
-        )
-    if pd.api.types.is_datetime64_any_dtype(dtype) or isinstance(dtype, pd.PeriodDtype):
-        raise ValueError(f"Column {name} of X holds dates ({dtype}). {_DATES}.")
-    if pd.api.types.is_timedelta64_dtype(dtype):
-        raise ValueError(f"Column {name} of X holds durations ({dtype}). {_DURATIONS}.")
-    if pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
-        return
-    column = frame.iloc[:, position]
-    # Text that does not read as a number; other objects are left to
-    # validate_data, whose TypeError scikit-learn's checks expect.
-    text = column.map(lambda value: isinstance(value, str | bytes)).astype(bool)
-    not_numbers = text & pd.to_numeric(column.where(text), errors="coerce").isna()
-    if not_numbers.any():
-        row = int(np.flatnonzero(not_numbers.to_numpy())[0])
-        raise ValueError(
-            f"Column {name} of X holds text, e.g. {column.iloc[row]!r} at row "
-            f"{row}, not numbers. {_ENCODE}."
-        )
+def _output_setting(windower):
+    """``transform``'s output container: the windower's own, else the global."""
+    setting = getattr(windower, "_sklearn_output_config", {}).get("transform")
+    return setting or sklearn.get_config()["transform_output"]

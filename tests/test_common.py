@@ -14,6 +14,10 @@ ESTIMATORS = [
     LSTMClassifier(hidden_layer_sizes=16),
     SequenceWindower(),
     SequenceWindower(flatten=True),
+    # Column 0 known two rows ahead: the checks' tables have no future rows,
+    # so the last two rows' look-ahead is padded.
+    SequenceWindower(known_ahead=[0], lead=2),
+    SequenceWindower(known_ahead=[0], lead=2, flatten=True),
 ]
 
 #: LSTMRegressor's other input paths, checked in the slow tier: their checks

@@ -19,8 +19,9 @@ reshape keeps ``transform``'s flattened order (lag-major, features within a
 lag). ``max(index, 0)`` is computed as ``index * (index > 0)`` (``Max`` on
 integers needs opset 12); ``Pad``'s own ``"edge"`` mode would do the same but
 fails on 0 rows. ``transform`` refuses NaN and infinite values; the graph
-makes every window that holds one all NaN (``_nan_where_not_finite``), which
-the LSTM's graph refuses (NaN predictions).
+makes every window that holds one all NaN (:func:`nan_where`), which the
+LSTM's graph refuses (NaN predictions). With ``lead > 0``,
+:mod:`._look_ahead` drops the future rows and adds the look-ahead steps.
 """
 
 import numpy as np
@@ -34,6 +35,13 @@ from ._graph import (
     float_tensor,
     float_type,
     numeric_input_type,
+)
+from ._look_ahead import (
+    convert_look_ahead,
+    look_ahead_shape,
+    nan_where,
+    not_finite,
+    observed_rows,
 )
 
 #: ONNX ``Pad`` mode of each ``SequenceWindower(padding=...)`` option.
@@ -75,6 +83,8 @@ def calculate_windower_output_shapes(operator):
     shape = [n_rows, window, n_features]
     if windower.flatten:
         shape = [n_rows, window * n_features]
+    if windower.lead:
+        shape = look_ahead_shape(windower)
     # Windowing copies values: double stays double, all else becomes float32.
     operator.outputs[0].type = float_type(input_type, keep_double=True)(shape)
 
@@ -96,7 +106,11 @@ def convert_windower(scope, operator, container):
     zero, one = graph.constant(np.int64(0), "zero"), graph.constant(np.int64(1), "one")
     shape = graph.node("Shape", [rows], "shape")
     n_rows = graph.node("Gather", [shape, zero], "n_rows", axis=0)
-    starts = graph.node("Range", [zero, n_rows, one], "starts")
+    # With lead > 0 the trailing future rows give no window.
+    n_windows = (
+        observed_rows(graph, windower, rows, n_rows) if windower.lead else n_rows
+    )
+    starts = graph.node("Range", [zero, n_windows, one], "starts")
     starts = graph.node(
         "Reshape",
         [starts, graph.constant(np.array([-1, 1], dtype=np.int64), "column")],
@@ -129,45 +143,40 @@ def convert_windower(scope, operator, container):
     double = isinstance(operator.inputs[0].type, DoubleTensorType)
     dtype = np.float64 if double else np.float32
     windows = graph.node("Gather", [source, index], "windows", axis=0)
-    if not windower.flatten:
-        _nan_where_not_finite(graph, source, index, windows, dtype, output=output)
+    non_finite = non_finite_per_window(graph, source, index)
+    if windower.lead:
+        convert_look_ahead(
+            graph, windower, rows, n_rows, n_windows, starts,
+            windows, non_finite, dtype, output,
+        )  # fmt: skip
         return
-    windows = _nan_where_not_finite(graph, source, index, windows, dtype)
+    if not windower.flatten:
+        nan_where(graph, non_finite, windows, dtype, output=output)
+        return
+    windows = nan_where(graph, non_finite, windows, dtype)
     flat_shape = np.array([-1, window * n_features], dtype=np.int64)
     graph.node(
         "Reshape", [windows, graph.constant(flat_shape, "lags")], "lags", output=output
     )
 
 
-def _nan_where_not_finite(graph, source, index, windows, dtype, *, output=None):
-    """``windows``, each window that holds a NaN or infinite value all NaN.
+def non_finite_per_window(graph, source, index):
+    """How many NaN or infinite values each window holds: ``(n_windows, 1, 1)``.
 
     ``transform`` refuses such rows; the graph cannot raise, and a NaN row
     copied as it is would end some windows in a whole NaN step, which the
     LSTM's graph reads as padding (:mod:`sklstm.onnx._padded`): a number
-    where ``predict`` raises. A window of NaN only is refused there (NaN
-    predictions), and gives NaN through any linear step.
+    where ``predict`` raises. :func:`nan_where` makes those windows all NaN,
+    which the LSTM's graph refuses (NaN predictions), and which gives NaN
+    through any linear step.
     """
-    not_finite = graph.node(
-        "Or",
-        [
-            graph.node("IsNaN", [source], "nan"),
-            graph.node("IsInf", [source], "infinite"),
-        ],
-        "not_finite",
-    )
     per_row = graph.reduce_sum(
-        graph.cast(not_finite, TensorProto.FLOAT), 1, "non_finite_per_row"
+        graph.cast(not_finite(graph, source), TensorProto.FLOAT),
+        1,
+        "non_finite_per_row",
     )  # (rows, 1)
-    per_window = graph.reduce_sum(
+    return graph.reduce_sum(
         graph.node("Gather", [per_row, index], "non_finite_per_step", axis=0),
         1,
         "non_finite_per_window",
-    )  # (n_rows, 1, 1)
-    spoilt = graph.node(
-        "Greater",
-        [per_window, graph.constant(np.zeros(1, dtype=np.float32), "none")],
-        "spoilt",
-    )
-    nan = graph.constant(np.array([np.nan], dtype=dtype), "nan")
-    return graph.node("Where", [spoilt, nan, windows], "finite_windows", output=output)
+    )  # (n_windows, 1, 1)
