@@ -59,8 +59,15 @@ def test_incremental_reaches_the_loss_curve_of_partial_fit(client, flat_windows)
     assert len(streamed.loss_curve_) == N_EPOCHS * N_BLOCKS
     assert streamed.loss_curve_ == in_memory.loss_curve_
     assert streamed.loss_curve_[-1] < streamed.loss_curve_[0]
-    np.testing.assert_array_equal(
-        streamed.predict(X_dask).compute(), in_memory.predict(X)
+    for layer, expected in zip(
+        streamed.estimator_.layers_, in_memory.layers_, strict=True
+    ):
+        for name, weights in expected.items():
+            np.testing.assert_array_equal(layer[name], weights)
+    # The same model; dask predicts block by block, and the NumPy engine's
+    # products (BLAS) may round a row by the rows beside it: a tolerance.
+    np.testing.assert_allclose(
+        streamed.predict(X_dask).compute(), in_memory.predict(X), rtol=1e-12
     )
 
 

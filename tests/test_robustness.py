@@ -47,13 +47,20 @@ def _blas_limits():
     )
 
 
-def _run_python(code, timeout=120):
-    """Run ``code`` in a fresh interpreter; return its completed process."""
+def _run_python(code, timeout=120, engine=None):
+    """Run ``code`` in a fresh interpreter; return its completed process.
+
+    ``engine`` sets SKLSTM_ENGINE there (by default it inherits this one's).
+    """
+    env = dict(os.environ)
+    if engine is not None:
+        env["SKLSTM_ENGINE"] = engine
     return subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
         capture_output=True,
         text=True,
         timeout=timeout,
+        env=env,
     )
 
 
@@ -147,7 +154,8 @@ def test_threads_that_cannot_start_are_a_python_exception():
                           n_threads=200).fit(X, X[:, -1, 0])
         except RuntimeError as error:
             print("RuntimeError:", error)
-        """
+        """,
+        engine="compiled",  # the compiled engine's OpenMP threads
     )
     assert result.returncode == 0, result.stderr
     assert "RuntimeError: n_threads=200" in result.stdout
