@@ -37,8 +37,14 @@ import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 
 from sklstm import make_supervised
-from sklstm.beijing._models import lstm_columns, lstm_pipeline
-from sklstm.beijing._protocol import FEATURES, TARGET, WINDOW, load_frame
+from sklstm.beijing import (
+    FEATURES,
+    TARGET,
+    WINDOW,
+    load_frame,
+    lstm_columns,
+    lstm_pipeline,
+)
 
 frame = load_frame()
 X, y = make_supervised(frame, TARGET, horizon=1, features=list(FEATURES))

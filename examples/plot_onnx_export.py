@@ -36,14 +36,17 @@ import numpy as np
 import onnxruntime
 from sklearn.exceptions import ConvergenceWarning
 
-from sklstm.beijing._models import fit_columns, fit_lstm, lstm_columns, lstm_pipeline
-from sklstm.beijing._protocol import (
+from sklstm.beijing import (
     FEATURES,
     FULL,
     QUICK,
     TARGET,
+    fit_columns,
+    fit_lstm,
     history_start,
     load_frame,
+    lstm_columns,
+    lstm_pipeline,
     rows_in,
     target_times,
     targets,

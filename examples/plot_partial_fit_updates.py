@@ -39,13 +39,15 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.frozen import FrozenEstimator
 from sklearn.metrics import root_mean_squared_error
 
-from sklstm.beijing._models import lstm_columns, lstm_pipeline, persistence
-from sklstm.beijing._protocol import (
+from sklstm.beijing import (
     FEATURES,
     TARGET,
     Period,
     history_start,
     load_frame,
+    lstm_columns,
+    lstm_pipeline,
+    persistence,
     rows_in,
     target_times,
     targets,

@@ -60,11 +60,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from sklstm import LSTMRegressor, SequenceWindower
-from sklstm.beijing._models import lstm_columns
-from sklstm.beijing._protocol import (
+from sklstm.beijing import (
     FEATURES,
     Period,
     load_frame,
+    lstm_columns,
     rows_in,
     target_times,
     targets,

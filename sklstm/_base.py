@@ -6,6 +6,7 @@ A subclass adds only what is its own: its loss, how it reads and encodes
 public methods that turn the network's output into predictions.
 """
 
+import inspect
 import warnings
 from abc import ABCMeta, abstractmethod
 
@@ -74,19 +75,19 @@ class BaseLSTM(FittedNetworkMixin, SavedStateMixin, BaseEstimator, metaclass=ABC
         """``(training_rows, validation_rows)``: index arrays or slices."""
 
     @abstractmethod
-    def _validation_scorer(
-        self, targets, sample_weight, target_mean, target_scale, fitted
-    ):
+    def _validation_scorer(self, targets, sample_weight, scaling, fitted):
         """A function of the network's output on held-out rows that returns
-        their score, higher is better; the output maps to target units as
-        ``output * target_scale + target_mean``."""
+        their score, higher is better; ``scaling`` is what
+        :meth:`_target_scaling` returned."""
 
     #: Whether ``fit`` converts ``y`` to float (a classifier's labels stay).
     _numeric_target = True
 
     def _target_scaling(self, targets, sample_weight):
-        """``(mean, scale)`` of the targets the network learns: none here."""
-        return np.zeros(targets.shape[1]), np.ones(targets.shape[1])
+        """``(mean, scale)`` that standardise the targets the network learns
+        (a regressor's ``target_mean_``, ``target_scale_``), or None: a
+        classifier learns its 0/1 targets as they are."""
+        return None
 
     def _check_params(self):
         """Checks across parameters, beyond ``_parameter_constraints``."""
@@ -197,14 +198,10 @@ class BaseLSTM(FittedNetworkMixin, SavedStateMixin, BaseEstimator, metaclass=ABC
             network = fitted_network(self)
             if network.shape != shape:
                 raise _different_network_error(network.shape, shape, incremental)
-            flat, mean, scale = (
-                network.flat(),
-                network.target_mean,
-                network.target_scale,
-            )
+            flat, scaling = network.flat(), network.target_scaling
         else:
             # From the training part only: the held-out rows stay unseen.
-            mean, scale = self._target_scaling(
+            scaling = self._target_scaling(
                 targets[train_rows], sample_weight[train_rows]
             )
             flat = init_parameters(shape, state.random_state, np.dtype(self.dtype))
@@ -212,15 +209,14 @@ class BaseLSTM(FittedNetworkMixin, SavedStateMixin, BaseEstimator, metaclass=ABC
             validation = Validation(
                 X[held_out],
                 self._validation_scorer(
-                    targets[held_out],
-                    sample_weight[held_out],
-                    mean,
-                    scale,
-                    fitted_targets,
+                    targets[held_out], sample_weight[held_out], scaling, fitted_targets
                 ),
                 lengths=_rows(lengths, held_out),
             )
-        scaled = (targets[train_rows] - mean) / scale
+        scaled = targets[train_rows]
+        if scaling is not None:
+            mean, scale = scaling
+            scaled = (scaled - mean) / scale
         if not np.isfinite(scaled).all():
             raise ValueError(
                 f"The target y spans more than float64 holds once centred "
@@ -245,7 +241,7 @@ class BaseLSTM(FittedNetworkMixin, SavedStateMixin, BaseEstimator, metaclass=ABC
         self._set_fitted(
             outcome.flat,
             shape,
-            scaling=(mean, scale),
+            scaling=scaling,
             one_dimensional=one_dimensional,
             run=(backend, engine, X.shape[1]),
             state=state,
@@ -255,9 +251,9 @@ class BaseLSTM(FittedNetworkMixin, SavedStateMixin, BaseEstimator, metaclass=ABC
 
     # --- prediction -------------------------------------------------------
 
-    def _network_output(self, X):
-        """The network's float64 output for sequences ``X``, and the fitted
-        network (whose ``in_target_units`` maps the output to predictions)."""
+    def _predicted_outputs(self, X):
+        """The network's output for sequences ``X`` in target units, shaped
+        as ``y`` was: a regressor's predictions, a classifier's logits."""
         X, lengths, network = self._validate_for_prediction(X)
         backend = self._predict_backend()
         engine = make_engine(backend, self.n_threads)
@@ -269,7 +265,7 @@ class BaseLSTM(FittedNetworkMixin, SavedStateMixin, BaseEstimator, metaclass=ABC
             output = network_output_by_length(
                 engine, params, X, lengths, Workspace(backend.xp)
             )
-        return output, network
+        return network.in_target_units(output)
 
     def trace_memory(self, X):
         """Trace the memories and the gates through the sequences of ``X``.
@@ -343,10 +339,8 @@ def _different_network_error(fitted, needed, incremental):
 
 def _warn_of(outcome, estimator):
     """Warn of a fit's ``outcome`` (Ctrl-C, no convergence), pointing at the
-    line that called ``fit`` or ``partial_fit`` (through ``_fit_context``)."""
-    # _warn_of, _fit_keeping_state, fit or partial_fit, _fit_context's
-    # wrapper, and the caller's line.
-    stacklevel = 5
+    user's line that called ``fit`` or ``partial_fit``."""
+    stacklevel = _stacklevel_outside_libraries()
     if outcome.interrupted:
         kept = (
             "the weights of the best validation epoch."
@@ -366,6 +360,25 @@ def _warn_of(outcome, estimator):
             ConvergenceWarning,
             stacklevel=stacklevel,
         )
+
+
+def _stacklevel_outside_libraries():
+    """The ``stacklevel`` that makes a warning of the caller point at the
+    first line outside sklstm and scikit-learn: the user's call of ``fit``,
+    directly or through a Pipeline or a search, whatever wrappers
+    (``_fit_context``...) lie between (as Python 3.12's
+    ``skip_file_prefixes``)."""
+    frame, stacklevel = inspect.currentframe().f_back, 1
+    while frame.f_back is not None and _in_libraries(frame):
+        frame, stacklevel = frame.f_back, stacklevel + 1
+    return stacklevel
+
+
+def _in_libraries(frame):
+    return frame.f_globals.get("__name__", "").partition(".")[0] in (
+        "sklstm",
+        "sklearn",
+    )
 
 
 def _shortest(X, lengths):

@@ -225,7 +225,7 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
             In the order of ``classes_``; for multilabel targets, the
             probability of each label.
         """
-        logits = self._logits(X)
+        logits = self._predicted_outputs(X)
         if self.out_activation_ == "softmax":
             return softmax(np, logits)
         positive = sigmoid(np, logits)
@@ -264,12 +264,8 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
             The most probable class (labels of ``classes_``), or the label
             indicator matrix for multilabel targets.
         """
-        indicator = _indicator(self._logits(X), self.out_activation_)
+        indicator = _indicator(self._predicted_outputs(X), self.out_activation_)
         return self._label_binarizer.inverse_transform(indicator)
-
-    def _logits(self, X):
-        output, network = self._network_output(X)
-        return network.in_target_units(output)
 
     # --- what the base asks of an estimator ---------------------------------
 
@@ -292,6 +288,12 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
         targets = binarizer.transform(y).astype(np.float64)
         return targets, sample_weight, False, label_attributes(binarizer)
 
+    def _network_outputs(self):
+        return {
+            "target_type": self._label_binarizer.y_type_,
+            "classes": self.classes_,
+        }
+
     def _loss_settings(self, fitted):
         multiclass = fitted["out_activation_"] == "softmax"
         loss = "softmax_log_loss" if multiclass else "log_loss"
@@ -310,13 +312,11 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
             sample_weight, self.validation_fraction, self.random_state, stratify
         )
 
-    def _validation_scorer(
-        self, targets, sample_weight, target_mean, target_scale, fitted
-    ):
+    def _validation_scorer(self, targets, sample_weight, scaling, fitted):
         activation = fitted["out_activation_"]
 
-        def score(output):
-            predicted = _indicator(output * target_scale + target_mean, activation)
+        def score(logits):
+            predicted = _indicator(logits, activation)
             return accuracy_score(targets, predicted, sample_weight=sample_weight)
 
         return score

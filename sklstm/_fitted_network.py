@@ -5,9 +5,10 @@ fit, keeps what a warm start or ``partial_fit`` continues (progress, random
 stream, optimiser) and saves it as plain data. ``predict``,
 ``trace_memory``, ``partial_fit``'s check that it continues the same
 network, and the ONNX export all read a fitted model through
-:func:`fitted_network`: its weights in the public layout, its shape, the
-target scaling and the shape of its output, so that no other module reads
-an estimator's private attributes.
+:func:`fitted_network`: its weights in the public layout and their gate
+order, its shape, what its outputs are (the kind of target, the classes,
+the target scaling) and the shape of its output, so that no other module
+reads an estimator's private attributes.
 """
 
 import copy
@@ -19,6 +20,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._lstm._backend import resolve_backend
+from ._lstm._gates import CELL, FORGET, INPUT, OUTPUT
 from ._lstm._network import (
     NetworkShape,
     pack_parameters,
@@ -27,6 +29,10 @@ from ._lstm._network import (
 )
 from ._lstm._training_state import Progress, TrainingState
 from ._persistence import training_state_from_dict, training_state_to_dict
+
+_GATE_INDEX = {"input": INPUT, "forget": FORGET, "candidate": CELL, "output": OUTPUT}
+#: The gate blocks of ``layers_``, in their order (PyTorch's ``nn.LSTM``).
+GATE_ORDER = tuple(sorted(_GATE_INDEX, key=_GATE_INDEX.get))
 
 
 @dataclass(frozen=True)
@@ -41,24 +47,38 @@ class FittedNetwork:
         ``head_weight_`` and ``head_bias_``.
     skip_weight : ndarray or None
         ``skip_weight_``; None without a skip connection.
-    target_mean, target_scale : ndarray of shape (n_outputs,)
-        The network's outputs map to target units as
-        ``output * target_scale + target_mean``.
+    target_mean, target_scale : ndarray of shape (n_outputs,) or None
+        A regressor's target scaling: the network's outputs map to target
+        units as ``output * target_scale + target_mean``. None for a
+        classifier, whose outputs are its logits.
     one_dimensional : bool
         Whether the model was fitted on a 1-D ``y`` (so that ``predict``
         returns 1-D arrays).
     dtype : numpy dtype
         The training precision (the estimator's ``dtype``).
+    target_type : str
+        What the outputs are, as :func:`~sklearn.utils.multiclass.type_of_target`
+        names it: ``"continuous"`` (a regressor's targets), ``"binary"``,
+        ``"multiclass"`` or ``"multilabel-indicator"`` (a classifier's
+        logits).
+    classes : ndarray or None
+        A classifier's ``classes_``; None for a regressor.
+    gate_order : tuple of str
+        The gate blocks of each layer's weights, in their order:
+        :data:`GATE_ORDER`.
     """
 
     layers: list
     head_weight: np.ndarray
     head_bias: np.ndarray
     skip_weight: Any
-    target_mean: np.ndarray
-    target_scale: np.ndarray
     one_dimensional: bool
     dtype: Any
+    target_mean: Any = None
+    target_scale: Any = None
+    target_type: str = "continuous"
+    classes: Any = None
+    gate_order: tuple = GATE_ORDER
 
     @property
     def shape(self):
@@ -70,6 +90,13 @@ class FittedNetwork:
             self.head_weight.shape[0],
             0 if self.skip_weight is None else self.skip_weight.shape[1],
         )
+
+    @property
+    def target_scaling(self):
+        """``(target_mean, target_scale)``, or None (a classifier)."""
+        if self.target_mean is None:
+            return None
+        return self.target_mean, self.target_scale
 
     @property
     def n_outputs(self):
@@ -91,10 +118,11 @@ class FittedNetwork:
         return unflatten(self.flat(dtype), self.shape)
 
     def in_target_units(self, output):
-        """The network's ``(n_samples, n_outputs)`` output in target units,
-        shaped as ``y`` was in ``fit``."""
-        y = output * self.target_scale + self.target_mean
-        return y.ravel() if self.one_dimensional else y
+        """The network's ``(n_samples, n_outputs)`` output in target units (a
+        classifier's logits as they are), shaped as ``y`` was in ``fit``."""
+        if self.target_mean is not None:
+            output = output * self.target_scale + self.target_mean
+        return output.ravel() if self.one_dimensional else output
 
 
 class FittedNetworkMixin:
@@ -118,8 +146,9 @@ class FittedNetworkMixin:
         flat : ndarray
             The trained weights, flat, on the host.
         shape : NetworkShape
-        scaling : tuple of ndarray
-            ``(target_mean, target_scale)``.
+        scaling : tuple of ndarray or None
+            A regressor's ``(target_mean_, target_scale_)``; None for a
+            classifier.
         one_dimensional : bool
             Whether ``y`` was 1-D (``predict`` returns what ``fit`` got).
         run : tuple
@@ -133,8 +162,9 @@ class FittedNetworkMixin:
         backend, engine, n_timesteps = run
         for name, value in (target_attributes or {}).items():
             setattr(self, name, value)
-        self.target_mean_, self.target_scale_ = scaling
-        self._y_was_1d = one_dimensional
+        if scaling is not None:
+            self.target_mean_, self.target_scale_ = scaling
+        self._one_dimensional = one_dimensional
         (self.layers_, self.head_weight_, self.head_bias_, self.skip_weight_) = (
             unpack_parameters(flat, shape)
         )
@@ -211,9 +241,11 @@ class FittedNetworkMixin:
                 pass
         return resolve_backend("numpy")
 
-    def _flat_parameters(self, dtype=None):
-        """The public fitted weights as one flat NumPy vector."""
-        return fitted_network(self).flat(dtype)
+    def _network_outputs(self):
+        """What the network's outputs are, as :class:`FittedNetwork` fields
+        by name: a regressor's target scaling, a classifier's target type
+        and classes."""
+        return {}
 
     # --- saving -----------------------------------------------------------
 
@@ -226,6 +258,9 @@ class FittedNetworkMixin:
         return state
 
     def __setstate__(self, state):
+        if "_y_was_1d" in state:  # saved before the fact had this name
+            state = dict(state)
+            state["_one_dimensional"] = state.pop("_y_was_1d")
         super().__setstate__(state)
         saved = self.__dict__.get("_training_state")
         # A dict as saved, or the object of a pickle from before; anything
@@ -260,8 +295,7 @@ def fitted_network(estimator):
         head_bias=estimator.head_bias_,
         # Absent from models pickled before skip_steps existed.
         skip_weight=getattr(estimator, "skip_weight_", None),
-        target_mean=estimator.target_mean_,
-        target_scale=estimator.target_scale_,
-        one_dimensional=estimator._y_was_1d,
+        one_dimensional=estimator._one_dimensional,
         dtype=np.dtype(estimator.dtype),
+        **estimator._network_outputs(),
     )

@@ -10,8 +10,8 @@ from sklearn.metrics import d2_pinball_score, r2_score
 from ._base import BaseLSTM
 from ._docstrings import fill_docstring
 from ._lstm._losses import LOSS_FUNCTIONS
-from ._lstm._training import split_last_fraction
 from ._sklearn_compat import Interval, StrOptions, _fit_context
+from ._validation_split import split_last_fraction
 
 
 @fill_docstring
@@ -222,8 +222,7 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Same number of dimensions as the ``y`` given to ``fit``.
         """
-        output, network = self._network_output(X)
-        return network.in_target_units(output)
+        return self._predicted_outputs(X)
 
     def _check_params(self):
         if self.loss == "quantile" and self.quantile is None:
@@ -251,19 +250,21 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
         )
         return slice(0, n_train), slice(n_train, None)
 
-    def _validation_scorer(
-        self, targets, sample_weight, target_mean, target_scale, fitted
-    ):
+    def _validation_scorer(self, targets, sample_weight, scaling, fitted):
         """R², or for ``loss="quantile"`` the D² pinball score, in y's units."""
         metric = r2_score
         if self.loss == "quantile":
             metric = partial(d2_pinball_score, alpha=self.quantile)
+        target_mean, target_scale = scaling
 
         def score(output):
             y_pred = output * target_scale + target_mean
             return metric(targets, y_pred, sample_weight=sample_weight)
 
         return score
+
+    def _network_outputs(self):
+        return {"target_mean": self.target_mean_, "target_scale": self.target_scale_}
 
     def _target_scaling(self, y, sample_weight):
         """Mean and standard deviation of ``y`` with ``scale_target``."""

@@ -1,5 +1,9 @@
 """Input validation shared by the estimators."""
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -82,18 +86,50 @@ def validate_sequences(
         Only when ``y`` is given.
     """
     reject_sparse(estimator, X)
-    _check_layout(
-        estimator,
-        {
-            "n_timesteps": None if n_timesteps is None else int(n_timesteps),
-            "step_order": step_order,
-            "column_grouping": column_grouping,
-        },
-        reset,
-    )
-    check_params = dict(dtype=FLOAT_DTYPES, reset=reset)
+    layout = {
+        "n_timesteps": None if n_timesteps is None else int(n_timesteps),
+        "step_order": step_order,
+        "column_grouping": column_grouping,
+    }
+    _check_layout(estimator, layout, reset)
+    X = _at_most_three_dimensional(estimator, X)
+    if n_timesteps is not None:
+        reading = _flattened_rows(estimator, X, reset=reset, **layout)
+    elif X.ndim == 3:
+        reading = _windows(estimator, X)
+    else:
+        reading = _one_step_rows(estimator, X, fitted_steps)
+    target_checks = {}
     if y is not None and not isinstance(y, str):
-        check_params.update(y_numeric=numeric_target, multi_output=True)
+        target_checks = dict(y_numeric=numeric_target, multi_output=True)
+    checked = validate_data(
+        estimator,
+        reading.array,
+        y,
+        allow_nd=True,
+        dtype=FLOAT_DTYPES,
+        reset=reset,
+        ensure_all_finite=reading.ensure_all_finite,
+        **target_checks,
+    )
+    if not isinstance(checked, tuple):
+        return reading.as_sequences(checked)
+    X, y = checked
+    y = _numeric_target(estimator, y) if numeric_target else y
+    return reading.as_sequences(X), y
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """How ``validate_data`` reads one form of ``X``, and how its result
+    becomes ``(n_samples, n_timesteps, n_features)`` sequences."""
+
+    array: np.ndarray
+    ensure_all_finite: bool | str
+    as_sequences: Callable
+
+
+def _at_most_three_dimensional(estimator, X):
     if not hasattr(X, "ndim"):  # lists and other array-likes
         X = np.asarray(X)
     if X.ndim > 3:
@@ -102,20 +138,51 @@ def validate_sequences(
             f"n_timesteps, n_features) or (n_samples, n_features), got a "
             f"{X.ndim}-D array. Reshape it to 3-D."
         )
-    if n_timesteps is not None:
-        _check_two_dimensional(estimator, X, n_timesteps)
-        # A flattened row is the sequence it flattens: NaN steps at its end
-        # pad it, as in 3-D X (sequence_lengths checks the rest).
-        check_params["ensure_all_finite"] = "allow-nan"
+    return X
 
-        def as_sequences(checked):
-            # After validate_data, whose messages (NaN, complex, 0 features)
-            # scikit-learn's checks expect first.
-            if reset:
-                _check_width_divides(estimator, checked, n_timesteps)
-            return _unflatten_steps(checked, n_timesteps, step_order, column_grouping)
 
-    elif X.ndim == 2 and fitted_steps > 1:
+def _flattened_rows(estimator, X, *, reset, n_timesteps, step_order, column_grouping):
+    """2-D ``X`` whose rows are flattened sequences (``n_timesteps``).
+
+    NaN steps at the end of a row pad it, as in 3-D ``X``. The width is
+    checked after ``validate_data``, whose messages (NaN, complex, 0
+    features) scikit-learn's checks expect first.
+    """
+    _check_two_dimensional(estimator, X, n_timesteps)
+    return _Reading(
+        X,
+        "allow-nan",
+        partial(
+            _unflatten_steps,
+            estimator=estimator,
+            check_width=reset,
+            n_timesteps=n_timesteps,
+            step_order=step_order,
+            column_grouping=column_grouping,
+        ),
+    )
+
+
+def _windows(estimator, X):
+    """3-D ``X``: sequences as they are.
+
+    ``validate_data`` counts features on axis 1, so it reads a view whose
+    axis 1 is the feature axis, swapped back after. Its messages that quote
+    the shape (of empty arrays) are raised before, with ``X``'s own. NaN
+    steps at the end of a sequence pad it (:func:`sequence_lengths` checks
+    that there are no others); inf stays an error.
+    """
+    X = np.asarray(X)
+    _check_not_empty(estimator, X)
+    swap_back = partial(np.swapaxes, axis1=1, axis2=2)
+    return _Reading(np.swapaxes(X, 1, 2), "allow-nan", swap_back)
+
+
+def _one_step_rows(estimator, X, fitted_steps):
+    """2-D ``X`` (or 1-D, refused by ``validate_data``): sequences of one
+    step, unless the model was fitted on longer ones (the classic "forgot
+    the windower" mistake)."""
+    if X.ndim == 2 and fitted_steps > 1:
         raise ValueError(
             f"{type(estimator).__name__} was fitted on sequences of "
             f"{fitted_steps} time steps, shape (n_samples, {fitted_steps}, "
@@ -123,32 +190,11 @@ def validate_sequences(
             "as one-step sequences. Turn the rows into windows first, e.g. with "
             "SequenceWindower in a Pipeline (other window lengths are fine)."
         )
-    elif X.ndim == 3:
-        X = np.asarray(X)
-        _check_not_empty(estimator, X)
-        # validate_data counts features on axis 1: hand it a view whose axis 1
-        # is the feature axis, and swap back. (Its messages that quote the
-        # shape, those of empty arrays, are raised above with X's own.)
-        X = np.swapaxes(X, 1, 2)
-        # NaN steps at the end of a sequence pad it (sequence_lengths checks
-        # that there are no others); inf stays an error.
-        check_params["ensure_all_finite"] = "allow-nan"
+    return _Reading(X, True, _one_step)
 
-        def as_sequences(checked):
-            return np.swapaxes(checked, 1, 2)
 
-    else:
-
-        def as_sequences(checked):
-            return checked[:, None, :]  # one time step
-
-    checked = validate_data(estimator, X, y, allow_nd=True, **check_params)
-    if isinstance(checked, tuple):
-        y = checked[1]
-        return as_sequences(checked[0]), (
-            _numeric_target(estimator, y) if numeric_target else y
-        )
-    return as_sequences(checked)
+def _one_step(X):
+    return X[:, None, :]
 
 
 def sequence_lengths(estimator, X):
@@ -288,11 +334,16 @@ def _check_width_divides(estimator, X, n_timesteps):
         )
 
 
-def _unflatten_steps(X, n_timesteps, step_order, column_grouping):
+def _unflatten_steps(
+    X, *, estimator, check_width, n_timesteps, step_order, column_grouping
+):
     """Rows of flattened sequences as ``(n_samples, n_timesteps, n_features)``.
 
-    A view of a C-ordered ``X``, whatever the layout of the rows.
+    A view of a C-ordered ``X``, whatever the layout of the rows. With
+    ``check_width`` (in ``fit``), the width of ``X`` is checked first.
     """
+    if check_width:
+        _check_width_divides(estimator, X, n_timesteps)
     n_features = X.shape[1] // n_timesteps
     if column_grouping == "by_feature":
         sequences = X.reshape(len(X), n_features, n_timesteps).swapaxes(1, 2)

@@ -4,7 +4,6 @@ from numbers import Integral
 
 import numpy as np
 import pandas as pd
-import sklearn
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
@@ -16,6 +15,8 @@ from ._sklearn_compat import (
     StrOptions,
     _check_feature_names_in,
     _fit_context,
+    set_transform_output,
+    transform_output,
     validate_data,
 )
 from ._validation import FLOAT_DTYPES, reject_sparse
@@ -221,7 +222,7 @@ class SequenceWindower(SavedStateMixin, TransformerMixin, BaseEstimator):
         if not self.flatten:
             return _known_ahead.sequence_windows(past, ahead, known)
         features = _known_ahead.flat_features(past, ahead)
-        if n_observed < len(X) and _output_setting(self) == "pandas":
+        if n_observed < len(X) and transform_output(self) == "pandas":
             # The wrapper of set_output("pandas") would give the features the
             # input's index, future rows included: give it the right rows.
             index = getattr(original, "index", None)
@@ -267,15 +268,13 @@ class SequenceWindower(SavedStateMixin, TransformerMixin, BaseEstimator):
         >>> windows.fit_transform(frame).shape
         (3, 2, 1)
         """
-        # The same configuration _SetOutputMixin.set_output stores; the mixin
+        # Stored where _SetOutputMixin.set_output stores it; the mixin
         # offers its method only when get_feature_names_out exists, i.e. with
         # flatten=True, and wraps the output only then, so the 3-D windows
         # pass through as an ndarray.
         if transform is None:
             return self
-        if not hasattr(self, "_sklearn_output_config"):
-            self._sklearn_output_config = {}
-        self._sklearn_output_config["transform"] = transform
+        set_transform_output(self, transform)
         return self
 
     @available_if(lambda windower: windower.flatten)
@@ -331,9 +330,3 @@ def _past_windows(X, window, padding):
     padded = np.concatenate([history, X])
     windows = np.lib.stride_tricks.sliding_window_view(padded, window, axis=0)
     return np.ascontiguousarray(np.swapaxes(windows, 1, 2))
-
-
-def _output_setting(windower):
-    """``transform``'s output container: the windower's own, else the global."""
-    setting = getattr(windower, "_sklearn_output_config", {}).get("transform")
-    return setting or sklearn.get_config()["transform_output"]

@@ -7,6 +7,8 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
 
 from sklstm import LSTMRegressor
 from sklstm._base import BaseLSTM
@@ -31,6 +33,17 @@ def _caught(call):
 def test_convergence_warning_points_at_the_line_that_called_fit():
     X, y = _data()
     caught = _caught(lambda: LSTMRegressor(hidden_layer_sizes=2, max_iter=1).fit(X, y))
+    (warning,) = [w for w in caught if w.category is ConvergenceWarning]
+    assert warning.filename == __file__
+
+
+def test_convergence_warning_points_at_the_line_that_called_a_pipeline():
+    # Through Pipeline.fit and _fit_context, however deep they wrap the call.
+    X, y = _data()
+    model = make_pipeline(
+        FunctionTransformer(), LSTMRegressor(hidden_layer_sizes=2, max_iter=1)
+    )
+    caught = _caught(lambda: model.fit(X, y))
     (warning,) = [w for w in caught if w.category is ConvergenceWarning]
     assert warning.filename == __file__
 

@@ -1,6 +1,7 @@
 """The package's shape: layers that import downwards only, private imports of
-dependencies kept in their compat modules, modules and classes of a
-readable size (CONTRIBUTING.md)."""
+dependencies kept in their compat modules, no reach into another object's
+private names or another subpackage's private modules, modules and classes
+of a readable size (CONTRIBUTING.md)."""
 
 import ast
 from pathlib import Path
@@ -11,6 +12,8 @@ import sklstm
 
 PACKAGE = Path(sklstm.__file__).parent
 MODULES = sorted(PACKAGE.rglob("*.py"))
+#: The gallery: public code, as a user writes it.
+EXAMPLES = sorted((PACKAGE.parent / "examples").glob("*.py"))
 COMPAT = {
     "sklearn": "_sklearn_compat.py",
     "skl2onnx": "_skl2onnx_compat.py",
@@ -21,6 +24,26 @@ COMPAT = {
 def _module_name(path):
     parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _resolved_imports(path, tree=None):
+    """``(line, module)`` of every import in ``path``, at any depth, relative
+    ones resolved; ``from a import b`` names ``a.b`` where that is a module."""
+    name = _module_name(path) if path.is_relative_to(PACKAGE) else path.stem
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    known = {_module_name(p) for p in MODULES}
+    for node in ast.walk(tree or ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            target = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                base = parts[: len(parts) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+            for alias in node.names:
+                candidate = f"{target}.{alias.name}"
+                yield node.lineno, candidate if candidate in known else target
+        elif isinstance(node, ast.Import):
+            yield from ((node.lineno, alias.name) for alias in node.names)
 
 
 def _imported_modules(path):
@@ -112,3 +135,149 @@ def test_modules_and_classes_stay_readable(path):
         if isinstance(node, ast.ClassDef):
             length = node.end_lineno - node.lineno + 1
             assert length <= 300, f"{path.name}: class {node.name} has {length} lines"
+
+
+# --- the fitted state is the contract: no reach-ins ------------------------
+
+#: Underscored names that are public by convention: scikit-learn's
+#: parameter declaration (read from the base class by every estimator) and
+#: the namedtuple API.
+CONVENTION_NAMES = {"_parameter_constraints", "_fields", "_replace", "_asdict"}
+
+
+def _is_private(name):
+    return name.startswith("_") and not name.endswith("__")
+
+
+def _own_names(tree):
+    """The private names a module defines: functions, classes, attributes
+    assigned at class level or on ``self``. Reading them on another object
+    is a module reading its own state (as ``fitted_network`` reads what
+    ``FittedNetworkMixin`` assigned)."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+            if isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"):
+                names.add(node.attr)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+    return names
+
+
+def private_reach_ins(source, *, compat=False):
+    """``(line, text)`` of each access to another object's private name.
+
+    ``x._name`` is one unless ``x`` is ``self``, ``cls`` or ``super()``,
+    or the module defines ``_name`` itself; ``self._sklearn_...`` (state
+    that scikit-learn keeps on our estimators) is one too. A compat module
+    (``compat=True``) may do both: it holds the privates still needed.
+    """
+    if compat:
+        return []
+    tree = ast.parse(source)
+    own = _own_names(tree) - {name for name in _own_names(tree) if "sklearn" in name}
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Attribute) or not _is_private(node.attr):
+            continue
+        owner = node.value
+        on_self = isinstance(owner, ast.Name) and owner.id in ("self", "cls")
+        on_super = (
+            isinstance(owner, ast.Call)
+            and isinstance(owner.func, ast.Name)
+            and owner.func.id == "super"
+        )
+        foreign_state = node.attr.startswith("_sklearn")
+        if foreign_state or not (
+            on_self or on_super or node.attr in own | CONVENTION_NAMES
+        ):
+            found.append((node.lineno, ast.unparse(node)))
+    return found
+
+
+def private_module_reach_ins(importer, imports):
+    """The imported sklstm modules that ``importer`` may not see.
+
+    A private module (or package) ``a._b`` belongs to ``a``: modules inside
+    ``a`` may import it. A private subpackage's modules (``sklstm._lstm._x``)
+    are also open to the modules directly beside that subpackage (the
+    estimators in ``sklstm``), not to the public subpackages (``onnx``,
+    ``beijing``) nor to the gallery.
+    """
+    importer_package = importer.rpartition(".")[0]
+    refused = []
+    for line, target in imports:
+        parts = target.split(".")
+        if parts[0] != "sklstm":
+            continue
+        for index, part in enumerate(parts):
+            if not _is_private(part):
+                continue
+            owner = ".".join(parts[:index])
+            inside = importer == owner or importer.startswith(owner + ".")
+            beside = (
+                index >= 2
+                and _is_private(parts[index - 1])
+                and importer_package == ".".join(parts[: index - 1])
+            )
+            if not (inside or beside):
+                if (line, target) not in refused:
+                    refused.append((line, target))
+                break
+    return refused
+
+
+def _relative(path):
+    return path.relative_to(PACKAGE.parent).as_posix()
+
+
+@pytest.mark.parametrize("path", MODULES + EXAMPLES, ids=_relative)
+def test_no_reach_into_another_objects_private_names(path):
+    found = private_reach_ins(path.read_text(), compat=path.name in COMPAT.values())
+    assert not found, (
+        f"{_relative(path)} reads private names of other objects: {found}. Read "
+        "a public or fitted-network field, or move the access to a compat module."
+    )
+
+
+@pytest.mark.parametrize("path", MODULES + EXAMPLES, ids=_relative)
+def test_private_modules_are_imported_inside_their_package(path):
+    tree = ast.parse(path.read_text())
+    importer = _module_name(path) if path.is_relative_to(PACKAGE) else path.stem
+    if path.name == "__init__.py":
+        importer += ".__init__"  # a package's __init__ is inside it
+    refused = private_module_reach_ins(importer, _resolved_imports(path, tree))
+    assert not refused, (
+        f"{_relative(path)} imports private modules of another package: "
+        f"{refused}. Import what that package makes public."
+    )
+
+
+def test_the_reach_in_rules_find_reach_ins():
+    source = (
+        "class A:\n"
+        "    def f(self, model):\n"
+        "        self._mine = model._label_binarizer\n"
+        "        self._sklearn_output_config = {}\n"
+        "        return self._mine, super()._g(), A._parameter_constraints\n"
+    )
+    assert private_reach_ins(source) == [
+        (3, "model._label_binarizer"),
+        (4, "self._sklearn_output_config"),
+    ]
+    assert private_reach_ins(source, compat=True) == []
+    imports = [
+        (1, "sklstm._lstm._gates"),
+        (2, "sklstm._fitted_network"),
+        (3, "sklstm.beijing._models"),
+    ]
+    assert private_module_reach_ins("sklstm.onnx._lstm", imports) == [
+        (1, "sklstm._lstm._gates"),
+        (3, "sklstm.beijing._models"),
+    ]
+    assert private_module_reach_ins("sklstm._base", imports) == [
+        (3, "sklstm.beijing._models")
+    ]
+    assert private_module_reach_ins("plot_example", imports) == imports

@@ -1,11 +1,11 @@
 """Array backends: NumPy on the CPU, CuPy on an NVIDIA GPU.
 
 This is the one module that imports CuPy, and it does so lazily, only when a
-user asks for the GPU. The rest of the package receives a :class:`Backend`
-and uses its array module ``xp`` and the engine it provides (see
-``_engines``): on NumPy the compiled CPU engine where it is built, else the
-NumPy reference engine; on CuPy the same reference code with fused CUDA gate
-kernels.
+user asks for the GPU. The rest of the package receives a :class:`Backend`:
+its array module ``xp`` and its gate kernels. ``_engines.make_engine``
+chooses the engine for a backend: on NumPy the compiled CPU engine where it
+is built, else the NumPy reference engine; on CuPy the same reference code
+with the backend's fused CUDA gate kernels.
 """
 
 import functools

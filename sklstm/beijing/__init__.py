@@ -35,18 +35,52 @@ Rows whose target lies outside their own period get ``sample_weight=0``.
 
 from ._cli import main
 from ._diebold_mariano import dm_test, pooled_dm_test
+from ._models import fit_columns, fit_lstm, lstm_columns, lstm_pipeline, persistence
+from ._protocol import (
+    FEATURES,
+    FULL,
+    QUICK,
+    TARGET,
+    WINDOW,
+    Period,
+    Protocol,
+    history_start,
+    load_frame,
+    rows_in,
+    target_times,
+    targets,
+)
 from ._report import plot_forecasts, plot_skill, wide_table
 from ._settings import StudySettings
 from ._study import StudyResult, run_study
 
+# The study's data, periods and pipelines are public for the gallery
+# examples, which rebuild parts of it.
 __all__ = [
+    "FEATURES",
+    "FULL",
+    "QUICK",
+    "TARGET",
+    "WINDOW",
+    "Period",
+    "Protocol",
     "StudyResult",
     "StudySettings",
     "dm_test",
+    "fit_columns",
+    "fit_lstm",
+    "history_start",
+    "load_frame",
+    "lstm_columns",
+    "lstm_pipeline",
     "main",
+    "persistence",
     "plot_forecasts",
     "plot_skill",
     "pooled_dm_test",
+    "rows_in",
     "run_study",
+    "target_times",
+    "targets",
     "wide_table",
 ]

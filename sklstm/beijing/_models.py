@@ -34,6 +34,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from .. import LSTMRegressor, SequenceWindower
+from .._validation_split import fraction_holding_out
 from ._protocol import WINDOW, history_start, rows_in
 
 WIND_DIRECTION = "wnd_dir"
@@ -153,8 +154,7 @@ def fit_lstm(pipeline, frame, y, protocol, features, horizons):
     first_validated = int(np.flatnonzero(validated)[0])
     stop = int(np.flatnonzero(validated)[-1]) + 1
     n_validation = stop - first_validated
-    # Early stopping holds out ceil(fraction * n) rows: aim half a row low.
-    fraction = (n_validation - 0.5) / (stop - start)
+    fraction = fraction_holding_out(n_validation, stop - start)
     pipeline.set_params(lstm__validation_fraction=fraction)
     weight = (trained | validated)[start:stop].astype(float)
     return _timed_fit(pipeline, frame, y, features, start, stop, weight, "lstm")

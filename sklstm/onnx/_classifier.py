@@ -24,13 +24,14 @@ from skl2onnx.common.data_types import (
     UInt64TensorType,
 )
 
+from .._fitted_network import fitted_network
 from ._graph import GraphBuilder
 from ._lstm import add_network, checked_model, checked_n_samples
 
 
 def _checked_classifier(operator):
     model = checked_model(operator)
-    if model._label_binarizer.y_type_ == "multilabel-indicator":
+    if fitted_network(model).target_type == "multilabel-indicator":
         raise NotImplementedError(
             "The ONNX export of an LSTMClassifier fitted on a multilabel "
             "indicator y is not written yet; export a model fitted on class "

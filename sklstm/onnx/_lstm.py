@@ -1,4 +1,6 @@
-"""ONNX shape calculator and converter of :class:`LSTMRegressor`.
+"""ONNX shape calculator and converter of the LSTM network: all of
+:class:`LSTMRegressor`, and the logits of :class:`LSTMClassifier`
+(``_classifier`` adds its probabilities and labels).
 
 The graph is the network of ``predict``, in float32::
 
@@ -16,10 +18,10 @@ The graph is the network of ``predict``, in float32::
 ONNX Runtime runs the ``LSTM`` operator time-major only (``layout=1`` is
 refused), hence the ``Transpose``. ONNX stacks the gate blocks of ``W``,
 ``R`` and ``B`` as input, output, forget, cell (``iofc``); ``layers_`` holds
-them as input, forget, cell candidate, output (PyTorch's order, see
-``_gates``), so the blocks are permuted. Our one bias goes in ``Wb``, zeros
+them in the fitted network's ``gate_order`` (input, forget, cell candidate,
+output: PyTorch's order), so the blocks are permuted. Our one bias goes in ``Wb``, zeros
 in ``Rb``. The target unscaling (``target_scale_``, ``target_mean_``) is
-folded into the head.
+folded into the head (a regressor's; a classifier's logits are not scaled).
 """
 
 import numpy as np
@@ -27,8 +29,7 @@ from onnx import TensorProto, numpy_helper
 from skl2onnx.common.data_types import FloatTensorType
 from sklearn.utils.validation import check_is_fitted
 
-from .._base import fitted_network
-from .._lstm._gates import CELL, FORGET, INPUT, N_GATES, OUTPUT
+from .._fitted_network import fitted_network
 from ._graph import (
     GraphBuilder,
     check_n_features,
@@ -37,19 +38,23 @@ from ._graph import (
 )
 from ._padded import last_real_steps, read_padding
 
-#: Our gate blocks in the order ONNX's LSTM stacks them (``iofc``).
-ONNX_GATE_ORDER = (INPUT, OUTPUT, FORGET, CELL)
+#: The gate blocks in the order ONNX's LSTM stacks them (``iofc``), named as
+#: in ``FittedNetwork.gate_order``.
+ONNX_GATE_ORDER = ("input", "output", "forget", "candidate")
 
 
-def onnx_lstm_weights(layer):
+def onnx_lstm_weights(layer, gate_order):
     """The ``W``, ``R`` and ``B`` inputs of ONNX's ``LSTM`` for one layer.
 
     Parameters
     ----------
     layer : dict
-        One entry of ``LSTMRegressor.layers_``: ``weight_ih`` ``(4H,
+        One entry of a fitted model's ``layers_``: ``weight_ih`` ``(4H,
         n_inputs)``, ``weight_hh`` ``(4H, H)`` and ``bias`` ``(4H,)``, gate
-        blocks in the order input, forget, cell candidate, output.
+        blocks in the order ``gate_order``.
+    gate_order : tuple of str
+        The fitted network's ``gate_order``: the names of ``layer``'s gate
+        blocks, in their order.
 
     Returns
     -------
@@ -67,20 +72,22 @@ def onnx_lstm_weights(layer):
     >>> gates = np.repeat(np.arange(4.0), 2)  # H = 2: blocks i, f, g, o
     >>> layer = {"weight_ih": gates[:, None], "weight_hh": np.tile(gates, (2, 1)).T,
     ...          "bias": gates}
-    >>> W, R, B = onnx_lstm_weights(layer)
+    >>> W, R, B = onnx_lstm_weights(layer, ("input", "forget", "candidate", "output"))
     >>> W[0, :, 0]  # blocks i, o, f, g
     array([0., 0., 3., 3., 1., 1., 2., 2.], dtype=float32)
     >>> B.shape
     (1, 16)
     """
     hidden = layer["weight_hh"].shape[1]
+    n_gates = len(gate_order)
+    onnx_order = [gate_order.index(gate) for gate in ONNX_GATE_ORDER]
 
     def reordered(array):
         array = np.asarray(array, dtype=np.float32)
-        blocks = array.reshape(N_GATES, hidden, *array.shape[1:])
-        return blocks[list(ONNX_GATE_ORDER)].reshape(array.shape)
+        blocks = array.reshape(n_gates, hidden, *array.shape[1:])
+        return blocks[onnx_order].reshape(array.shape)
 
-    bias = np.concatenate([reordered(layer["bias"]), np.zeros(N_GATES * hidden)])
+    bias = np.concatenate([reordered(layer["bias"]), np.zeros(n_gates * hidden)])
     return (
         reordered(layer["weight_ih"])[None],
         reordered(layer["weight_hh"])[None],
@@ -94,7 +101,7 @@ def folded_head(network):
     Parameters
     ----------
     network : FittedNetwork
-        The fitted model's network (``sklstm._base.fitted_network``).
+        The fitted model's network (``sklstm._fitted_network.fitted_network``).
 
     Returns
     -------
@@ -123,11 +130,13 @@ def unscaled_map(network, weight):
     Returns
     -------
     matrix : ndarray of shape (n_inputs,) or (n_inputs, n_outputs)
-        ``weight`` flattened, transposed and multiplied by
+        ``weight`` flattened, transposed and multiplied by a regressor's
         ``target_scale_``: 1-D for a model fitted on 1-D ``y``.
     """
     weight = np.asarray(weight, dtype=np.float64)
-    matrix = weight.reshape(len(weight), -1).T * network.target_scale
+    matrix = weight.reshape(len(weight), -1).T
+    if network.target_scale is not None:
+        matrix = matrix * network.target_scale
     return (matrix[:, 0] if network.one_dimensional else matrix).astype(np.float32)
 
 
@@ -165,7 +174,8 @@ def checked_n_samples(operator, model):
 
 
 def calculate_lstm_output_shapes(operator):
-    """Set the type and shape of the predictions (skl2onnx shape calculator).
+    """Set the type and shape of a regressor's predictions (skl2onnx shape
+    calculator).
 
     Parameters
     ----------
@@ -182,7 +192,7 @@ def calculate_lstm_output_shapes(operator):
 
 
 def convert_lstm(scope, operator, container):
-    """Add the LSTM layers and the head to the graph (skl2onnx converter).
+    """Add a regressor's LSTM layers and head to the graph (skl2onnx converter).
 
     Parameters
     ----------
@@ -229,7 +239,9 @@ def add_network(graph, operator, *, output=None):
             steps,
             *(
                 graph.constant(array, f"layer{index}_{name}")
-                for name, array in zip("WRB", onnx_lstm_weights(layer), strict=True)
+                for name, array in zip(
+                    "WRB", onnx_lstm_weights(layer, network.gate_order), strict=True
+                )
             ),
             padded.sequence_lens,
         ]

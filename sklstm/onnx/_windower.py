@@ -29,6 +29,7 @@ from onnx import TensorProto
 from skl2onnx.common.data_types import DoubleTensorType
 from sklearn.utils.validation import check_is_fitted
 
+from .._sklearn_compat import check_parameters
 from ._graph import (
     GraphBuilder,
     check_n_features,
@@ -53,7 +54,7 @@ def _checked_windower(operator):
     windower = operator.raw_operator
     check_is_fitted(windower)
     # Parameters set after fit are checked as fit would check them.
-    windower._validate_params()
+    check_parameters(windower)
     if windower.padding not in PAD_MODES:
         raise ValueError(
             f"SequenceWindower(padding={windower.padding!r}) has no ONNX "
