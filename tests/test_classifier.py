@@ -7,9 +7,12 @@ import torch
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score
+from sklearn.preprocessing import LabelBinarizer
 
 from sklstm import LSTMClassifier
 from sklstm._lstm._network import NetworkShape, init_parameters, unflatten
+
+from ._torch_training import TorchReference
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -114,12 +117,58 @@ def test_sgd_steps_match_pytorch_on_every_host_engine(
     assert np.abs(expected - initial).max() > 1e-3  # the weights moved
 
 
+SETTINGS = dict(
+    hidden_layer_sizes=8,
+    learning_rate_init=0.02,
+    alpha=1e-4,
+    batch_size=180,  # full batch, as the PyTorch reference
+    max_iter=60,
+    random_state=0,
+)
+
+
 def _fitted(y, **params):
     X = _sequences(n_samples=240, steps=6, n_features=2, seed=3)
-    settings = dict(
-        hidden_layer_sizes=8, learning_rate_init=0.02, max_iter=60, random_state=0
+    return X, LSTMClassifier(**{**SETTINGS, **params}).fit(X[:180], y[:180])
+
+
+def _log_loss(indicator, proba, activation):
+    """Mean log loss per sample: the softmax's cross-entropy, or the binary
+    cross-entropy summed over the indicator's columns; ``proba`` of each
+    column being 1."""
+    proba = np.clip(proba, 1e-15, 1 - 1e-15)
+    per_column = indicator * np.log(proba)
+    if activation == "logistic":
+        per_column += (1 - indicator) * np.log1p(-proba)
+    return -per_column.sum(axis=1).mean()
+
+
+def _check_as_good_as_pytorch(X, y, model):
+    """The held-out log loss within 3 % of PyTorch's in the same settings
+    (float32, full-batch Adam, the same initial weights, as many epochs):
+    the two differ by rounding (0.05 % measured), and a learning rate 10 %
+    low is 19 % worse on the multiclass data."""
+    binarizer = LabelBinarizer().fit(y[:180])
+    targets = binarizer.transform(y[:180]).astype(float)
+    reference = TorchReference(
+        X.shape[2], (8,), targets.shape[1], seed=0, dtype=torch.float32
+    ).fit(
+        X[:180],
+        targets,
+        loss="softmax_log_loss" if model.out_activation_ == "softmax" else "log_loss",
+        epochs=model.n_iter_,
+        learning_rate=SETTINGS["learning_rate_init"],
+        alpha=SETTINGS["alpha"],
     )
-    return X, LSTMClassifier(**{**settings, **params}).fit(X[:180], y[:180])
+    indicator = binarizer.transform(y[180:])
+    expected = reference.predict_proba(X[180:], model.out_activation_)
+    proba = model.predict_proba(X[180:])
+    if proba.shape[1] != indicator.shape[1]:  # binary: the positive class
+        proba = proba[:, 1:]
+    activation = model.out_activation_
+    assert _log_loss(indicator, proba, activation) <= 1.03 * _log_loss(
+        indicator, expected, activation
+    )
 
 
 def test_multiclass_learns_and_its_probabilities_add_up():
@@ -134,8 +183,7 @@ def test_multiclass_learns_and_its_probabilities_add_up():
         model.predict(X[180:]), model.classes_[proba.argmax(1)]
     )
     np.testing.assert_allclose(np.exp(model.predict_log_proba(X[180:])), proba)
-    majority = max(np.mean(y[180:] == label) for label in model.classes_)
-    assert model.score(X[180:], y[180:]) > majority + 0.2
+    _check_as_good_as_pytorch(X, y, model)
 
 
 def test_binary_has_one_logit_and_two_probabilities():
@@ -147,7 +195,7 @@ def test_binary_has_one_logit_and_two_probabilities():
     assert proba.shape == (60, 2)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
     assert set(model.predict(X[180:])) <= {-7, 7}
-    assert model.score(X[180:], y[180:]) > 0.8
+    _check_as_good_as_pytorch(X, y, model)
 
 
 def test_multilabel_predicts_an_indicator_matrix():
@@ -157,8 +205,7 @@ def test_multilabel_predicts_an_indicator_matrix():
     predicted = model.predict(X[180:])
     assert predicted.shape == (60, 2) and set(np.unique(predicted)) <= {0, 1}
     assert model.predict_proba(X[180:]).shape == (60, 2)
-    per_label = (predicted == Y[180:]).mean(axis=0)
-    assert (per_label > 0.75).all()
+    _check_as_good_as_pytorch(X, Y, model)
 
 
 def test_class_weight_is_a_sample_weight_per_class():

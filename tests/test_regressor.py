@@ -5,6 +5,7 @@ import pickle
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import torch
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.metrics import r2_score
@@ -27,6 +28,7 @@ from ._reference import (
     reference_loss,
     reference_network_output,
 )
+from ._torch_training import TorchReference
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -158,16 +160,33 @@ def test_random_state_makes_fits_reproducible():
 def test_scale_target_trains_an_unscaled_target():
     X, y = sequences(n_samples=200)
     y_big = 300 + 150 * y  # like PM2.5 in µg/m³
+    settings = dict(learning_rate_init=0.01, alpha=1e-4)
     model = LSTMRegressor(
-        hidden_layer_sizes=16, max_iter=100, learning_rate_init=0.01, random_state=0
+        hidden_layer_sizes=16, max_iter=100, batch_size=200, random_state=0, **settings
     )
     model.fit(X, y_big)
     assert model.target_mean_ == pytest.approx(y_big.mean())
     assert model.target_scale_ == pytest.approx(y_big.std())
-    # Far better than least squares on the last step, which a model that
-    # copies its last input cannot beat: 0.03 of its error, R² 0.993 vs 0.79.
-    baseline = last_step_baseline_mse(X, y_big, X, y_big)
-    assert mse(y_big, model.predict(X)) < 0.1 * baseline
+    # PyTorch in the same settings (float32, full-batch Adam, the same
+    # initial weights), on the standardised target: within 3 % of its error
+    # (the two differ by rounding, 0.03 % measured; a learning rate 10 %
+    # low is 11 % worse).
+    reference = TorchReference(3, (16,), 1, seed=0, dtype=torch.float32)
+    scaled = (y_big - y_big.mean()) / y_big.std()
+    reference.fit(
+        X,
+        scaled[:, None],
+        loss="squared_error",
+        epochs=model.n_iter_,
+        **_torch(settings),
+    )
+    expected = reference.predict(X)[:, 0] * y_big.std() + y_big.mean()
+    assert mse(y_big, model.predict(X)) <= 1.03 * mse(y_big, expected)
+
+
+def _torch(settings):
+    """An estimator's optimiser settings as ``TorchReference.fit`` names them."""
+    return dict(learning_rate=settings["learning_rate_init"], alpha=settings["alpha"])
 
 
 def test_early_stopping_validates_on_the_last_rows_and_restores_the_best():
