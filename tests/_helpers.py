@@ -100,3 +100,29 @@ def last_step_baseline_mse(X_train, y_train, X_test, y_test):
     coefficients, *_ = np.linalg.lstsq(design, y_train, rcond=None)
     predicted = np.column_stack([last_test, np.ones(len(last_test))]) @ coefficients
     return mse(y_test, predicted)
+
+
+def assert_keeps_the_best_epoch(model, X, y, training_rows, rtol=1e-6):
+    """``model``, fitted with ``early_stopping``, holds the weights of its
+    best validation epoch: those that the same estimator reaches without
+    early stopping, trained on ``training_rows`` alone for that many epochs
+    (the same initial weights and shuffles, as the hold-out draws nothing
+    from the training stream). A hold-out of other rows, or other weights
+    kept, gives other predictions."""
+    from sklearn.base import clone
+
+    best_epochs = int(np.argmax(model.validation_scores_)) + 1
+    assert model.best_validation_score_ == model.validation_scores_[best_epochs - 1]
+    again = clone(model).set_params(
+        early_stopping=False, max_iter=best_epochs, n_iter_no_change=best_epochs + 1
+    )
+    again.fit(X[training_rows], y[training_rows])
+    assert again.n_iter_ == best_epochs
+    method = "predict_proba" if hasattr(model, "predict_proba") else "predict"
+    expected = getattr(again, method)(X)
+    np.testing.assert_allclose(
+        getattr(model, method)(X),
+        expected,
+        rtol=rtol,
+        atol=rtol * np.abs(expected).max(),
+    )

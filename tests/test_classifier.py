@@ -7,11 +7,13 @@ import torch
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score
+from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 
 from sklstm import LSTMClassifier
 from sklstm._lstm._network import NetworkShape, init_parameters, unflatten
 
+from ._helpers import assert_keeps_the_best_epoch
 from ._torch_training import TorchReference
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -244,10 +246,22 @@ def test_early_stopping_holds_out_a_stratified_sample_and_keeps_the_best():
         random_state=0,
     ).fit(X, y)
     scores = model.validation_scores_
-    assert scores and all(0 <= score <= 1 for score in scores)
-    assert model.best_validation_score_ == max(scores)
-    # 40 validation samples: every score is a multiple of 1/40.
+    assert int(np.argmax(scores)) < model.n_iter_ - 1  # restoring matters
+    # The documented hold-out: 20 % of the samples drawn by random_state,
+    # stratified by class, so each class keeps its share in both parts.
+    training, held_out = train_test_split(
+        np.arange(len(y)), test_size=0.2, random_state=0, stratify=y
+    )
+    np.testing.assert_allclose(np.bincount(y[held_out]), 0.2 * np.bincount(y), atol=1)
+    # 40 validation samples: every score is a multiple of 1/40, and the
+    # restored weights score the best of them on those samples.
     np.testing.assert_allclose(np.array(scores) * 40, np.round(np.array(scores) * 40))
+    assert accuracy_score(y[held_out], model.predict(X[held_out])) == pytest.approx(
+        model.best_validation_score_
+    )
+    # The weights of a model trained on the other 160 samples alone for the
+    # best epoch's count: no other hold-out (unstratified, say) gives them.
+    assert_keeps_the_best_epoch(model, X, y, np.sort(training))
 
 
 def test_partial_fit_needs_the_classes_first_and_then_continues():

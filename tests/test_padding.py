@@ -3,9 +3,12 @@
 import numpy as np
 import pytest
 import torch
+from sklearn.metrics import r2_score
 
 from sklstm import LSTMClassifier, LSTMRegressor
 from sklstm._lstm._network import NetworkShape, init_parameters, unflatten
+
+from ._reference import reference_network_output
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -133,11 +136,34 @@ def test_early_stopping_and_sample_weights_read_the_lengths():
     y = _target(padded, lengths)
     weight = np.where(lengths > 3, 1.0, 0.0)
     model = LSTMRegressor(
-        hidden_layer_sizes=4, max_iter=4, early_stopping=True, random_state=0
+        hidden_layer_sizes=4,
+        max_iter=4,
+        early_stopping=True,
+        random_state=0,
+        dtype="float64",
     ).fit(padded, y, sample_weight=weight)
     assert len(model.validation_scores_) == 4
-    assert np.isfinite(model.validation_scores_).all()
-    assert np.isfinite(model.predict(padded)).all()
+    # Each sequence as the plainly written network reads it alone, on its
+    # real steps only.
+    alone = np.concatenate(
+        [
+            reference_network_output(
+                model.layers_,
+                model.head_weight_,
+                model.head_bias_,
+                padded[row : row + 1, :length],
+            )[:, 0]
+            for row, length in enumerate(lengths)
+        ]
+    )
+    alone = alone * model.target_scale_ + model.target_mean_
+    np.testing.assert_allclose(model.predict(padded), alone, rtol=1e-10)
+    # The best score is the weighted R² of the held-out rows (the last 8),
+    # each read on its real steps.
+    held_out = slice(72, None)
+    assert weight[held_out].any()
+    expected = r2_score(y[held_out], alone[held_out], sample_weight=weight[held_out])
+    assert model.best_validation_score_ == pytest.approx(expected, abs=1e-9)
 
 
 def test_trace_memory_leaves_the_padding_as_nan(host_engine_name):

@@ -16,6 +16,7 @@ from sklstm import LSTMRegressor, SequenceWindower
 from sklstm._lstm._network import NetworkShape, init_parameters, unflatten
 
 from ._helpers import (
+    assert_keeps_the_best_epoch,
     fitted_weights,
     last_step_baseline_mse,
     mse,
@@ -195,19 +196,22 @@ def test_early_stopping_validates_on_the_last_rows_and_restores_the_best():
         hidden_layer_sizes=8,
         early_stopping=True,
         validation_fraction=0.2,
-        max_iter=15,
+        learning_rate_init=0.1,  # overfits: the best epoch is not the last
+        max_iter=40,
         n_iter_no_change=3,
         random_state=0,
         dtype="float64",
     ).fit(X, y)
     assert model.best_loss_ is None
-    assert model.best_validation_score_ == max(model.validation_scores_)
     assert len(model.validation_scores_) == model.n_iter_
+    assert int(np.argmax(model.validation_scores_)) < model.n_iter_ - 1
     # The restored weights score exactly the best validation R² on the last
     # 20 rows (in the given order), and not on a shuffled hold-out.
     assert r2_score(y[-20:], model.predict(X[-20:])) == pytest.approx(
         model.best_validation_score_, abs=1e-9
     )
+    # Trained on the first 80 rows only, and stopped at the best epoch.
+    assert_keeps_the_best_epoch(model, X, y, slice(0, 80))
 
 
 def test_early_stopping_scales_the_target_on_the_training_part_only():
@@ -532,7 +536,11 @@ def test_warm_start_continues_the_curves_and_counters(early_stopping):
     assert model.t_ == 4 * n_train
     if early_stopping:
         assert len(model.validation_scores_) == 4
-        assert model.best_validation_score_ == max(model.validation_scores_)
+        # The kept weights score the best of the four epochs on the last 6
+        # rows (the hold-out, 10 % of 60).
+        assert model.score(X[-6:], y[-6:]) == pytest.approx(
+            model.best_validation_score_, abs=1e-9
+        )
 
 
 def test_two_dimensional_X_after_a_fit_on_windows_names_the_windower():
