@@ -1,9 +1,12 @@
 """The base of every LSTM estimator: fitting, partial_fit, warm starts and
 the predict path, as ``BaseMultilayerPerceptron`` is for the MLPs.
 
-A subclass adds only what is its own: its loss, how it reads and encodes
-``y``, how it splits and scores the early-stopping hold-out, and the
-public methods that turn the network's output into predictions.
+A subclass adds only what is its own: its loss, how it reads, encodes and
+(the regressor) scales ``y``, how it splits and scores the early-stopping
+hold-out, what its network's outputs are (``_network_outputs``), and the
+public methods that turn those outputs into predictions. Every fitted
+attribute is assigned at the end of a fit (``FittedNetworkMixin._set_fitted``);
+a fit that raises leaves the estimator as it was.
 """
 
 import inspect
