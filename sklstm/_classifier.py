@@ -18,6 +18,7 @@ from ._class_weight import check_for_partial_fit, class_sample_weight
 from ._docstrings import fill_docstring
 from ._lstm._losses import sigmoid, softmax
 from ._sklearn_compat import StrOptions, _fit_context
+from ._validation_split import check_parts_have_weight
 
 
 @fill_docstring
@@ -350,10 +351,9 @@ def _random_hold_out(sample_weight, validation_fraction, random_state, stratify)
             f"in both parts ({error}). Pass more samples, change "
             "validation_fraction, or set early_stopping=False."
         ) from error
-    if not sample_weight[train].any() or not sample_weight[held_out].any():
-        raise ValueError(
-            "early_stopping: every sample_weight of the training or the "
-            "validation part is zero. Give both parts non-zero weights, or set "
-            "early_stopping=False."
-        )
-    return np.sort(train), np.sort(held_out)
+    train, held_out = np.sort(train), np.sort(held_out)
+    check_parts_have_weight(
+        sample_weight,
+        {"training part": train, "validation part (drawn at random)": held_out},
+    )
+    return train, held_out

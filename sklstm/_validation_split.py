@@ -4,7 +4,8 @@ A regressor's samples are in time order, so early stopping validates on the
 **last** ``validation_fraction`` of them, ``ceil(validation_fraction *
 n_samples)`` rows. The training loop, the regressor and the Beijing study
 (which sets ``validation_fraction`` so that the hold-out starts at a given
-row) all read the rule from here.
+row) all read the rule from here, and both estimators the check that each
+part has weight.
 """
 
 import numpy as np
@@ -88,15 +89,36 @@ def split_last_fraction(n_samples, validation_fraction, sample_weight):
             "least 2 and 1. Pass more samples, change validation_fraction, or "
             "set early_stopping=False."
         )
-    for part, weights in (
-        (f"training part (the first {n_train} samples)", sample_weight[:n_train]),
-        (f"validation part (the last {n_val} samples)", sample_weight[n_train:]),
-    ):
-        if not weights.any():
+    check_parts_have_weight(
+        sample_weight,
+        {
+            f"training part (the first {n_train} samples)": slice(0, n_train),
+            f"validation part (the last {n_val} samples)": slice(n_train, None),
+        },
+    )
+    return n_train
+
+
+def check_parts_have_weight(sample_weight, parts):
+    """Refuse an early-stopping part whose sample weights are all zero.
+
+    Parameters
+    ----------
+    sample_weight : ndarray of shape (n_samples,)
+    parts : dict
+        The rows of each part (a slice or an index array), by the name the
+        message gives it.
+
+    Raises
+    ------
+    ValueError
+        Naming the first part that has nothing to measure.
+    """
+    for part, rows in parts.items():
+        if not sample_weight[rows].any():
             raise ValueError(
                 f"early_stopping: every sample_weight of the {part} is zero, so "
                 "that part has nothing to measure. Give it some non-zero "
                 "weights, change validation_fraction, or set "
                 "early_stopping=False."
             )
-    return n_train

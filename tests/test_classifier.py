@@ -303,6 +303,16 @@ def test_errors_say_what_to_do():
         LSTMClassifier(early_stopping=True, validation_fraction=0.1).fit(
             X, np.r_[np.zeros(29), 1]
         )
+    y = np.arange(30) % 2
+    _, held_out = train_test_split(
+        np.arange(30), test_size=0.5, random_state=0, stratify=y
+    )
+    weight = np.ones(30)
+    weight[held_out] = 0
+    with pytest.raises(ValueError, match=r"validation part \(drawn at random"):
+        LSTMClassifier(
+            early_stopping=True, validation_fraction=0.5, random_state=0
+        ).fit(X, y, sample_weight=weight)
 
 
 def test_clone_and_a_refit_give_the_same_model():
