@@ -166,10 +166,27 @@ def _own_names(tree):
     return names
 
 
+def _as_attribute(node):
+    """``getattr(x, "_name")`` (or ``hasattr``, ``setattr``, ``delattr``) as
+    the attribute ``x._name`` it reads; any other node as it is."""
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in ("getattr", "hasattr", "setattr", "delattr")
+        and len(node.args) >= 2
+        and isinstance(node.args[1], ast.Constant)
+        and isinstance(node.args[1].value, str)
+    ):
+        attribute = ast.Attribute(node.args[0], node.args[1].value, ast.Load())
+        return ast.copy_location(attribute, node)
+    return node
+
+
 def private_reach_ins(source, *, compat=False):
     """``(line, text)`` of each access to another object's private name.
 
-    ``x._name`` is one unless ``x`` is ``self``, ``cls`` or ``super()``,
+    ``x._name`` (or ``getattr(x, "_name")``) is one unless ``x`` is
+    ``self``, ``cls`` or ``super()``,
     or the module defines ``_name`` itself; ``self._sklearn_...`` (state
     that scikit-learn keeps on our estimators) is one too. A compat module
     (``compat=True``) may do both: it holds the privates still needed.
@@ -180,6 +197,7 @@ def private_reach_ins(source, *, compat=False):
     own = _own_names(tree) - {name for name in _own_names(tree) if "sklearn" in name}
     found = []
     for node in ast.walk(tree):
+        node = _as_attribute(node)
         if not isinstance(node, ast.Attribute) or not _is_private(node.attr):
             continue
         owner = node.value
@@ -262,10 +280,13 @@ def test_the_reach_in_rules_find_reach_ins():
         "        self._mine = model._label_binarizer\n"
         "        self._sklearn_output_config = {}\n"
         "        return self._mine, super()._g(), A._parameter_constraints\n"
+        "    def g(self, windower):\n"
+        "        return getattr(windower, '_fitted', None), getattr(self, '_mine')\n"
     )
     assert private_reach_ins(source) == [
         (3, "model._label_binarizer"),
         (4, "self._sklearn_output_config"),
+        (7, "windower._fitted"),
     ]
     assert private_reach_ins(source, compat=True) == []
     imports = [

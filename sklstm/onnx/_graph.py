@@ -16,6 +16,8 @@ from skl2onnx.common.data_types import (
     Int64TensorType,
 )
 
+from .._skl2onnx_compat import empty_output_name_taken
+
 #: Range, and Pad with its pads as an input, appeared in ONNX opset 11.
 MIN_OPSET = 11
 #: The opset from which ``ReduceSum`` reads its axes from an input.
@@ -124,7 +126,7 @@ class GraphBuilder:
         floats). skl2onnx refuses two node outputs of the same name, the
         empty one included, so a second one gets a name.
         """
-        if "" in getattr(self.container, "_added_names_", ()):
+        if empty_output_name_taken(self.container):
             return self.name(hint)
         return ""
 
