@@ -9,7 +9,7 @@ from sklearn.metrics import d2_pinball_score, r2_score
 
 from ._base import BaseLSTM
 from ._docstrings import fill_docstring
-from ._lstm._losses import LOSS_FUNCTIONS
+from ._lstm._losses import REGRESSION_LOSSES
 from ._sklearn_compat import Interval, StrOptions, _fit_context
 from ._validation_split import split_last_fraction
 
@@ -100,7 +100,7 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
 
     _parameter_constraints = {
         **BaseLSTM._parameter_constraints,
-        "loss": [StrOptions(set(LOSS_FUNCTIONS))],
+        "loss": [StrOptions(set(REGRESSION_LOSSES))],
         "quantile": [Interval(Real, 0, 1, closed="neither"), None],
         "scale_target": ["boolean"],
     }

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from sklstm._lstm._losses import (
-    CLASSIFICATION_LOSSES,
-    LOSS_FUNCTIONS,
+    LOSSES,
+    REGRESSION_LOSSES,
     loss_and_gradient,
     sigmoid,
     softmax,
@@ -39,7 +39,7 @@ def _closed_form(name, y_true, y_pred, quantile=None):
 
 
 CASES = [
-    *((name, Y_TRUE, Y_PRED, None) for name in LOSS_FUNCTIONS if name != "quantile"),
+    *((name, Y_TRUE, Y_PRED, None) for name in REGRESSION_LOSSES if name != "quantile"),
     ("quantile", Y_TRUE, Y_PRED, 0.8),
     ("log_loss", (LABELS[:, :2] > 0).astype(float), LOGITS[:, :2], None),
     ("softmax_log_loss", LABELS, LOGITS, None),
@@ -51,7 +51,7 @@ def test_losses_are_their_weighted_closed_forms(name, y_true, y_pred, quantile):
     loss, _ = loss_and_gradient(name, y_true, y_pred, WEIGHT, np, quantile)
     per_sample = _closed_form(name, y_true, y_pred, quantile)
     # Regression losses average over outputs; classification losses sum.
-    reduce = np.sum if name in CLASSIFICATION_LOSSES else np.mean
+    reduce = np.sum if LOSSES[name].classification else np.mean
     expected = np.average(reduce(per_sample, axis=1), weights=WEIGHT)
     assert float(loss) == pytest.approx(expected, rel=1e-12)
 
@@ -71,6 +71,16 @@ def test_gradients_match_central_differences(name, y_true, y_pred, quantile):
             )
         numeric[index] = (shifted[0] - shifted[1]) / (2 * step)
     np.testing.assert_allclose(gradient, numeric, rtol=1e-6, atol=1e-9)
+
+
+def test_every_loss_is_tested_and_the_regressor_takes_the_regression_ones():
+    assert {case[0] for case in CASES} == set(LOSSES)
+    assert set(REGRESSION_LOSSES) == {
+        "squared_error",
+        "absolute_error",
+        "huber",
+        "quantile",
+    }
 
 
 def test_the_pinball_loss_is_least_at_the_quantile():

@@ -24,6 +24,8 @@ targets), ``softplus(z) - y * z``, with gradient ``sigmoid(z) - y``;
 ``softmax(z) - y``.
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 
 
@@ -75,18 +77,40 @@ def softmax(xp, logits):
     return shifted / shifted.sum(axis=1, keepdims=True)
 
 
-#: Losses of the classifiers' logits, by name (see the module docstring).
-CLASSIFICATION_LOSSES = {
-    "log_loss": _log_loss,
-    "softmax_log_loss": _softmax_log_loss,
+@dataclass(frozen=True)
+class Loss:
+    """One training loss.
+
+    Attributes
+    ----------
+    function : callable
+        ``function(xp, residual) -> (values, derivative)`` for a regression
+        loss (``quantile=`` too for the pinball loss);
+        ``function(xp, logits, y_true)`` for a classification loss.
+    classification : bool
+        Whether it is a classifier's loss of the logits, summed over the
+        outputs (as ``MLPClassifier``'s); a regression loss is averaged
+        over them.
+    """
+
+    function: Callable
+    classification: bool = False
+
+
+#: Every training loss, by name (see the module docstring).
+LOSSES = {
+    "squared_error": Loss(_squared_error),
+    "absolute_error": Loss(_absolute_error),
+    "huber": Loss(_huber),
+    "quantile": Loss(_pinball),
+    "log_loss": Loss(_log_loss, classification=True),
+    "softmax_log_loss": Loss(_softmax_log_loss, classification=True),
 }
 
-LOSS_FUNCTIONS = {
-    "squared_error": _squared_error,
-    "absolute_error": _absolute_error,
-    "huber": _huber,
-    "quantile": _pinball,
-}
+#: The losses that ``LSTMRegressor(loss=...)`` takes.
+REGRESSION_LOSSES = tuple(
+    name for name, loss in LOSSES.items() if not loss.classification
+)
 
 
 def loss_and_gradient(name, y_true, y_pred, sample_weight, xp, quantile=None):
@@ -109,16 +133,15 @@ def loss_and_gradient(name, y_true, y_pred, sample_weight, xp, quantile=None):
     loss : 0-d array
     d_pred : array of shape (n_samples, n_outputs)
     """
-    if name in CLASSIFICATION_LOSSES:
-        values, derivative = CLASSIFICATION_LOSSES[name](xp, y_pred, y_true)
+    loss = LOSSES[name]
+    if loss.classification:
+        values, derivative = loss.function(xp, y_pred, y_true)
         weights = sample_weight / sample_weight.sum()
-        derivative *= weights[:, None]
-        return weights @ values.sum(axis=1), derivative
-    function = LOSS_FUNCTIONS[name]
-    if name == "quantile":
-        function = partial(function, quantile=quantile)
-    values, derivative = function(xp, y_pred - y_true)
-    weights = sample_weight / (sample_weight.sum() * y_true.shape[1])
-    loss = weights @ values.sum(axis=1)
+    else:
+        function = loss.function
+        if name == "quantile":
+            function = partial(function, quantile=quantile)
+        values, derivative = function(xp, y_pred - y_true)
+        weights = sample_weight / (sample_weight.sum() * y_true.shape[1])
     derivative *= weights[:, None]
-    return loss, derivative
+    return weights @ values.sum(axis=1), derivative
