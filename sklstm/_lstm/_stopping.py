@@ -21,9 +21,13 @@ training loss only when all three hold:
    noise of single epochs; the tolerance is relative, so that it means the
    same for a loss of 2.3 (cross-entropy of ten classes) and one of 0.01.
 3. **The plateau is at the best level**: that last median is within
-   :data:`PLATEAU_BAND` (10 %) of the best loss. A loss that jumped (an
+   :data:`PLATEAU_BAND` (10 %) of the lowest median of any
+   ``n_iter_no_change`` consecutive epochs so far. A loss that jumped (an
    unlucky step at a large learning rate) and hovers above its best is not
-   a plateau to keep: training goes on, and may come back down.
+   a plateau to keep: training goes on, and may come back down. The
+   windowed best, not the best single epoch, is the level: on a noisy
+   plateau the best epoch is a lucky one, several noise widths below the
+   typical loss.
 
 The rule needs ``2 * n_iter_no_change`` epochs of the current fit before it
 can stop; with ``n_iter_no_change >= max_iter`` it never stops, and a fit
@@ -69,6 +73,7 @@ class StoppingRule:
         self.no_improvement_count = 0
         self._best = -np.inf if validation else np.inf
         self._losses = []
+        self._best_median = np.inf
 
     def __call__(self, epoch_loss, score=None):
         """Record one epoch; return whether training should stop now.
@@ -91,12 +96,14 @@ class StoppingRule:
             return self.no_improvement_count > self.n_iter_no_change
         self._count(epoch_loss > self._best - self.tol)
         self._best = min(self._best, epoch_loss)
+        window = self.n_iter_no_change
+        if len(self._losses) >= window:
+            recent = float(np.median(self._losses[-window:]))
+            self._best_median = min(self._best_median, recent)
         return (
             self.watch_loss
-            and self.no_improvement_count > self.n_iter_no_change
-            and loss_has_plateaued(
-                self._losses, self.n_iter_no_change, self.tol, self._best
-            )
+            and self.no_improvement_count > window
+            and loss_has_plateaued(self._losses, window, self.tol, self._best_median)
         )
 
     def restart(self):
@@ -108,7 +115,7 @@ class StoppingRule:
         self.no_improvement_count = self.no_improvement_count + 1 if no_better else 0
 
 
-def loss_has_plateaued(losses, window, tol, best):
+def loss_has_plateaued(losses, window, tol, best_median):
     """Whether the windowed loss has stopped falling, at its best level.
 
     Parameters
@@ -119,8 +126,8 @@ def loss_has_plateaued(losses, window, tol, best):
         Epochs per window.
     tol : float
         Relative fall of the median below which the loss counts as flat.
-    best : float
-        The best (lowest) loss so far.
+    best_median : float
+        The lowest median of ``window`` consecutive losses so far.
 
     Returns
     -------
@@ -132,5 +139,5 @@ def loss_has_plateaued(losses, window, tol, best):
     recent = float(np.median(losses[-window:]))
     before = float(np.median(losses[-2 * window : -window]))
     still_falling = before - recent > tol * abs(before)
-    near_best = recent <= best + PLATEAU_BAND * abs(best)
+    near_best = recent <= best_median + PLATEAU_BAND * abs(best_median)
     return not still_falling and near_best
