@@ -80,7 +80,7 @@ def test_rule_goes_on_while_the_loss_hovers_above_its_best():
 def test_plateau_needs_two_windows_and_the_best_level():
     flat = [1.0] * 7
     assert not loss_has_plateaued(flat, window=4, tol=1e-4, best_median=1.0)
-    assert loss_has_plateaued(flat + [1.0], window=4, tol=1e-4, best_median=1.0)
+    assert loss_has_plateaued([*flat, 1.0], window=4, tol=1e-4, best_median=1.0)
     falling = [2.0] * 4 + [1.0] * 4
     assert not loss_has_plateaued(falling, window=4, tol=1e-4, best_median=1.0)
     # The tolerance is relative to the loss: a 1 % fall passes tol=0.02.
