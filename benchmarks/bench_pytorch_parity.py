@@ -20,7 +20,9 @@ the table gives the mean test accuracy over seeds, the PyTorch band
 (lowest to highest seed) and the epochs each sklstm run took.
 
 Run: ``python benchmarks/bench_pytorch_parity.py [--seeds 3]
-[--datasets GunPoint ...] [--full]`` with sktime and torch installed.
+[--datasets GunPoint ...] [--models "sklstm default" pytorch ...]`` with
+sktime and torch installed; ``--table ROWS.jsonl ...`` prints the table of
+rows measured before.
 Rows go to ``benchmarks/results/pytorch_parity_<date>.jsonl`` as they are
 measured, the table to ``.md`` beside it.
 """
@@ -64,7 +66,15 @@ def data_set(name):
     return scaler.transform(X_train), y_train, scaler.transform(X_test), y_test
 
 
-def run_sklstm(X_train, y_train, X_test, y_test, seed, full):
+#: The sklstm rows: the plain settings with its defaults, and variants.
+SKLSTM_VARIANTS = {
+    "sklstm default": {},
+    "sklstm 200 epochs": {"n_iter_no_change": SETTINGS["epochs"]},
+    "sklstm alpha=0": {"alpha": 0.0},
+}
+
+
+def run_sklstm(X_train, y_train, X_test, y_test, seed, variant):
     model = LSTMClassifier(
         hidden_layer_sizes=(SETTINGS["hidden_size"],),
         max_iter=SETTINGS["epochs"],
@@ -72,7 +82,7 @@ def run_sklstm(X_train, y_train, X_test, y_test, seed, full):
         learning_rate_init=SETTINGS["learning_rate"],
         random_state=seed,
         n_threads=1,
-        **({"n_iter_no_change": SETTINGS["epochs"]} if full else {}),
+        **SKLSTM_VARIANTS[variant],
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -127,29 +137,32 @@ def run_torch(X_train, y_train, X_test, y_test, seed):
 
 
 def table(rows):
+    """Per data set and model: mean accuracy, whether it is in the PyTorch
+    band (lowest to highest seed), and the epochs of each seed."""
     lines = [
-        "| data set | PyTorch mean | PyTorch band | sklstm default mean | in band "
-        "| sklstm epochs | sklstm 200 epochs mean |",
-        "|---|---|---|---|---|---|---|",
+        "| data set | model | mean accuracy | seeds | in PyTorch band | epochs |",
+        "|---|---|---|---|---|---|",
     ]
     for name in dict.fromkeys(row["dataset"] for row in rows):
-        of = {
-            model: [r for r in rows if r["dataset"] == name and r["model"] == model]
-            for model in ("pytorch", "sklstm default", "sklstm 200 epochs")
-        }
-        torch_scores = [r["accuracy"] for r in of["pytorch"]]
-        ours = [r["accuracy"] for r in of["sklstm default"]]
-        full = [r["accuracy"] for r in of["sklstm 200 epochs"]]
-        if not torch_scores or not ours:
-            continue
-        low, high = min(torch_scores), max(torch_scores)
-        mean = np.mean(ours)
-        epochs = ", ".join(str(r["epochs"]) for r in of["sklstm default"])
-        lines.append(
-            f"| {name} | {np.mean(torch_scores):.4f} | {low:.4f}-{high:.4f} "
-            f"| {mean:.4f} | {'yes' if low <= mean <= high else 'no'} | {epochs} "
-            f"| {f'{np.mean(full):.4f}' if full else '-'} |"
-        )
+        of = {}
+        for row in rows:
+            if row["dataset"] == name:
+                of.setdefault(row["model"], []).append(row)
+        torch_scores = [r["accuracy"] for r in of.get("pytorch", [])]
+        low, high = min(torch_scores, default=0), max(torch_scores, default=1)
+        for model, runs in of.items():
+            scores = [r["accuracy"] for r in runs]
+            mean = np.mean(scores)
+            band = (
+                f"{low:.4f}-{high:.4f}"
+                if model == "pytorch"
+                else ("yes" if low <= mean <= high else "no")
+            )
+            lines.append(
+                f"| {name} | {model} | {mean:.4f} | "
+                f"{', '.join(f'{s:.3f}' for s in scores)} | {band} | "
+                f"{', '.join(str(r['epochs']) for r in runs)} |"
+            )
     return "\n".join(lines)
 
 
@@ -157,9 +170,21 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS))
-    parser.add_argument("--full", action="store_true", help="add a 200-epoch row")
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        default=["sklstm default", "pytorch"],
+        choices=["pytorch", *SKLSTM_VARIANTS],
+    )
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--table", type=Path, nargs="+", help="only print the table of these rows"
+    )
     args = parser.parse_args(argv)
+    if args.table:
+        rows = [json.loads(line) for path in args.table for line in path.open()]
+        print(table(rows))
+        return
     import torch
 
     stem = args.out or RESULTS / f"pytorch_parity_{datetime.date.today()}"
@@ -173,9 +198,7 @@ def main(argv=None):
     )
     print(header)
     rows = []
-    models = ["sklstm default", "pytorch"] + (
-        ["sklstm 200 epochs"] if args.full else []
-    )
+    models = args.models
     for name in args.datasets:
         X_train, y_train, X_test, y_test = data_set(name)
         for seed in range(args.seeds):
@@ -190,7 +213,7 @@ def main(argv=None):
                         X_test,
                         y_test,
                         seed,
-                        model != "sklstm default",
+                        model,
                     )
                 row = dict(
                     dataset=name, seed=seed, model=model, accuracy=accuracy,

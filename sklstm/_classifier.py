@@ -29,9 +29,7 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
     :class:`LSTMRegressor`; a linear head maps the last hidden state to one
     logit per class, and a softmax (multiclass) or a sigmoid (binary and
     multilabel targets) turns the logits into probabilities. Training
-    minimises the log loss, as ``MLPClassifier`` does. The sequences are
-    independent samples, so the early-stopping hold-out is drawn at random,
-    stratified by class (:doc:`/classification`).
+    minimises the log loss, as ``MLPClassifier`` does (:doc:`/classification`).
 
     Parameters
     ----------
@@ -50,10 +48,10 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
         the classes first).
     $optimiser_parameters
     early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the samples, drawn at random
-        (seeded by ``random_state``) and stratified by class for binary and
-        multiclass targets, stop when their accuracy stops improving, and
-        restore the best weights.
+        Hold out ``validation_fraction`` of the samples (independent
+        sequences) at random, seeded by ``random_state`` and stratified by
+        class for binary and multiclass targets, stop when their accuracy
+        stops improving, and restore the best weights.
     $stopping_parameters
     $engine_parameters
 
@@ -74,8 +72,7 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
     See Also
     --------
     LSTMRegressor : The regressor on the same base.
-    sklearn.neural_network.MLPClassifier : The feed-forward classifier whose
-        API this one follows.
+    sklearn.neural_network.MLPClassifier : The classifier whose API this follows.
 
     Examples
     --------

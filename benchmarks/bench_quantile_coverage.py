@@ -1,0 +1,80 @@
+"""Coverage of default quantile LSTMs on the intervals workload (issue 36).
+
+The workload of ``tests/test_quantile.py``: 9,000 time-ordered rows whose
+target's spread grows with the first feature, windows of 4 rows, the first
+4,000 rows to train and the last 3,000 to measure. A default
+``LSTMRegressor(loss="quantile", quantile=q)`` (every other parameter left
+at its default) should put a share ``q`` of the test targets at or below its
+predictions: the goal is ``q +- 0.02``. The same model with every epoch run
+(``n_iter_no_change=max_iter``) is the reference for what the budget gives.
+
+Run: ``python benchmarks/bench_quantile_coverage.py [--seeds 3]``; rows go
+to ``benchmarks/results/quantile_coverage_<date>.md``.
+"""
+
+import argparse
+import datetime
+import platform
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.pipeline import make_pipeline
+
+import sklstm
+from sklstm import LSTMRegressor, SequenceWindower
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def workload():
+    """The rows of ``tests/test_quantile.py``'s ``_heteroscedastic(9000, 0)``."""
+    sys.path.insert(0, str(Path(__file__).parents[1]))
+    from tests.test_quantile import _heteroscedastic
+
+    X, y = _heteroscedastic(9000, seed=0)
+    return (X[:4000], y[:4000]), (X[6000:], y[6000:])
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--quantiles", type=float, nargs="+", default=[0.1, 0.9])
+    args = parser.parse_args(argv)
+    (X, y), (X_test, y_test) = workload()
+    lines = [
+        "# Coverage of default quantile LSTMs (issue 36)\n",
+        f"{platform.machine()}, Python {platform.python_version()}, sklstm "
+        f"{sklstm.__version__}; train rows 0-3999, test rows 6000-8999, window 4.\n",
+        "| quantile | stopping | seed | coverage | off by | epochs | seconds |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    print("\n".join(lines), flush=True)
+    for q in args.quantiles:
+        for stopping, extra in (("default", {}), ("all epochs", None)):
+            for seed in range(args.seeds):
+                model = LSTMRegressor(loss="quantile", quantile=q, random_state=seed)
+                if extra is None:
+                    model.set_params(n_iter_no_change=model.max_iter)
+                start = time.perf_counter()
+                pipeline = make_pipeline(SequenceWindower(window=4), model)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                    pipeline.fit(X, y)
+                covered = float(np.mean(y_test <= pipeline.predict(X_test)))
+                line = (
+                    f"| {q} | {stopping} | {seed} | {covered:.4f} | "
+                    f"{covered - q:+.4f} | {model.n_iter_} | "
+                    f"{time.perf_counter() - start:.0f} |"
+                )
+                lines.append(line)
+                print(line, flush=True)
+    out = RESULTS / f"quantile_coverage_{datetime.date.today()}.md"
+    out.write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""The figure of docs/training.rst: noisy epoch losses and where each rule stops.
+
+An ``LSTMClassifier`` with a PyTorch user's settings (one layer of 32
+units, Adam at 1e-2, batch 32) is trained for 200 epochs on two UCR/UEA
+data sets (sktime's offline copies, as ``bench_pytorch_parity.py`` reads
+them), one epoch per ``partial_fit`` call so that the test accuracy of every
+epoch is known. On the epoch losses, the script then marks where
+``MLPRegressor``'s rule (``tol=1e-4``, ``n_iter_no_change=10``) and
+sklstm's rule (:class:`sklstm._lstm._stopping.StoppingRule`, its defaults)
+would have stopped, and prints the test accuracy there and at epoch 200.
+
+Run: ``python benchmarks/stopping_curves.py`` (sktime and matplotlib);
+writes ``docs/_static/stopping_curves.png``.
+"""
+
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_pytorch_parity import SETTINGS, data_set
+
+from sklstm import LSTMClassifier
+from sklstm._lstm._stopping import StoppingRule
+
+OUT = Path(__file__).parents[1] / "docs" / "_static" / "stopping_curves.png"
+PANELS = (("ItalyPowerDemand", 0), ("JapaneseVowels", 0))
+
+
+def mlp_stop(losses, tol=1e-4, n_iter_no_change=10):
+    """The epoch at which ``MLPRegressor``'s rule stops, or None."""
+    best, count = np.inf, 0
+    for epoch, loss in enumerate(losses, start=1):
+        count = count + 1 if loss > best - tol else 0
+        best = min(best, loss)
+        if count > n_iter_no_change:
+            return epoch
+    return None
+
+
+def sklstm_stop(losses):
+    """The epoch at which sklstm's default rule stops, or None."""
+    defaults = LSTMClassifier().get_params()
+    rule = StoppingRule(defaults["tol"], defaults["n_iter_no_change"], validation=False)
+    for epoch, loss in enumerate(losses, start=1):
+        if rule(loss):
+            return epoch
+    return None
+
+
+def curves(name, seed):
+    """Epoch losses and test accuracies of 200 one-epoch ``partial_fit`` calls."""
+    X_train, y_train, X_test, y_test = data_set(name)
+    model = LSTMClassifier(
+        hidden_layer_sizes=(SETTINGS["hidden_size"],),
+        batch_size=SETTINGS["batch_size"],
+        learning_rate_init=SETTINGS["learning_rate"],
+        random_state=seed,
+    )
+    classes = np.unique(y_train)
+    accuracy = []
+    for _ in range(SETTINGS["epochs"]):
+        model.partial_fit(X_train, y_train, classes=classes)
+        accuracy.append(model.score(X_test, y_test))
+    return np.array(model.loss_curve_), np.array(accuracy)
+
+
+def main():
+    fig, axes = plt.subplots(1, len(PANELS), figsize=(11, 3.8))
+    for ax, (name, seed) in zip(axes, PANELS, strict=True):
+        losses, accuracy = curves(name, seed)
+        epochs = np.arange(1, len(losses) + 1)
+        ax.plot(epochs, losses, color="0.35", lw=1, label="epoch training loss")
+        ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.set_title(f"{name}, seed {seed}")
+        twin = ax.twinx()
+        twin.plot(epochs, accuracy, color="tab:green", lw=1, alpha=0.7)
+        twin.set_ylabel("test accuracy", color="tab:green")
+        for stop, label, color in (
+            (mlp_stop(losses), "MLPRegressor's rule", "tab:red"),
+            (sklstm_stop(losses), "sklstm's rule", "tab:blue"),
+        ):
+            if stop is None:
+                print(f"{name}: {label} does not stop in {len(losses)} epochs")
+                continue
+            ax.axvline(stop, color=color, ls="--", label=f"{label}: epoch {stop}")
+            print(
+                f"{name} seed {seed}: {label} stops at epoch {stop}, test accuracy "
+                f"{accuracy[stop - 1]:.4f} (epoch {len(losses)}: {accuracy[-1]:.4f})"
+            )
+        ax.legend(loc="upper right", fontsize=8)
+    axes[0].set_ylabel("mean training loss (log)")
+    fig.tight_layout()
+    fig.savefig(OUT, dpi=110)
+    print(f"wrote {OUT}")
+
+
+if __name__ == "__main__":
+    main()
