@@ -136,7 +136,9 @@ def train(config, data, validation, flat, shape, engine, state):
     state : TrainingState
         Its progress is updated in place, epoch by epoch; its random stream
         shuffles the epochs; its optimiser is continued if it holds one
-        (``partial_fit``) and holds this run's optimiser afterwards.
+        (``partial_fit``) and holds this run's optimiser afterwards; its
+        schedule counts the epochs (:mod:`._schedules`). Whether to stop
+        after an epoch is :class:`~._stopping.StoppingRule`'s decision.
 
     Returns
     -------
