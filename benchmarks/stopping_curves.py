@@ -10,9 +10,15 @@ sklstm's rule (:class:`sklstm._lstm._stopping.StoppingRule`, its defaults)
 would have stopped, and prints the test accuracy there and at epoch 200.
 
 Run: ``python benchmarks/stopping_curves.py`` (sktime and matplotlib);
-writes ``docs/_static/stopping_curves.png``.
+writes ``docs/_static/stopping_curves.png``. ``--table`` instead compares
+the two rules over data sets, seeds and dropout: for each run, the epoch
+each rule stops at and the test accuracy there minus that after all 200
+epochs (the held-out gain of stopping), written to
+``benchmarks/results/stopping_rules_<date>.md``.
 """
 
+import argparse
+import datetime
 import sys
 from pathlib import Path
 
@@ -53,14 +59,16 @@ def sklstm_stop(losses):
     return None
 
 
-def curves(name, seed):
+def curves(name, seed, dropout=0.0):
     """Epoch losses and test accuracies of 200 one-epoch ``partial_fit`` calls."""
     X_train, y_train, X_test, y_test = data_set(name)
     model = LSTMClassifier(
         hidden_layer_sizes=(SETTINGS["hidden_size"],),
         batch_size=SETTINGS["batch_size"],
         learning_rate_init=SETTINGS["learning_rate"],
+        dropout=dropout,
         random_state=seed,
+        n_threads=1,
     )
     classes = np.unique(y_train)
     accuracy = []
@@ -70,7 +78,65 @@ def curves(name, seed):
     return np.array(model.loss_curve_), np.array(accuracy)
 
 
+TABLE_DATASETS = ("ItalyPowerDemand", "ArrowHead", "BasicMotions", "JapaneseVowels")
+
+
+def table(seeds):
+    """Both rules on the same runs: stop epochs and held-out gains."""
+    lines = [
+        "| data set | dropout | seed | acc. at 200 | MLP rule: epoch | gain "
+        "| sklstm rule: epoch | gain |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    gains = {"mlp": [], "sklstm": []}
+    share = {"mlp": [], "sklstm": []}
+    for name in TABLE_DATASETS:
+        for dropout in (0.0, 0.3):
+            for seed in range(seeds):
+                losses, accuracy = curves(name, seed, dropout)
+                cells = []
+                for rule, stop in (
+                    ("mlp", mlp_stop(losses)),
+                    ("sklstm", sklstm_stop(losses)),
+                ):
+                    epoch = stop or len(losses)
+                    gain = accuracy[epoch - 1] - accuracy[-1]
+                    gains[rule].append(gain)
+                    share[rule].append(epoch / len(losses))
+                    cells.append(f"{epoch} | {gain:+.3f}")
+                line = (
+                    f"| {name} | {dropout} | {seed} | {accuracy[-1]:.3f} | "
+                    + " | ".join(cells)
+                    + " |"
+                )
+                lines.append(line)
+                print(line, flush=True)
+    for rule in gains:
+        lines.append(
+            f"\n{rule} rule: mean gain {np.mean(gains[rule]):+.4f}, worst "
+            f"{np.min(gains[rule]):+.4f}, mean share of the 200 epochs "
+            f"{np.mean(share[rule]):.0%}"
+        )
+    out = (
+        Path(__file__).parent / "results" / f"stopping_rules_{datetime.date.today()}.md"
+    )
+    out.write_text(
+        "# Where each rule stops, on the same runs (issue 36)\n\n"
+        f"LSTMClassifier{tuple(SETTINGS.items())}, one epoch per partial_fit; "
+        "gain: test accuracy at the stop minus that at epoch 200 (a rule that "
+        "does not stop runs 200).\n\n" + "\n".join(lines) + "\n"
+    )
+    print("\n".join(lines[-2:]))
+
+
 def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--table", action="store_true")
+    parser.add_argument("--seeds", type=int, default=3)
+    args = parser.parse_args()
+    if args.table:
+        table(args.seeds)
+        return
     fig, axes = plt.subplots(1, len(PANELS), figsize=(11, 3.8))
     for ax, (name, seed) in zip(axes, PANELS, strict=True):
         losses, accuracy = curves(name, seed)
