@@ -54,6 +54,7 @@ def main(argv=None):
     parser.add_argument(
         "--variants", nargs="+", default=["default"], choices=list(VARIANTS)
     )
+    parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     (X, y), (X_test, y_test) = workload()
     lines = [
@@ -83,7 +84,7 @@ def main(argv=None):
                 )
                 lines.append(line)
                 print(line, flush=True)
-    out = RESULTS / f"quantile_coverage_{datetime.date.today()}.md"
+    out = args.out or RESULTS / f"quantile_coverage_{datetime.date.today()}.md"
     out.write_text("\n".join(lines) + "\n")
 
 
