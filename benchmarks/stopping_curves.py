@@ -11,10 +11,11 @@ would have stopped, and prints the test accuracy there and at epoch 200.
 
 Run: ``python benchmarks/stopping_curves.py`` (sktime and matplotlib);
 writes ``docs/_static/stopping_curves.png``. ``--table`` instead compares
-the two rules over data sets, seeds and dropout: for each run, the epoch
-each rule stops at and the test accuracy there minus that after all 200
-epochs (the held-out gain of stopping), written to
-``benchmarks/results/stopping_rules_<date>.md``.
+the rules (sklstm's at several patiences) over data sets, seeds and dropout:
+for each run, the epoch each rule stops at and the test accuracy there minus
+that after all 200 epochs (the held-out gain of stopping), written to
+``benchmarks/results/stopping_rules_<date>.md``; the curves are kept in the
+``.npz`` beside it, and read from there when it exists.
 """
 
 import argparse
@@ -49,10 +50,15 @@ def mlp_stop(losses, tol=1e-4, n_iter_no_change=10):
     return None
 
 
-def sklstm_stop(losses):
-    """The epoch at which sklstm's default rule stops, or None."""
+def sklstm_stop(losses, n_iter_no_change=None):
+    """The epoch at which sklstm's rule stops, or None; its defaults unless
+    ``n_iter_no_change`` is given."""
     defaults = LSTMClassifier().get_params()
-    rule = StoppingRule(defaults["tol"], defaults["n_iter_no_change"], validation=False)
+    rule = StoppingRule(
+        defaults["tol"],
+        n_iter_no_change or defaults["n_iter_no_change"],
+        validation=False,
+    )
     for epoch, loss in enumerate(losses, start=1):
         if rule(loss):
             return epoch
@@ -78,61 +84,85 @@ def curves(name, seed, dropout=0.0):
     return np.array(model.loss_curve_), np.array(accuracy)
 
 
-TABLE_DATASETS = ("ItalyPowerDemand", "ArrowHead", "BasicMotions", "JapaneseVowels")
+TABLE_DATASETS = (
+    "BasicMotions",
+    "ItalyPowerDemand",
+    "ArrowHead",
+    "JapaneseVowels",
+    "GunPoint",
+)
+#: The patiences of sklstm's rule that the table compares.
+PATIENCES = (10, 20, 30, 40, 50)
+
+
+def all_curves(path, seeds):
+    """``{"name|dropout|seed": (losses, accuracy)}``, read from the ``.npz``
+    at ``path`` if it exists, else measured (``seeds`` seeds without
+    dropout, 3 with 0.3) and saved there."""
+    if path.exists():
+        with np.load(path) as saved:
+            return {key: saved[key] for key in saved.files}
+    runs = {}
+    for name in TABLE_DATASETS:
+        for dropout in (0.0, 0.3):
+            for seed in range(seeds if dropout == 0 else 3):
+                runs[f"{name}|{dropout}|{seed}"] = np.stack(curves(name, seed, dropout))
+                print(name, dropout, seed, flush=True)
+    np.savez(path, **runs)
+    return runs
 
 
 def table(seeds):
-    """Both rules on the same runs: stop epochs and held-out gains."""
+    """Both rules (sklstm's at several patiences) on the same runs: the
+    epoch each stops at and the held-out gain there."""
+    stem = Path(__file__).parent / "results" / f"stopping_rules_{datetime.date.today()}"
+    runs = all_curves(stem.with_suffix(".npz"), seeds)
+    rules = {"MLP (10)": mlp_stop}
+    rules.update(
+        {f"sklstm ({n})": lambda losses, n=n: sklstm_stop(losses, n) for n in PATIENCES}
+    )
     lines = [
-        "| data set | dropout | seed | acc. at 200 | MLP rule: epoch | gain "
-        "| sklstm rule: epoch | gain |",
-        "|---|---|---|---|---|---|---|---|",
+        "| data set, dropout, seed | acc. at 200 | "
+        + " | ".join(f"{rule}: epoch, gain" for rule in rules)
+        + " |",
+        "|---" * (len(rules) + 2) + "|",
     ]
-    gains = {"mlp": [], "sklstm": []}
-    share = {"mlp": [], "sklstm": []}
-    for name in TABLE_DATASETS:
-        for dropout in (0.0, 0.3):
-            for seed in range(seeds):
-                losses, accuracy = curves(name, seed, dropout)
-                cells = []
-                for rule, stop in (
-                    ("mlp", mlp_stop(losses)),
-                    ("sklstm", sklstm_stop(losses)),
-                ):
-                    epoch = stop or len(losses)
-                    gain = accuracy[epoch - 1] - accuracy[-1]
-                    gains[rule].append(gain)
-                    share[rule].append(epoch / len(losses))
-                    cells.append(f"{epoch} | {gain:+.3f}")
-                line = (
-                    f"| {name} | {dropout} | {seed} | {accuracy[-1]:.3f} | "
-                    + " | ".join(cells)
-                    + " |"
-                )
-                lines.append(line)
-                print(line, flush=True)
-    for rule in gains:
+    gains = {rule: [] for rule in rules}
+    for key, (losses, accuracy) in runs.items():
+        cells = []
+        for rule, stop_at in rules.items():
+            epoch = stop_at(losses) or len(losses)
+            gains[rule].append((accuracy[epoch - 1] - accuracy[-1], epoch))
+            cells.append(f"{epoch}, {gains[rule][-1][0]:+.3f}")
         lines.append(
-            f"\n{rule} rule: mean gain {np.mean(gains[rule]):+.4f}, worst "
-            f"{np.min(gains[rule]):+.4f}, mean share of the 200 epochs "
-            f"{np.mean(share[rule]):.0%}"
+            f"| {key.replace('|', ', ')} | {accuracy[-1]:.3f} | "
+            + " | ".join(cells)
+            + " |"
         )
-    out = (
-        Path(__file__).parent / "results" / f"stopping_rules_{datetime.date.today()}.md"
-    )
-    out.write_text(
+    lines += ["", "| rule | mean gain | worst gain | mean share of the epochs |"]
+    lines.append("|---|---|---|---|")
+    for rule, values in gains.items():
+        gain, epochs = np.array(values).T
+        lines.append(
+            f"| {rule} | {gain.mean():+.4f} | {gain.min():+.3f} | "
+            f"{epochs.mean() / SETTINGS['epochs']:.0%} |"
+        )
+    text = (
         "# Where each rule stops, on the same runs (issue 36)\n\n"
-        f"LSTMClassifier{tuple(SETTINGS.items())}, one epoch per partial_fit; "
-        "gain: test accuracy at the stop minus that at epoch 200 (a rule that "
-        "does not stop runs 200).\n\n" + "\n".join(lines) + "\n"
+        f"LSTMClassifier{tuple(SETTINGS.items())}, one epoch per partial_fit, "
+        f"{len(runs)} runs; gain: test accuracy at the stop minus that at "
+        "epoch 200 (a rule that does not stop runs 200). sklstm's rule with "
+        "its tol=1e-4 at the patience (n_iter_no_change) in brackets; MLP's "
+        "with tol=1e-4, n_iter_no_change=10.\n\n" + "\n".join(lines) + "\n"
     )
-    print("\n".join(lines[-2:]))
+    stem.with_suffix(".md").write_text(text)
+    print(text)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--table", action="store_true")
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seeds", type=int, default=5)
     args = parser.parse_args()
     if args.table:
         table(args.seeds)

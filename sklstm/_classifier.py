@@ -126,7 +126,7 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,
-        n_iter_no_change=20,
+        n_iter_no_change=30,
         gradient_clip=None,
         dtype="float32",
         n_threads=None,

@@ -137,12 +137,15 @@ STOPPING_PARAMETERS = """\
         Adam's moment decay rates.
     epsilon : float, default=1e-8
         Adam's numerical stability term.
-    n_iter_no_change : int, default=20
+    n_iter_no_change : int, default=30
         Patience of the stopping rule, in epochs, and the width of its loss
         windows (or, with ``learning_rate="adaptive"``, the patience before
-        the step size shrinks). ``n_iter_no_change >= max_iter`` runs
-        exactly ``max_iter`` epochs. Twice ``MLPRegressor``'s 10: the epoch
-        losses of a recurrent network on small batches are noisy.
+        the step size shrinks); the rule cannot stop before
+        ``2 * n_iter_no_change`` epochs. ``n_iter_no_change >= max_iter``
+        runs exactly ``max_iter`` epochs. Three times ``MLPRegressor``'s 10:
+        the epoch losses of a recurrent network on small batches are noisy,
+        and its loss may rest on a plateau for dozens of epochs before it
+        falls again (:doc:`/training`).
     gradient_clip : float or None, default=None
         Clip the gradient to this global L2 norm before each step.
 """

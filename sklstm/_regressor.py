@@ -135,7 +135,7 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,
-        n_iter_no_change=20,
+        n_iter_no_change=30,
         gradient_clip=None,
         scale_target=True,
         dtype="float32",
