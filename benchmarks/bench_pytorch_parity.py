@@ -90,7 +90,10 @@ def run_sklstm(X_train, y_train, X_test, y_test, seed, variant):
     return model.score(X_test, y_test), model.n_iter_
 
 
-def run_torch(X_train, y_train, X_test, y_test, seed):
+def run_torch(X_train, y_train, X_test, y_test, seed, one_logit=False):
+    """The PyTorch loop; ``one_logit`` gives a binary problem one output and
+    the binary cross-entropy (as ``LSTMClassifier`` and ``MLPClassifier``
+    do) instead of two logits and a softmax."""
     import torch
     from torch import nn
     from torch.nn.utils.rnn import pack_padded_sequence
@@ -109,7 +112,8 @@ def run_torch(X_train, y_train, X_test, y_test, seed):
             self.lstm = nn.LSTM(
                 X_train.shape[2], SETTINGS["hidden_size"], batch_first=True
             )
-            self.head = nn.Linear(SETTINGS["hidden_size"], len(classes))
+            outputs = 1 if one_logit else len(classes)
+            self.head = nn.Linear(SETTINGS["hidden_size"], outputs)
 
         def forward(self, X, lengths):
             packed = pack_padded_sequence(
@@ -127,12 +131,20 @@ def run_torch(X_train, y_train, X_test, y_test, seed):
         for start in range(0, len(X), SETTINGS["batch_size"]):
             batch = order[start : start + SETTINGS["batch_size"]]
             optimizer.zero_grad()
-            loss = nn.functional.cross_entropy(net(X[batch], lengths[batch]), y[batch])
+            logits = net(X[batch], lengths[batch])
+            if one_logit:
+                loss = nn.functional.binary_cross_entropy_with_logits(
+                    logits[:, 0], y[batch].float()
+                )
+            else:
+                loss = nn.functional.cross_entropy(logits, y[batch])
             loss.backward()
             optimizer.step()
     with torch.no_grad():
         X, lengths = tensors(X_test)
-        predicted = classes[net(X, lengths).argmax(dim=1).numpy()]
+        logits = net(X, lengths)
+        index = (logits[:, 0] > 0).long() if one_logit else logits.argmax(dim=1)
+        predicted = classes[index.numpy()]
     return float(np.mean(predicted == y_test)), SETTINGS["epochs"]
 
 
@@ -174,7 +186,7 @@ def main(argv=None):
         "--models",
         nargs="+",
         default=["sklstm default", "pytorch"],
-        choices=["pytorch", *SKLSTM_VARIANTS],
+        choices=["pytorch", "pytorch one logit", *SKLSTM_VARIANTS],
     )
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument(
@@ -204,8 +216,10 @@ def main(argv=None):
         for seed in range(args.seeds):
             for model in models:
                 start = time.perf_counter()
-                if model == "pytorch":
-                    accuracy, epochs = run_torch(X_train, y_train, X_test, y_test, seed)
+                if model.startswith("pytorch"):
+                    accuracy, epochs = run_torch(
+                        X_train, y_train, X_test, y_test, seed, model.endswith("logit")
+                    )
                 else:
                     accuracy, epochs = run_sklstm(
                         X_train,

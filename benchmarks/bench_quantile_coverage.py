@@ -50,6 +50,7 @@ def workload():
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--quantiles", type=float, nargs="+", default=[0.1, 0.9])
     parser.add_argument(
         "--variants", nargs="+", default=["default"], choices=list(VARIANTS)
@@ -67,7 +68,7 @@ def main(argv=None):
     print("\n".join(lines), flush=True)
     for q in args.quantiles:
         for variant in args.variants:
-            for seed in range(args.seeds):
+            for seed in range(args.first_seed, args.first_seed + args.seeds):
                 model = LSTMRegressor(
                     loss="quantile", quantile=q, random_state=seed, **VARIANTS[variant]
                 )
