@@ -71,6 +71,7 @@ SKLSTM_VARIANTS = {
     "sklstm default": {},
     "sklstm 200 epochs": {"n_iter_no_change": SETTINGS["epochs"]},
     "sklstm alpha=0": {"alpha": 0.0},
+    "sklstm cosine": {"learning_rate": "cosine"},
 }
 
 
