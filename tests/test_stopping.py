@@ -158,3 +158,10 @@ def test_early_stopping_still_stops_every_schedule(schedule):
     # No epoch beats the first score by 0.5: stop after 1 + 3 epochs.
     assert model.n_iter_ == 4
     assert model.best_validation_score_ == max(model.validation_scores_)
+
+
+def test_verbose_output_says_why_training_stopped(capsys):
+    X, y = sequences()
+    _small(tol=1e9, n_iter_no_change=2, max_iter=30, verbose=True).fit(X, y)
+    out = capsys.readouterr().out
+    assert "median over 2 epochs no longer falling: stopping." in out

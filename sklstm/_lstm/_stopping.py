@@ -106,6 +106,19 @@ class StoppingRule:
             and loss_has_plateaued(self._losses, window, self.tol, self._best_median)
         )
 
+    def describe(self):
+        """Why the rule fired, for verbose output."""
+        if self.validation:
+            return (
+                f"No improvement of the validation score by more than "
+                f"tol={self.tol} for {self.n_iter_no_change} epochs"
+            )
+        return (
+            f"No improvement of the training loss by more than tol={self.tol} "
+            f"for {self.n_iter_no_change} epochs, and its median over "
+            f"{self.n_iter_no_change} epochs no longer falling"
+        )
+
     def restart(self):
         """Start counting again (``learning_rate="adaptive"`` after it
         shrank the step size)."""

@@ -194,10 +194,7 @@ def train(config, data, validation, flat, shape, engine, state):
             if config.verbose:
                 _print_progress(config, progress, epoch, start)
             if stopping(epoch_loss, score):
-                message = (
-                    f"No improvement of more than tol={config.tol} for "
-                    f"{config.n_iter_no_change} epochs: "
-                )
+                message = f"{stopping.describe()}: "
                 if (
                     config.learning_rate == "adaptive"
                     and step.optimizer.reduce_step_size()
