@@ -30,9 +30,7 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
     :class:`LSTMRegressor`; a linear head maps the last hidden state to one
     logit per class, and a softmax (multiclass) or a sigmoid (binary and
     multilabel targets) turns the logits into probabilities. Training
-    minimises the log loss, as ``MLPClassifier`` does. The sequences are
-    independent samples, so the early-stopping hold-out is drawn at random,
-    stratified by class (:doc:`/classification`).
+    minimises the log loss, as ``MLPClassifier`` does (:doc:`/classification`).
 
     Parameters
     ----------
@@ -51,10 +49,10 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
         the classes first).
     $optimiser_parameters
     early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the samples, drawn at random
-        (seeded by ``random_state``) and stratified by class for binary and
-        multiclass targets, stop when their accuracy stops improving, and
-        restore the best weights.
+        Hold out ``validation_fraction`` of the samples (independent
+        sequences) at random, seeded by ``random_state`` and stratified by
+        class for binary and multiclass targets, stop when their accuracy
+        stops improving, and restore the best weights.
     $stopping_parameters
     $engine_parameters
 
@@ -75,8 +73,7 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
     See Also
     --------
     LSTMRegressor : The regressor on the same base.
-    sklearn.neural_network.MLPClassifier : The feed-forward classifier whose
-        API this one follows.
+    sklearn.neural_network.MLPClassifier : The classifier whose API this follows.
 
     Examples
     --------
@@ -115,6 +112,8 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
         batch_size="auto",
         learning_rate="constant",
         learning_rate_init=0.001,
+        power_t=0.5,
+        warmup_fraction=None,
         max_iter=200,
         shuffle=True,
         random_state=None,
@@ -128,7 +127,7 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,
-        n_iter_no_change=10,
+        n_iter_no_change=30,
         gradient_clip=None,
         dtype="float32",
         n_threads=None,
@@ -146,6 +145,8 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.warmup_fraction = warmup_fraction
         self.max_iter = max_iter
         self.shuffle = shuffle
         self.random_state = random_state

@@ -72,27 +72,54 @@ OPTIMISER_PARAMETERS = """\
         connections are not dropped.
     batch_size : int or "auto", default="auto"
         Minibatch size; ``"auto"`` is ``min(128, n_samples)``.
-    learning_rate : {"constant", "adaptive"}, default="constant"
-        Step-size schedule. ``"constant"`` keeps ``learning_rate_init``.
-        ``"adaptive"`` is ``MLPRegressor``'s schedule: each time
-        ``n_iter_no_change`` epochs in a row fail to improve by ``tol`` (the
-        training loss, or the validation score with ``early_stopping``), the
-        step size is divided by 5 and training goes on; it stops when the
-        step size is 1e-6 or less. Unlike ``MLPRegressor``, where it applies
-        to ``solver="sgd"`` only, it applies to Adam too (Adam's step size
-        is its ``learning_rate_init``).
+    learning_rate : {"constant", "adaptive", "invscaling", "cosine", \
+            "one_cycle"}, default="constant"
+        Step-size schedule (:doc:`/training`). ``"constant"`` keeps
+        ``learning_rate_init``. ``"adaptive"`` is ``MLPRegressor``'s: each
+        time training would stop on the training loss (or, with
+        ``early_stopping``, on the validation score), the step size is
+        divided by 5 and training goes on; it stops when the step size is
+        1e-6 or less. ``"invscaling"`` is ``MLPRegressor``'s,
+        ``learning_rate_init / (t_ + 1) ** power_t`` for each epoch, ``t_``
+        the training samples seen before it. ``"cosine"`` rises linearly
+        from 0 over the first ``warmup_fraction`` of ``max_iter`` epochs,
+        then falls as a cosine to 0 at ``max_iter``. ``"one_cycle"`` rises
+        as a cosine from ``learning_rate_init / 25`` over the first
+        ``warmup_fraction`` of the epochs, then falls as a cosine to
+        ``learning_rate_init / 25e4`` (PyTorch's ``OneCycleLR``). Unlike
+        ``MLPRegressor``, where schedules apply to ``solver="sgd"`` only,
+        every schedule applies to Adam too, scaling its step size. The
+        training loss does not stop ``"cosine"`` and ``"one_cycle"``: they
+        run ``max_iter`` epochs (early stopping still applies). A warm start
+        and ``partial_fit`` (one epoch per call) continue a schedule's
+        epochs; past ``max_iter`` a new cycle starts.
     learning_rate_init : float, default=0.001
-        Step size of the optimiser.
+        Step size of the optimiser; the largest step of a schedule.
+    power_t : float, default=0.5
+        Exponent of ``learning_rate="invscaling"``.
+    warmup_fraction : float or None, default=None
+        Share of the ``max_iter`` epochs over which ``"cosine"`` and
+        ``"one_cycle"`` rise to ``learning_rate_init``, in [0, 1). None:
+        0 for ``"cosine"`` (no warm-up), 0.3 for ``"one_cycle"``. Other
+        schedules ignore it.
     max_iter : int, default=200
-        Maximum number of epochs.
+        Maximum number of epochs. A fit that reaches it before the stopping
+        rule fires warns with a ``ConvergenceWarning`` (not with
+        ``"cosine"`` or ``"one_cycle"``, which end there by design).
     shuffle : bool, default=True
         Whether to shuffle the training sequences every epoch. Shuffling
         whole sequences is safe for time series: each carries its own past.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation and shuffling.
     tol : float, default=1e-4
-        Improvement of the training loss (or of the validation score with
-        ``early_stopping``) below which an epoch counts as no improvement.
+        Improvement below which an epoch does not count. Without
+        ``early_stopping``, training stops once no epoch in the last
+        ``n_iter_no_change + 1`` beat the best training loss by ``tol``
+        (``MLPRegressor``'s counter) **and** the median loss of the last
+        ``n_iter_no_change`` epochs is no more than ``tol`` (relative) below
+        the median of the ``n_iter_no_change`` before, within 10 % of the
+        best loss (:doc:`/training`). With ``early_stopping``, the
+        validation score decides, as in ``MLPRegressor``.
     verbose : bool, default=False
         Print the loss, validation score and time of each epoch.
     warm_start : bool, default=False
@@ -110,9 +137,15 @@ STOPPING_PARAMETERS = """\
         Adam's moment decay rates.
     epsilon : float, default=1e-8
         Adam's numerical stability term.
-    n_iter_no_change : int, default=10
-        Epochs without improvement of more than ``tol`` before stopping (or,
-        with ``learning_rate="adaptive"``, before the step size shrinks).
+    n_iter_no_change : int, default=30
+        Patience of the stopping rule, in epochs, and the width of its loss
+        windows (or, with ``learning_rate="adaptive"``, the patience before
+        the step size shrinks); the rule cannot stop before
+        ``2 * n_iter_no_change`` epochs. ``n_iter_no_change >= max_iter``
+        runs exactly ``max_iter`` epochs. Three times ``MLPRegressor``'s 10:
+        the epoch losses of a recurrent network on small batches are noisy,
+        and its loss may rest on a plateau for dozens of epochs before it
+        falls again (:doc:`/training`).
     gradient_clip : float or None, default=None
         Clip the gradient to this global L2 norm before each step.
 """

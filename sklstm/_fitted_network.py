@@ -27,6 +27,7 @@ from ._lstm._network import (
     unflatten,
     unpack_parameters,
 )
+from ._lstm._schedules import ScheduleState
 from ._lstm._training_state import Progress, TrainingState
 from ._persistence import training_state_from_dict, training_state_to_dict
 
@@ -187,10 +188,11 @@ class FittedNetworkMixin:
         self.engine_ = engine.name
 
     def _starting_state(self, warm, incremental, early_stopping):
-        """The progress, random stream and optimiser a fit starts from.
+        """The progress, random stream, optimiser and schedule a fit starts from.
 
         ``fit`` starts a new optimiser and random stream (continuing the
-        progress with ``warm_start``); ``partial_fit`` continues all three,
+        progress and the schedule's epochs with ``warm_start``);
+        ``partial_fit`` continues all four,
         as ``MLPRegressor.partial_fit`` does, from copies: training changes
         them in place, and a call that raises must leave the kept ones as
         they were.
@@ -201,13 +203,18 @@ class FittedNetworkMixin:
             )
         progress = self._progress().resume(early_stopping)
         previous = getattr(self, "_training_state", None)
+        # Absent from training states pickled before schedules existed.
+        schedule = copy.copy(getattr(previous, "schedule", None) or ScheduleState())
         if incremental and previous is not None:
             return TrainingState(
                 progress,
                 copy.deepcopy(previous.random_state),
                 copy.deepcopy(previous.optimizer),
+                schedule,
             )
-        return TrainingState(progress, check_random_state(self.random_state))
+        return TrainingState(
+            progress, check_random_state(self.random_state), schedule=schedule
+        )
 
     def _progress(self):
         """The fitted training progress, for a warm start to continue."""

@@ -6,6 +6,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from ._lstm._schedules import LEARNING_RATES
 from ._lstm._threads import MAX_THREADS
 from ._sklearn_compat import Interval, StrOptions
 
@@ -26,8 +27,10 @@ SHARED_CONSTRAINTS = {
         StrOptions({"auto"}),
         Interval(Integral, 1, None, closed="left"),
     ],
-    "learning_rate": [StrOptions({"constant", "adaptive"})],
+    "learning_rate": [StrOptions(set(LEARNING_RATES))],
     "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+    "power_t": [Interval(Real, 0, None, closed="left")],
+    "warmup_fraction": [Interval(Real, 0, 1, closed="left"), None],
     "max_iter": [Interval(Integral, 1, None, closed="left")],
     "shuffle": ["boolean"],
     "random_state": ["random_state"],

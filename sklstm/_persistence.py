@@ -4,16 +4,18 @@ Pickle, joblib and skops all save an estimator through ``__getstate__`` and
 restore it through ``__setstate__``. :class:`SavedStateMixin` adds the sklstm
 version to the saved state and warns on load under another version, as
 scikit-learn's ``BaseEstimator`` does for its own estimators. The training
-state that ``partial_fit`` continues (random stream and
-optimiser) is saved as dicts of arrays, numbers and strings, so that a skops
-file needs no trust beyond sklstm's public estimators.
+state that ``partial_fit`` continues (random stream, optimiser and
+learning-rate schedule) is saved as dicts of arrays, numbers and strings,
+so that a skops file needs no trust beyond sklstm's public estimators.
 """
 
+import numbers
 import warnings
 
 import numpy as np
 
 from ._lstm._optimizers import AdamOptimizer, SGDOptimizer
+from ._lstm._schedules import LEARNING_RATES, ScheduleState
 from ._lstm._training_state import OptimizerState, TrainingState
 from .exceptions import InconsistentVersionWarning
 
@@ -88,7 +90,9 @@ def training_state_to_dict(training_state):
         ``"random_state"``: the random stream's
         ``RandomState.get_state(legacy=False)``; ``"optimizer"``: None, or
         the optimiser's name (``"kind"``) and attributes (step size, moments
-        or velocity, step count...), all host arrays and numbers.
+        or velocity, step count...), all host arrays and numbers;
+        ``"schedule"``: the learning-rate schedule's ``"name"`` and the
+        ``"epochs"`` trained under it.
     """
     optimizer = training_state.optimizer.optimizer
     saved_optimizer = None
@@ -98,6 +102,10 @@ def training_state_to_dict(training_state):
     return {
         "random_state": training_state.random_state.get_state(legacy=False),
         "optimizer": saved_optimizer,
+        "schedule": {
+            "name": training_state.schedule.name,
+            "epochs": training_state.schedule.epochs,
+        },
     }
 
 
@@ -118,8 +126,9 @@ def training_state_from_dict(saved, progress):
     ------
     ValueError
         If the random stream names anything but one of NumPy's bit
-        generators, or does not hold a state of it, or if the optimiser's
-        kind is not ``"adam"`` or ``"sgd"``.
+        generators, or does not hold a state of it, if the optimiser's
+        kind is not ``"adam"`` or ``"sgd"``, or if the schedule is not a
+        known name and a count of epochs.
     """
     if (
         not isinstance(saved, dict)
@@ -144,7 +153,35 @@ def training_state_from_dict(saved, progress):
         # Its attributes are all it holds: restore them without __init__.
         optimizer = optimizer_class.__new__(optimizer_class)
         optimizer.__dict__.update(attributes)
-    return TrainingState(progress, random_state, OptimizerState(optimizer))
+    return TrainingState(
+        progress,
+        random_state,
+        OptimizerState(optimizer),
+        _schedule(saved.get("schedule")),
+    )
+
+
+def _schedule(saved):
+    """The :class:`ScheduleState` of a saved dict; a fresh one for files
+    saved before schedules existed."""
+    if saved is None:
+        return ScheduleState()
+    valid = (
+        isinstance(saved, dict)
+        and saved.keys() == {"name", "epochs"}
+        and isinstance(saved["name"], str)
+        and saved["name"] in LEARNING_RATES
+        and isinstance(saved["epochs"], numbers.Integral)
+        and not isinstance(saved["epochs"], bool)
+        and saved["epochs"] >= 0
+    )
+    if not valid:
+        raise ValueError(
+            f"The saved learning-rate schedule {saved!r} is not a dict of a "
+            f"name in {list(LEARNING_RATES)} and a count of epochs. "
+            f"{_NOT_FROM_SKLSTM}"
+        )
+    return ScheduleState(saved["name"], int(saved["epochs"]))
 
 
 def _random_stream(saved):

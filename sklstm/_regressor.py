@@ -120,6 +120,8 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
         batch_size="auto",
         learning_rate="constant",
         learning_rate_init=0.001,
+        power_t=0.5,
+        warmup_fraction=None,
         max_iter=200,
         shuffle=True,
         random_state=None,
@@ -133,7 +135,7 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,
-        n_iter_no_change=10,
+        n_iter_no_change=30,
         gradient_clip=None,
         scale_target=True,
         dtype="float32",
@@ -153,6 +155,8 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.warmup_fraction = warmup_fraction
         self.max_iter = max_iter
         self.shuffle = shuffle
         self.random_state = random_state

@@ -22,6 +22,8 @@ from ._losses import loss_and_gradient
 from ._network import backward, dropout_masks, forward, unflatten, weight_mask
 from ._optimizers import AdamOptimizer, SGDOptimizer
 from ._padding import length_groups, network_output_by_length
+from ._schedules import Schedule
+from ._stopping import StoppingRule
 from ._training_state import BestWeights
 
 
@@ -134,7 +136,9 @@ def train(config, data, validation, flat, shape, engine, state):
     state : TrainingState
         Its progress is updated in place, epoch by epoch; its random stream
         shuffles the epochs; its optimiser is continued if it holds one
-        (``partial_fit``) and holds this run's optimiser afterwards.
+        (``partial_fit``) and holds this run's optimiser afterwards; its
+        schedule counts the epochs (:mod:`._schedules`). Whether to stop
+        after an epoch is :class:`~._stopping.StoppingRule`'s decision.
 
     Returns
     -------
@@ -157,13 +161,23 @@ def train(config, data, validation, flat, shape, engine, state):
     )
     step.optimizer = state.optimizer.optimizer_on(backend, step.optimizer)
     best = BestWeights(backend)
+    state.schedule = state.schedule.for_schedule(config.learning_rate)
+    schedule = Schedule(config, state.schedule)
+    stopping = StoppingRule(
+        config.tol,
+        config.n_iter_no_change,
+        validation=validation is not None,
+        watch_loss=not schedule.planned,
+    )
     batch_size = config.batch_size_for(data.n_samples)
     total_weight = float(data.host_weight.sum())
     start = time.perf_counter()
     converged = interrupted = False
     try:
         for epoch in range(1, config.epochs + 1):
-            epoch_loss = _run_epoch(step, data, batch_size, state.random_state)
+            epoch_loss = _run_epoch(
+                step, data, batch_size, state.random_state, schedule, progress.t
+            )
             epoch_loss = float(epoch_loss) / total_weight
             _check_finite(config, epoch_loss, epoch)
             score = None
@@ -173,21 +187,19 @@ def train(config, data, validation, flat, shape, engine, state):
                     engine, params, validation.X, validation.lengths, step.workspace
                 )
                 score = float(validation.score(output))
-            if progress.record(epoch_loss, score, config.tol) and score is not None:
+            schedule.epoch_ends()
+            if progress.record(epoch_loss, score) and score is not None:
                 best.keep(params.flat)
             progress.t += data.n_samples
             if config.verbose:
                 _print_progress(config, progress, epoch, start)
-            if progress.no_improvement_count > config.n_iter_no_change:
-                message = (
-                    f"No improvement of more than tol={config.tol} for "
-                    f"{config.n_iter_no_change} epochs: "
-                )
+            if stopping(epoch_loss, score):
+                message = f"{stopping.describe()}: "
                 if (
                     config.learning_rate == "adaptive"
                     and step.optimizer.reduce_step_size()
                 ):
-                    progress.no_improvement_count = 0
+                    stopping.restart()
                     if config.verbose:
                         print(f"{message}step size {step.optimizer.step_size:g}.")
                     continue
@@ -196,7 +208,8 @@ def train(config, data, validation, flat, shape, engine, state):
                 converged = True
                 break
         else:
-            converged = config.one_pass
+            # A planned schedule that ran its max_iter epochs is done.
+            converged = config.one_pass or schedule.planned
     except KeyboardInterrupt:
         interrupted = True
     state.optimizer.keep(backend, step.optimizer)
@@ -206,8 +219,9 @@ def train(config, data, validation, flat, shape, engine, state):
     return TrainingOutcome(backend.to_numpy(params.flat), converged, interrupted, False)
 
 
-def _run_epoch(step, data, batch_size, random_state):
-    """One pass over the training rows; return the weighted loss sum."""
+def _run_epoch(step, data, batch_size, random_state, schedule, samples_seen):
+    """One pass over the training rows, each batch at the step size of
+    ``schedule``; return the weighted loss sum."""
     backend = step.engine.backend
     n_train = data.n_samples
     shuffle = step.config.shuffle
@@ -218,7 +232,11 @@ def _run_epoch(step, data, batch_size, random_state):
     # A diverging run is stopped with a clear message; the overflow warnings
     # on its way there are noise.
     with np.errstate(over="ignore", invalid="ignore"):
-        for batch in gen_batches(n_train, batch_size):
+        n_batches = -(-n_train // batch_size)
+        for batch_index, batch in enumerate(gen_batches(n_train, batch_size)):
+            step_size = schedule.step_size(batch_index, n_batches, samples_seen)
+            if step_size is not None:
+                step.optimizer.step_size = step_size
             host_index = batch if host_order is None else host_order[batch]
             if not data.host_weight[host_index].any():
                 continue  # all weights zero: no loss, no gradient

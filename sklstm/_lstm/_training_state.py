@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from ._schedules import ScheduleState
+
 
 @dataclass(frozen=True)
 class TrainingConfig:
@@ -46,6 +48,8 @@ class TrainingConfig:
     dtype: Any
     validation_name: str = "validation score"
     one_pass: bool = False
+    power_t: float = 0.5
+    warmup_fraction: float | None = None
 
     @classmethod
     def from_estimator(cls, estimator, **settings):
@@ -85,7 +89,6 @@ class Progress:
     best_validation_score: float | None = None
     n_iter: int = 0
     t: int = 0
-    no_improvement_count: int = 0
 
     @classmethod
     def start(cls, early_stopping):
@@ -114,24 +117,21 @@ class Progress:
             progress.best_loss = np.inf
         return progress
 
-    def record(self, epoch_loss, score, tol):
+    def record(self, epoch_loss, score):
         """Add one epoch; return whether it improved on the best so far.
 
-        The no-improvement count follows ``MLPRegressor``: an epoch counts as
-        no improvement unless it beats the best by more than ``tol``.
+        Whether training stops is not decided here but by
+        :class:`~._stopping.StoppingRule`.
         """
         self.loss_curve.append(epoch_loss)
         self.n_iter += 1
         if score is not None:
             self.validation_scores.append(score)
             improved = score > self.best_validation_score
-            no_better = score < self.best_validation_score + tol
             self.best_validation_score = max(self.best_validation_score, score)
         else:
             improved = epoch_loss < self.best_loss
-            no_better = epoch_loss > self.best_loss - tol
             self.best_loss = min(self.best_loss, epoch_loss)
-        self.no_improvement_count = self.no_improvement_count + 1 if no_better else 0
         return improved
 
 
@@ -169,11 +169,13 @@ class OptimizerState:
 @dataclass
 class TrainingState:
     """What a fit carries on and a ``partial_fit`` continues: the progress,
-    the random stream that shuffles the epochs, and the optimiser."""
+    the random stream that shuffles the epochs, the optimiser, and the
+    epochs of the learning-rate schedule."""
 
     progress: Progress
     random_state: Any
     optimizer: OptimizerState = field(default_factory=OptimizerState)
+    schedule: ScheduleState = field(default_factory=ScheduleState)
 
 
 class BestWeights:
