@@ -66,38 +66,6 @@ class TrainingOutcome:
     kept_best_epoch: bool
 
 
-def split_last_fraction(n_samples, validation_fraction, sample_weight):
-    """Number of training rows: all but the last ``validation_fraction``.
-
-    Raises
-    ------
-    ValueError
-        If either part is too small, or all of its sample weights are zero.
-    """
-    n_val = int(np.ceil(validation_fraction * n_samples))
-    n_train = n_samples - n_val
-    if n_val < 2 or n_train < 1:
-        raise ValueError(
-            f"early_stopping holds out the last validation_fraction="
-            f"{validation_fraction} of the {n_samples} samples, which leaves "
-            f"{n_val} for validation and {n_train} for training; both need at "
-            "least 2 and 1. Pass more samples, change validation_fraction, or "
-            "set early_stopping=False."
-        )
-    for part, weights in (
-        (f"training part (the first {n_train} samples)", sample_weight[:n_train]),
-        (f"validation part (the last {n_val} samples)", sample_weight[n_train:]),
-    ):
-        if not weights.any():
-            raise ValueError(
-                f"early_stopping: every sample_weight of the {part} is zero, so "
-                "that part has nothing to measure. Give it some non-zero "
-                "weights, change validation_fraction, or set "
-                "early_stopping=False."
-            )
-    return n_train
-
-
 def upload(backend, X, y_scaled, sample_weight, dtype, lengths=None):
     """Put the training rows on the backend's device, time-major, once."""
     return TrainingData(

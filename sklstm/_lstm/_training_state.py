@@ -21,7 +21,7 @@ class TrainingConfig:
 
     Attributes named as the estimator's parameters mean what they do there
     (see :class:`~sklstm.LSTMRegressor`); ``loss`` names a function of
-    ``_losses.LOSS_FUNCTIONS``, ``validation_name`` the validation score in
+    ``_losses.LOSSES``, ``validation_name`` the validation score in
     verbose output, and ``one_pass`` makes a ``partial_fit``: one pass, no
     convergence warning.
     """
