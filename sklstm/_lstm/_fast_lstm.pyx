@@ -295,38 +295,65 @@ cdef inline void _forward_step(
     _tock(FORWARD_GATES, start)
 
 
+cdef inline Py_ssize_t _active_rows(
+    const Py_ssize_t *active, Py_ssize_t t, Py_ssize_t start, Py_ssize_t rows,
+) noexcept nogil:
+    """Rows of the block ``[start, start + rows)`` still running at step
+    ``t``: a prefix of the block, the rows of the batch being put longest
+    first (``_masking.py``); ``active`` NULL: all of them."""
+    if active == NULL:
+        return rows
+    return min(rows, max(0, active[t] - start))
+
+
 cdef void _weight_gradients(
-    Py_ssize_t n_rows, Py_ssize_t n_inputs, const floating *inputs,
+    Py_ssize_t steps, Py_ssize_t batch, const Py_ssize_t *active,
+    Py_ssize_t n_inputs, const floating *inputs,
     Py_ssize_t size, const floating *h_prev, const floating *dz,
     Py_ssize_t j0, Py_ssize_t j1, floating *work, floating *sums,
     floating *grad_ih, floating *grad_hh, floating *grad_bias,
 ) noexcept nogil:
     """The gradients of the gate units ``j0 <= j < j1``: rows ``j`` of
     ``grad_ih`` (``dz^T @ inputs``), ``grad_hh`` (``dz^T @ h_prev``) and
-    ``grad_bias`` (``dz``'s sum), over ``n_rows`` rows (row strides
-    ``n_inputs``, ``size`` and ``4 * size``), in one product
-    (``_gate_loops.h``): ``sums`` (the n_inputs + size + 1 rows of every
-    panel of gate units; those of the panels from ``j0`` to ``j1`` written)
-    gets ``[inputs | h_prev | 1]^T @ dz``, one fixed chunk of rows after the
-    other (``work``: the kernel's, for one chunk), then goes transposed into
-    the gradients. Each sum runs over the rows in order, whatever ``j0`` and
-    ``j1``."""
-    cdef Py_ssize_t four = 4 * size, m = n_inputs + size + 1, start = 0, kc, j, q
+    ``grad_bias`` (``dz``'s sum), over the rows ``(t, b)`` running at their
+    step (``b < active[t]``; all ``steps * batch`` where ``active`` is
+    NULL; row strides ``n_inputs``, ``size`` and ``4 * size``), in one
+    product (``_gate_loops.h``): ``sums`` (the n_inputs + size + 1 rows of
+    every panel of gate units; those of the panels from ``j0`` to ``j1``
+    written) gets ``[inputs | h_prev | 1]^T @ dz``, one chunk of at most
+    ``SKLSTM_WGRAD_ROWS`` consecutive running rows after the other
+    (``work``: the kernel's, for one chunk), then goes transposed into the
+    gradients. Each sum runs over the running rows in order, whatever ``j0``
+    and ``j1``: the rows of an ended sequence, whose gradients are zero, add
+    nothing and are skipped."""
+    cdef Py_ssize_t four = 4 * size, m = n_inputs + size + 1, kc, j, q
+    cdef Py_ssize_t t = 0, pos, end
+    cdef bint first = True
     cdef Py_ssize_t panel = SKLSTM_NB_FLOAT if floating is float else SKLSTM_NB_DOUBLE
     cdef floating *column
-    while start < n_rows:
-        kc = min(<Py_ssize_t> SKLSTM_WGRAD_ROWS, n_rows - start)
-        if floating is float:
-            sklstm_wgrad_float(
-                _USE_FMA, kc, n_inputs, inputs + start * n_inputs, n_inputs,
-                size, h_prev + start * size, size, True, dz + start * four, four,
-                j0, j1, start == 0, work, sums)
-        else:
-            sklstm_wgrad_double(
-                _USE_FMA, kc, n_inputs, inputs + start * n_inputs, n_inputs,
-                size, h_prev + start * size, size, True, dz + start * four, four,
-                j0, j1, start == 0, work, sums)
-        start += kc
+    while t < steps:
+        # A run of consecutive running rows: a step's prefix, continued by
+        # the next step's while every row of the step runs.
+        pos = t * batch
+        end = pos + _active_rows(active, t, 0, batch)
+        while t + 1 < steps and end == (t + 1) * batch:
+            t += 1
+            end = t * batch + _active_rows(active, t, 0, batch)
+        t += 1
+        while pos < end:
+            kc = min(<Py_ssize_t> SKLSTM_WGRAD_ROWS, end - pos)
+            if floating is float:
+                sklstm_wgrad_float(
+                    _USE_FMA, kc, n_inputs, inputs + pos * n_inputs, n_inputs,
+                    size, h_prev + pos * size, size, True, dz + pos * four, four,
+                    j0, j1, first, work, sums)
+            else:
+                sklstm_wgrad_double(
+                    _USE_FMA, kc, n_inputs, inputs + pos * n_inputs, n_inputs,
+                    size, h_prev + pos * size, size, True, dz + pos * four, four,
+                    j0, j1, first, work, sums)
+            first = False
+            pos += kc
     # sums holds, panel after panel, each panel's rows (NB gate units each).
     for j in range(j0, j1):
         column = sums + (j - j % panel) * m + j % panel
@@ -407,6 +434,25 @@ cdef inline Py_ssize_t _block_start(Py_ssize_t block, Py_ssize_t n_blocks,
     return (block * n_rows) // n_blocks
 
 
+cdef const Py_ssize_t *_active_pointer(
+    const Py_ssize_t[::1] active, Py_ssize_t steps, Py_ssize_t batch,
+) except? NULL:
+    """``active``'s data, checked: one count a step, non-increasing, within
+    ``[0, batch]``; NULL for None (every row runs every step)."""
+    cdef Py_ssize_t t
+    if active is None or steps == 0:
+        return NULL
+    if active.shape[0] != steps:
+        raise ValueError(f"active has {active.shape[0]} counts for {steps} steps")
+    for t in range(steps):
+        if (active[t] < 0 or active[t] > batch
+                or (t and active[t] > active[t - 1])):
+            raise ValueError(
+                "active must be non-increasing counts of rows within the batch "
+                "(the rows put longest first)")
+    return &active[0]
+
+
 def layer_forward(
     const floating[:, :, ::1] inputs,
     const floating[:, ::1] weight_ih,
@@ -417,6 +463,7 @@ def layer_forward(
     floating[:, :, ::1] tanh_cell,
     floating[:, :, ::1] hidden,
     int n_threads,
+    const Py_ssize_t[::1] active=None,
 ):
     """Run one layer over time-major ``inputs`` and keep every step.
 
@@ -426,19 +473,25 @@ def layer_forward(
     weight_ih, weight_hh, bias : ndarray
         PyTorch's layout: ``(4H, n_inputs)``, ``(4H, H)``, ``(4H,)``.
     gates : ndarray of shape (steps, batch, 4 * H)
-        Written: the activated gates.
+        Written: the activated gates (of the running rows).
     cell, hidden : ndarray of shape (steps + 1, batch, H)
-        Written: the states, step 0 being the zero initial state.
+        Written: the states, step 0 being the zero initial state; a row that
+        has ended keeps its last states.
     tanh_cell : ndarray of shape (steps, batch, H)
-        Written: tanh of the cell state leaving each step.
+        Written: tanh of the cell state leaving each step (running rows).
     n_threads : int
         Number of OpenMP threads; each runs the time loop on its own rows.
+    active : ndarray of shape (steps,) of intp or None, default=None
+        Rows running at each step, non-increasing: step ``t`` updates rows
+        ``[:active[t]]`` (``_masking.py``) and reads no other row's inputs.
+        None: every row, every step.
     """
     cdef Py_ssize_t steps = inputs.shape[0], batch = inputs.shape[1]
     cdef Py_ssize_t n_inputs = inputs.shape[2], size = weight_hh.shape[1]
     cdef Py_ssize_t four = 4 * size
     cdef Py_ssize_t n_blocks = _block_count(n_threads, batch, steps, n_inputs, size)
-    cdef Py_ssize_t block, start, rows, t
+    cdef Py_ssize_t block, start, rows, t, n
+    cdef const Py_ssize_t *counts = _active_pointer(active, steps, batch)
     cdef floating *packed_ih = NULL
     cdef floating *packed_hh = NULL
     cell[0, :, :] = 0
@@ -453,12 +506,21 @@ def layer_forward(
                 start = _block_start(block, n_blocks, batch)
                 rows = _block_start(block + 1, n_blocks, batch) - start
                 for t in range(steps):
-                    _forward_step(rows, size, n_inputs, &inputs[t, start, 0],
-                                  n_inputs,
-                                  &hidden[t, start, 0], packed_ih, packed_hh,
-                                  &bias[0], t == 0, &gates[t, start, 0],
-                                  &cell[t, start, 0], &cell[t + 1, start, 0],
-                                  &tanh_cell[t, start, 0], &hidden[t + 1, start, 0])
+                    n = _active_rows(counts, t, start, rows)
+                    if n:
+                        _forward_step(n, size, n_inputs, &inputs[t, start, 0],
+                                      n_inputs,
+                                      &hidden[t, start, 0], packed_ih, packed_hh,
+                                      &bias[0], t == 0, &gates[t, start, 0],
+                                      &cell[t, start, 0], &cell[t + 1, start, 0],
+                                      &tanh_cell[t, start, 0],
+                                      &hidden[t + 1, start, 0])
+                    if n < rows:  # ended rows keep their states
+                        memcpy(&cell[t + 1, start + n, 0], &cell[t, start + n, 0],
+                               (rows - n) * size * sizeof(floating))
+                        memcpy(&hidden[t + 1, start + n, 0],
+                               &hidden[t, start + n, 0],
+                               (rows - n) * size * sizeof(floating))
     finally:
         free(packed_ih)
         free(packed_hh)
@@ -480,6 +542,7 @@ def layer_backward(
     floating[:, :, ::1] d_inputs,
     bint need_d_inputs,
     int n_threads,
+    const Py_ssize_t[::1] active=None,
 ):
     """Backpropagate through time over one layer.
 
@@ -489,16 +552,21 @@ def layer_backward(
         As given to and written by :func:`layer_forward`.
     d_hidden : ndarray of shape (steps, batch, H) or (1, batch, H)
         Gradient w.r.t. every step's hidden state, or (one step given) only
-        the last step's.
+        the last state's: that of each row's last running step.
     d_gates : ndarray of shape (steps, batch, 4 * H)
-        Written: the gradient w.r.t. every step's gate pre-activations.
+        Written: the gradient w.r.t. the gate pre-activations of every step
+        of the running rows (the other rows' are not written: they are
+        zero).
     grad_ih, grad_hh, grad_bias : ndarray
         Written: the gradients w.r.t. ``weight_ih``, ``weight_hh`` and the
         bias.
     d_inputs : ndarray of shape (steps, batch, n_inputs)
-        Written when ``need_d_inputs``: the gradient w.r.t. ``inputs``.
+        Written when ``need_d_inputs``: the gradient w.r.t. ``inputs``
+        (zero where a row has ended).
     need_d_inputs : bool
     n_threads : int
+    active : ndarray of shape (steps,) of intp or None, default=None
+        As given to :func:`layer_forward`.
     """
     cdef Py_ssize_t steps = inputs.shape[0], batch = inputs.shape[1]
     cdef Py_ssize_t n_inputs = inputs.shape[2], size = weight_hh.shape[1]
@@ -506,7 +574,8 @@ def layer_backward(
     cdef Py_ssize_t n_blocks = _block_count(n_threads, batch, steps, n_inputs, size)
     cdef Py_ssize_t block_rows = (batch + n_blocks - 1) // n_blocks
     cdef bint every_step = d_hidden.shape[0] == steps and steps > 1
-    cdef Py_ssize_t block, start, rows, t, k, task, n_tasks, n_rows
+    cdef Py_ssize_t block, start, rows, t, k, task, n_tasks, n, n_later
+    cdef const Py_ssize_t *counts = _active_pointer(active, steps, batch)
     cdef double clock
     cdef floating *dh
     cdef floating *dc
@@ -524,12 +593,13 @@ def layer_backward(
         2 * steps * batch * four * (n_inputs + size + 1 + (n_inputs if need_d_inputs else 0)))
     cdef Py_ssize_t n_groups = _thread_count(sums_threads, n_panels, 1)
     cdef Py_ssize_t work_size = SKLSTM_WGRAD_ROWS * (n_inputs + size + panel)
-    if steps == 0 or batch == 0:
+    if steps == 0 or batch == 0 or (counts != NULL and counts[0] == 0):
         grad_ih[...] = 0
         grad_hh[...] = 0
         grad_bias[...] = 0
+        if need_d_inputs:
+            d_inputs[...] = 0
         return
-    n_rows = steps * batch
     try:
         # Each block's dh and dc (block_rows x H each), side by side.
         scratch = <floating *> malloc(
@@ -547,33 +617,44 @@ def layer_backward(
         if sums == NULL or work == NULL:
             raise MemoryError()
         with nogil:
-            # The recurrence, back in time: each thread on its own rows.
+            # The recurrence, back in time: each thread on its own rows. A
+            # row joins at its last running step, with the gradient of its
+            # last hidden state (or of that step's) and none of its cell.
             for block in prange(n_blocks, num_threads=n_blocks, schedule="static"):
                 start = _block_start(block, n_blocks, batch)
                 rows = _block_start(block + 1, n_blocks, batch) - start
                 dh = scratch + block * 2 * block_rows * size
                 dc = dh + rows * size
-                memcpy(dh, &d_hidden[d_hidden.shape[0] - 1, start, 0],
-                       rows * size * sizeof(floating))
-                memset(dc, 0, rows * size * sizeof(floating))
+                n_later = 0
                 for t in range(steps - 1, -1, -1):
+                    n = _active_rows(counts, t, start, rows)
+                    if n > n_later:
+                        memcpy(dh + n_later * size,
+                               &d_hidden[t if every_step else d_hidden.shape[0] - 1,
+                                         start + n_later, 0],
+                               (n - n_later) * size * sizeof(floating))
+                        memset(dc + n_later * size, 0,
+                               (n - n_later) * size * sizeof(floating))
+                        n_later = n
+                    if n == 0:
+                        continue
                     clock = _tick()
-                    _backward_rows(rows, size, dh, &gates[t, start, 0],
+                    _backward_rows(n, size, dh, &gates[t, start, 0],
                                    &cell[t, start, 0], &tanh_cell[t, start, 0],
                                    dc, &d_gates[t, start, 0])
                     _tock(BACKWARD_GATES, clock)
                     if t:
                         clock = _tick()
-                        _row_gemm(rows, size, four, &d_gates[t, start, 0], four,
+                        _row_gemm(n, size, four, &d_gates[t, start, 0], four,
                                   packed_hh_t, 0, NULL, 0, NULL, False, dh)
                         if every_step:
-                            for k in range(rows * size):
+                            for k in range(n * size):
                                 dh[k] += (&d_hidden[t - 1, start, 0])[k]
                         _tock(BACKWARD_PRODUCTS, clock)
-            # Sums over every row and step: the weight gradients, one product
-            # per group of gate-unit panels (each group sums over all rows, so
-            # the split does not change the result), and the gradient w.r.t.
-            # the inputs step by step.
+            # Sums over every running row and step: the weight gradients, one
+            # product per group of gate-unit panels (each group sums over all
+            # rows, so the split does not change the result), and the
+            # gradient w.r.t. the inputs step by step.
             n_tasks = n_groups + (steps if need_d_inputs else 0)
             for task in prange(n_tasks,
                                num_threads=_thread_count(sums_threads, n_tasks, 1),
@@ -581,7 +662,7 @@ def layer_backward(
                 clock = _tick()
                 if task < n_groups:
                     _weight_gradients(
-                        n_rows, n_inputs, &inputs[0, 0, 0], size,
+                        steps, batch, counts, n_inputs, &inputs[0, 0, 0], size,
                         &hidden[0, 0, 0], &d_gates[0, 0, 0],
                         _block_start(task, n_groups, n_panels) * panel,
                         min(four, _block_start(task + 1, n_groups, n_panels) * panel),
@@ -590,10 +671,15 @@ def layer_backward(
                     _tock(WEIGHT_GRADIENTS, clock)
                 else:
                     t = task - n_groups
-                    _gemm(False, False, <int> batch, <int> n_inputs, <int> four,
-                          <floating> 1, &d_gates[t, 0, 0], <int> four,
-                          &weight_ih[0, 0], <int> n_inputs, <floating> 0,
-                          &d_inputs[t, 0, 0], <int> n_inputs)
+                    n = _active_rows(counts, t, 0, batch)
+                    if n:
+                        _gemm(False, False, <int> n, <int> n_inputs, <int> four,
+                              <floating> 1, &d_gates[t, 0, 0], <int> four,
+                              &weight_ih[0, 0], <int> n_inputs, <floating> 0,
+                              &d_inputs[t, 0, 0], <int> n_inputs)
+                    if n < batch:
+                        memset(&d_inputs[t, n, 0], 0,
+                               (batch - n) * n_inputs * sizeof(floating))
                     _tock(INPUT_GRADIENTS, clock)
     finally:
         free(scratch)
@@ -613,6 +699,7 @@ def network_output(
     floating[:, ::1] out,
     int n_threads,
     Py_ssize_t chunk,
+    const Py_ssize_t[::1] lengths=None,
 ):
     """The network's output (the head on the top layer's last hidden state,
     plus the skip connection on the last steps' inputs) for samples-first
@@ -641,6 +728,11 @@ def network_output(
         OpenMP threads; at most one per chunk is used.
     chunk : int
         Rows per chunk.
+    lengths : ndarray of shape (n_samples,) of intp or None, default=None
+        Real steps of each row, non-increasing (the rows put longest first,
+        ``_masking.py``): a row's states stop at its last real step, where
+        the head reads them, and the skip connection reads its last real
+        steps. None: every row has ``steps``.
     """
     cdef Py_ssize_t n_samples = X.shape[0], steps = X.shape[1]
     cdef Py_ssize_t n_features = X.shape[2]
@@ -660,7 +752,8 @@ def network_output(
     cdef Py_ssize_t size, width, rows
     cdef Py_ssize_t n_outputs = head_weight.shape[0]
     cdef Py_ssize_t skip_steps = skip_weight.shape[1]
-    cdef Py_ssize_t index, start, t, r, k, j, s, f
+    cdef Py_ssize_t index, start, t, r, k, j, s, f, n, last
+    cdef const Py_ssize_t *row_steps = NULL
     cdef floating total
     cdef floating *state
     cdef floating *layer_input
@@ -670,6 +763,16 @@ def network_output(
     cdef floating *h
     if n_samples == 0:
         return
+    if lengths is not None:
+        if lengths.shape[0] != n_samples:
+            raise ValueError("lengths must give one length per row of X")
+        for r in range(n_samples):
+            if (lengths[r] < max(1, skip_steps) or lengths[r] > steps
+                    or (r and lengths[r] > lengths[r - 1])):
+                raise ValueError(
+                    "lengths must be non-increasing, within [max(1, skip_steps), "
+                    "steps]")
+        row_steps = &lengths[0]
     # Buffers follow the rows there are: a few rows need no full chunk.
     chunk = max(1, min(chunk, n_samples))
     n_chunks = (n_samples + chunk - 1) // chunk
@@ -715,7 +818,12 @@ def network_output(
                 start = index * chunk
                 rows = min(chunk, n_samples - start)
                 memset(state, 0, state_size * sizeof(floating))
-                for t in range(steps):
+                # The rows still running: a prefix of the chunk.
+                n = rows
+                last = steps if row_steps == NULL else row_steps[start]
+                for t in range(last):
+                    while row_steps != NULL and n > 0 and row_steps[start + n - 1] <= t:
+                        n = n - 1
                     layer_input = <floating *> &X[start, t, 0]
                     ld_input = steps * n_features
                     g = state
@@ -725,19 +833,20 @@ def network_output(
                         tc = c + size * chunk
                         h = tc + size * chunk
                         # In place: c and h hold the previous step's states.
-                        _forward_step(rows, size, n_in[l], layer_input, ld_input,
+                        _forward_step(n, size, n_in[l], layer_input, ld_input,
                                       h, packed_ih[l], packed_hh[l], bias_p[l],
                                       t == 0, g, c, c, tc, h)
                         layer_input = h
                         ld_input = size
                         g = h + size * chunk
                 for r in range(rows):
+                    last = steps if row_steps == NULL else row_steps[start + r]
                     for k in range(n_outputs):
                         total = head_bias[k]
                         for j in range(width):
                             total = total + layer_input[r * width + j] * head_weight[k, j]
                         for s in range(skip_steps):
-                            t = steps - skip_steps + s
+                            t = last - skip_steps + s
                             for f in range(n_features):
                                 total = total + X[start + r, t, f] * skip_weight[k, s, f]
                         out[start + r, k] = total
