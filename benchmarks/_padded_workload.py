@@ -5,10 +5,10 @@ NaN-padded sequences whose lengths are uniform in ``[steps / 2, steps]``
 (about 4/3 as many sequences), trained by ``LSTMRegressor`` (a warm-started
 fit of ``EPOCHS`` epochs, its time divided by them: the checks of a fit,
 which read the padding, are shared by its epochs) on each host engine
-(``SKLSTM_ENGINE``), on each thread count. The figure that matters is the epoch time per real step, padded
-over full-length: a padded batch runs as one batch (the masked recurrence
-of ``sklstm/_lstm/_masking.py``), so it should cost about what a full one
-does per real step.
+(``SKLSTM_ENGINE``), on each thread count. The figure that matters is the
+epoch time per real step, padded over full-length: a padded batch runs as
+one batch (the masked recurrence of ``sklstm/_lstm/_masking.py``), so it
+should cost about what a full one does per real step.
 """
 
 import os
