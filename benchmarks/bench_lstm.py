@@ -61,7 +61,7 @@ LEARNING_RATE = 1e-3
 # PyTorch's forward pass runs over chunks of this many windows (its best of
 # the sizes tried); sklstm's predict chunks internally, by SKLSTM_CHUNK rows.
 PREDICT_CHUNK = 4096
-SKLSTM_CHUNK = _engines._COMPILED_PREDICT_CHUNK
+SKLSTM_CHUNK = _engines._COMPILED_PREDICT_CHUNK or 1
 # Warm-up: one epoch on this many batches before any timed run.
 WARMUP_BATCHES = 4
 N_GATES = 4
@@ -495,6 +495,11 @@ def _phases_of(engine, run, spent):
     return total, phases
 
 
+def _has_phase_timers(engine):
+    """Whether ``engine`` is the compiled one, built with its phase timers."""
+    return engine.name == "compiled" and _engines._fast_lstm.PHASE_TIMERS
+
+
 def phase_breakdown(workload, data):
     """Where one sklstm training epoch spends its time.
 
@@ -503,12 +508,13 @@ def phase_breakdown(workload, data):
     a thread, the threads being balanced); the loss and the optimiser are
     timed by wrapping their functions; the rest of the epoch is the head,
     the batch copies and Python. Returns ``(epoch seconds, [(phase,
-    seconds)])``; ``None`` with the NumPy engine.
+    seconds)])``; ``None`` with the NumPy engine, or a build without the
+    timers (build with ``SKLSTM_PHASE_TIMERS=1`` to have them).
     """
     from sklstm._lstm import _optimizers, _training
 
     engine = _engines.host_engine(sklstm._lstm._backend.NUMPY_BACKEND, workload.threads)
-    if engine.name != "compiled":
+    if not _has_phase_timers(engine):
         return None
     runner = SklstmRunner(workload)
     runner.train_epoch(warmup_slice(data, workload.batch_size))
@@ -531,9 +537,9 @@ def predict_breakdown(workload, runner, prepared):
     """Where one sklstm ``predict`` of every window spends its time, as
     :func:`phase_breakdown` reads an epoch (only the forward phases are
     non-zero; the rest is the head, X's conversion to float32 and Python).
-    ``None`` with the NumPy engine."""
+    ``None`` with the NumPy engine or without the timers."""
     engine = _engines.host_engine(sklstm._lstm._backend.NUMPY_BACKEND, workload.threads)
-    if engine.name != "compiled":
+    if not _has_phase_timers(engine):
         return None
     return _phases_of(
         engine,

@@ -11,6 +11,12 @@ import sklstm
 
 PACKAGE = Path(sklstm.__file__).parent
 MODULES = sorted(PACKAGE.rglob("*.py"))
+# The compiled engine's sources, held to the modules' length.
+COMPILED_SOURCES = sorted(
+    path
+    for pattern in ("*.pyx", "*.pxi", "*.pxd", "*.h")
+    for path in PACKAGE.rglob(pattern)
+)
 COMPAT = {
     "sklearn": "_sklearn_compat.py",
     "skl2onnx": "_skl2onnx_compat.py",
@@ -112,3 +118,10 @@ def test_modules_and_classes_stay_readable(path):
         if isinstance(node, ast.ClassDef):
             length = node.end_lineno - node.lineno + 1
             assert length <= 300, f"{path.name}: class {node.name} has {length} lines"
+
+
+@pytest.mark.parametrize(
+    "path", COMPILED_SOURCES, ids=lambda p: p.relative_to(PACKAGE).as_posix()
+)
+def test_compiled_sources_stay_readable(path):
+    assert path.read_text().count("\n") <= 400, f"{path.name}: split this file"

@@ -39,9 +39,10 @@ ENGINE_ENV = "SKLSTM_ENGINE"
 # Rows per predict chunk of the array engine: large enough to amortise the
 # per-step Python overhead, small enough for a step's arrays to stay in cache.
 _ARRAY_PREDICT_CHUNK = 512
-# Rows per chunk of the compiled predict: a multiple of the 6-row blocks of
-# its GEMM, large enough for a weight panel to serve many rows while in cache.
-_COMPILED_PREDICT_CHUNK = 120
+# Rows per chunk of the compiled predict: a multiple of the row blocks of its
+# GEMM (``_fast_lstm.GEMM_ROWS``), large enough for a weight panel to serve
+# many rows while in cache.
+_COMPILED_PREDICT_CHUNK = None if _fast_lstm is None else 20 * _fast_lstm.GEMM_ROWS
 # Matrix-product work per compiled predict call (about 50 ms on one core):
 # the longest a predict goes without Python seeing a Ctrl-C.
 _PREDICT_CALL_FLOPS = 500_000_000
