@@ -100,6 +100,7 @@ def layer_forward(
     cdef Py_ssize_t n_blocks = _block_count(n_threads, batch, steps, n_inputs, size)
     cdef Py_ssize_t block, start, rows, t, n
     cdef const Py_ssize_t *counts = _active_pointer(active, steps, batch)
+    cdef Py_ssize_t *starts = NULL
     cdef floating *packed_ih = NULL
     cdef floating *packed_hh = NULL
     cell[0, :, :] = 0
@@ -107,12 +108,13 @@ def layer_forward(
     if steps == 0 or batch == 0:
         return
     try:
+        starts = _row_blocks(n_blocks, batch, steps, counts)
         packed_ih = _packed(four, n_inputs, &weight_ih[0, 0], n_inputs, 1)
         packed_hh = _packed(four, size, &weight_hh[0, 0], size, 1)
         with nogil:
             for block in prange(n_blocks, num_threads=n_blocks, schedule="static"):
-                start = _block_start(block, n_blocks, batch)
-                rows = _block_start(block + 1, n_blocks, batch) - start
+                start = starts[block]
+                rows = starts[block + 1] - start
                 for t in range(steps):
                     n = _active_rows(counts, t, start, rows)
                     if n:
@@ -130,6 +132,7 @@ def layer_forward(
                                &hidden[t, start + n, 0],
                                (rows - n) * size * sizeof(floating))
     finally:
+        free(starts)
         free(packed_ih)
         free(packed_hh)
 
@@ -180,7 +183,8 @@ def layer_backward(
     cdef Py_ssize_t n_inputs = inputs.shape[2], size = weight_hh.shape[1]
     cdef Py_ssize_t four = SKLSTM_N_GATES * size
     cdef Py_ssize_t n_blocks = _block_count(n_threads, batch, steps, n_inputs, size)
-    cdef Py_ssize_t block_rows = (batch + n_blocks - 1) // n_blocks
+    cdef Py_ssize_t block_rows = 0
+    cdef Py_ssize_t *starts = NULL
     cdef bint every_step = d_hidden.shape[0] == steps and steps > 1
     cdef Py_ssize_t block, start, rows, t, k, task, n_tasks, n, n_later
     cdef const Py_ssize_t *counts = _active_pointer(active, steps, batch)
@@ -209,6 +213,9 @@ def layer_backward(
             d_inputs[...] = 0
         return
     try:
+        starts = _row_blocks(n_blocks, batch, steps, counts)
+        for block in range(n_blocks):
+            block_rows = max(block_rows, starts[block + 1] - starts[block])
         # Each block's dh and dc (block_rows x H each), side by side.
         scratch = <floating *> malloc(
             n_blocks * 2 * block_rows * size * sizeof(floating))
@@ -229,8 +236,8 @@ def layer_backward(
             # row joins at its last running step, with the gradient of its
             # last hidden state (or of that step's) and none of its cell.
             for block in prange(n_blocks, num_threads=n_blocks, schedule="static"):
-                start = _block_start(block, n_blocks, batch)
-                rows = _block_start(block + 1, n_blocks, batch) - start
+                start = starts[block]
+                rows = starts[block + 1] - start
                 dh = scratch + block * 2 * block_rows * size
                 dc = dh + rows * size
                 n_later = 0
@@ -290,6 +297,7 @@ def layer_backward(
                                (batch - n) * n_inputs * sizeof(floating))
                     _tock(INPUT_GRADIENTS, clock)
     finally:
+        free(starts)
         free(scratch)
         free(packed_hh_t)
         free(work)

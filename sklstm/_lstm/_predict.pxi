@@ -125,7 +125,9 @@ def network_output(
         if work == NULL:
             raise MemoryError()
         with nogil:
-            for index in prange(n_chunks, num_threads=threads, schedule="static"):
+            # Dynamic: padded rows come longest first, so the first chunks are
+            # the longest.
+            for index in prange(n_chunks, num_threads=threads, schedule="dynamic"):
                 state = work + threadid() * state_size
                 start = index * chunk
                 rows = min(chunk, n_samples - start)

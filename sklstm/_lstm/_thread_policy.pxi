@@ -98,3 +98,42 @@ cdef inline Py_ssize_t _block_start(Py_ssize_t block, Py_ssize_t n_blocks,
                                     Py_ssize_t n_rows) noexcept nogil:
     """First row of ``block`` when ``n_rows`` are cut into ``n_blocks``."""
     return (block * n_rows) // n_blocks
+
+
+cdef Py_ssize_t *_row_blocks(
+    Py_ssize_t n_blocks, Py_ssize_t batch, Py_ssize_t steps,
+    const Py_ssize_t *active,
+) except NULL:
+    """A malloc'ed array of ``n_blocks + 1`` row indices: block ``b`` of a
+    training pass is rows ``[starts[b], starts[b + 1])``. Equal numbers of
+    rows; where rows end at different steps (``active``, rows longest
+    first), equal numbers of running row-steps instead, so that a thread
+    given the long rows does not wait for the others. A row's results do
+    not depend on the split."""
+    cdef Py_ssize_t *starts = <Py_ssize_t *> malloc(
+        (n_blocks + 1) * sizeof(Py_ssize_t))
+    cdef Py_ssize_t block, row = 0, t = steps, total = 0, done = 0
+    if starts == NULL:
+        raise MemoryError()
+    for block in range(n_blocks + 1):
+        starts[block] = _block_start(block, n_blocks, batch)
+    if active == NULL or n_blocks == 1:
+        return starts
+    for t in range(steps):
+        total += active[t]
+    # Row r runs one step for each t with active[t] > r: walk the rows,
+    # adding their lengths, and cut where the running total passes each
+    # block's share.
+    t = steps
+    block = 1
+    for row in range(batch):
+        while t > 0 and active[t - 1] <= row:
+            t -= 1
+        while block < n_blocks and done * n_blocks >= block * total:
+            starts[block] = row
+            block += 1
+        done += t
+    while block < n_blocks:
+        starts[block] = batch
+        block += 1
+    return starts
