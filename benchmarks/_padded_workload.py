@@ -12,7 +12,6 @@ should cost about what a full one does per real step.
 """
 
 import os
-import statistics
 import time
 import warnings
 from dataclasses import dataclass
@@ -57,8 +56,8 @@ def padded_data(workload, seed=0):
     return X_full, y_full, X_padded, y_padded, int(lengths.sum())
 
 
-def _epoch_time(workload, X, y, threads, repeats):
-    model = LSTMRegressor(
+def _model(workload, threads):
+    return LSTMRegressor(
         hidden_layer_sizes=workload.hidden,
         batch_size=workload.batch_size,
         max_iter=EPOCHS,
@@ -68,15 +67,23 @@ def _epoch_time(workload, X, y, threads, repeats):
         random_state=0,
         tol=0,
     )
-    times = []
+
+
+def _epoch_times(workload, datasets, threads, repeats):
+    """Best epoch time of each ``(X, y)`` of ``datasets``, their fits taking
+    turns, so that a busy spell of a shared machine hits both alike."""
+    models = [_model(workload, threads) for _ in datasets]
+    times = [[] for _ in datasets]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        model.fit(X, y)  # warm-up: validation, buffers, threads
+        for model, (X, y) in zip(models, datasets, strict=True):
+            model.fit(X, y)  # warm-up: validation, buffers, threads
         for _ in range(repeats):
-            start = time.perf_counter()
-            model.fit(X, y)
-            times.append((time.perf_counter() - start) / EPOCHS)
-    return statistics.median(times), times
+            for model, (X, y), spent in zip(models, datasets, times, strict=True):
+                start = time.perf_counter()
+                model.fit(X, y)
+                spent.append((time.perf_counter() - start) / EPOCHS)
+    return [min(spent) for spent in times]
 
 
 def host_engines():
@@ -86,7 +93,7 @@ def host_engines():
 
 def run_padded(thread_counts, repeats, progress, workload=None):
     """Rows ``(engine, threads, full s, padded s, full real steps, padded
-    real steps)``, median epoch times."""
+    real steps)``, best epoch times."""
     workload = workload or PaddedWorkload()
     X_full, y_full, X_padded, y_padded, padded_steps = padded_data(workload)
     full_steps = X_full.shape[0] * X_full.shape[1]
@@ -96,8 +103,9 @@ def run_padded(thread_counts, repeats, progress, workload=None):
         for engine in host_engines():
             os.environ[ENGINE_ENV] = engine
             for threads in thread_counts:
-                full, _ = _epoch_time(workload, X_full, y_full, threads, repeats)
-                padded, _ = _epoch_time(workload, X_padded, y_padded, threads, repeats)
+                full, padded = _epoch_times(
+                    workload, [(X_full, y_full), (X_padded, y_padded)], threads, repeats
+                )
                 rows.append((engine, threads, full, padded, full_steps, padded_steps))
                 progress(
                     f"padded workload, {engine} engine, {threads} thread(s): "
@@ -135,6 +143,7 @@ def padded_report(rows, repeats, workload=None):
         f"sequences of {w.steps} steps against NaN-padded sequences of "
         f"lengths uniform in [{w.steps // 2}, {w.steps}] with as many real "
         f"steps in all. Epoch time: a warm-started fit of {EPOCHS} epochs "
-        f"over {EPOCHS}, median of {repeats} fits after a warm-up fit.",
+        f"over {EPOCHS}, best of {repeats} fits after a warm-up fit, the "
+        "full-length and padded fits taking turns.",
     ]
     return lines
