@@ -104,7 +104,7 @@ def upload(backend, X, y_scaled, sample_weight, dtype, lengths=None):
     meets it with a zero gradient (NaN times zero is NaN).
     """
     if lengths is not None:
-        X = np.nan_to_num(X, nan=0.0)
+        X = np.where(np.isnan(X), 0, X)
     return TrainingData(
         X=backend.asarray(np.swapaxes(X, 0, 1), dtype=dtype),
         y=backend.asarray(y_scaled, dtype=dtype),
