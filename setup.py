@@ -12,7 +12,7 @@ use, as scikit-learn's build decides on OpenMP:
    says so, and sklstm runs on its NumPy engine.
 
 ``pip`` shows these lines with ``-v``; ``sklstm.show_versions()`` tells
-afterwards which one an install got. The engine's C (``sklstm/_lstm/_gate_loops.h``)
+afterwards which one an install got. The engine's C (``sklstm/_lstm/*.h``)
 uses a compiler extension only where a test compile shows the compiler has
 it, with a plain C99 path beside it; ``SKLSTM_PLAIN_C=1`` forces that path.
 The extension is compiled for the baseline of the target (no -march=native).
@@ -207,6 +207,11 @@ class BuildEngine(build_ext):
                 if _probe(compiler, source, flags, run=run):
                     extension.define_macros.append((macro, "1"))
 
+        if os.environ.get("SKLSTM_PHASE_TIMERS", "0") not in ("", "0"):
+            # bench_lstm.py's phase breakdown; no timers in other builds.
+            extension.define_macros.append(("SKLSTM_PHASE_TIMERS", "1"))
+            _say("SKLSTM_PHASE_TIMERS is set: the phase timers are built in.")
+
         openmp = self._openmp_flags(compiler, flags)
         if openmp is None:
             message = (
@@ -235,10 +240,24 @@ class BuildEngine(build_ext):
         return None
 
 
+# The compiled engine: one extension, its parts included by the .pyx (see its
+# docstring) and the C headers it includes.
+_ENGINE_PARTS = [
+    "sklstm/_lstm/_build_info.pxi",
+    "sklstm/_lstm/_kernels.pxi",
+    "sklstm/_lstm/_phase_timers.pxi",
+    "sklstm/_lstm/_predict.pxi",
+    "sklstm/_lstm/_thread_policy.pxi",
+    "sklstm/_lstm/_engine_constants.h",
+    "sklstm/_lstm/_gate_loops.h",
+    "sklstm/_lstm/_gemm.h",
+    "sklstm/_lstm/_wgrad.h",
+]
+
 extension = Extension(
     "sklstm._lstm._fast_lstm",
     sources=["sklstm/_lstm/_fast_lstm.pyx"],
-    depends=["sklstm/_lstm/_gate_loops.h"],
+    depends=_ENGINE_PARTS,
     include_dirs=["sklstm/_lstm"],
 )
 

@@ -13,7 +13,10 @@ Times, in one run and on one machine:
   products the LSTM makes (its "GEMM peak" at those shapes), to say what
   fraction of it (times the threads) the LSTM reaches;
 * the peak resident memory of one fit, each in a fresh subprocess;
-* how the epoch time scales with the number of steps and the hidden size.
+* how the epoch time scales with the number of steps and the hidden size;
+* the padded workload (``_padded_workload.py``): NaN-padded sequences of
+  lengths uniform in [T/2, T] against full-length ones of as many real
+  steps, epoch time per real step, on both host engines.
 
 It prints a Markdown table of ratios against PyTorch, with the machine,
 versions and thread counts in the header, and writes it to
@@ -21,8 +24,9 @@ versions and thread counts in the header, and writes it to
 
 Run: ``python benchmarks/bench_lstm.py [--quick] [--out PATH] [--repeats N]
 [--predict-repeats N] [--scaling-repeats N] [--threads N [N ...]]
-[--no-memory] [--no-scaling]``. On a machine shared with other work,
-``--threads 1`` avoids the stalls of thread pools that wait for busy cores.
+[--no-memory] [--no-scaling] [--no-padded] [--padded-only]``. On a machine
+shared with other work, ``--threads 1`` avoids the stalls of thread pools
+that wait for busy cores.
 """
 
 import argparse
@@ -42,6 +46,7 @@ from pathlib import Path
 
 import numpy as np
 import sklearn
+from _padded_workload import padded_report, run_padded
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_info, threadpool_limits
 
@@ -56,7 +61,7 @@ LEARNING_RATE = 1e-3
 # PyTorch's forward pass runs over chunks of this many windows (its best of
 # the sizes tried); sklstm's predict chunks internally, by SKLSTM_CHUNK rows.
 PREDICT_CHUNK = 4096
-SKLSTM_CHUNK = _engines._COMPILED_PREDICT_CHUNK
+SKLSTM_CHUNK = _engines._COMPILED_PREDICT_CHUNK or 1
 # Warm-up: one epoch on this many batches before any timed run.
 WARMUP_BATCHES = 4
 N_GATES = 4
@@ -490,6 +495,11 @@ def _phases_of(engine, run, spent):
     return total, phases
 
 
+def _has_phase_timers(engine):
+    """Whether ``engine`` is the compiled one, built with its phase timers."""
+    return engine.name == "compiled" and _engines._fast_lstm.PHASE_TIMERS
+
+
 def phase_breakdown(workload, data):
     """Where one sklstm training epoch spends its time.
 
@@ -498,12 +508,13 @@ def phase_breakdown(workload, data):
     a thread, the threads being balanced); the loss and the optimiser are
     timed by wrapping their functions; the rest of the epoch is the head,
     the batch copies and Python. Returns ``(epoch seconds, [(phase,
-    seconds)])``; ``None`` with the NumPy engine.
+    seconds)])``; ``None`` with the NumPy engine, or a build without the
+    timers (build with ``SKLSTM_PHASE_TIMERS=1`` to have them).
     """
     from sklstm._lstm import _optimizers, _training
 
     engine = _engines.host_engine(sklstm._lstm._backend.NUMPY_BACKEND, workload.threads)
-    if engine.name != "compiled":
+    if not _has_phase_timers(engine):
         return None
     runner = SklstmRunner(workload)
     runner.train_epoch(warmup_slice(data, workload.batch_size))
@@ -526,9 +537,9 @@ def predict_breakdown(workload, runner, prepared):
     """Where one sklstm ``predict`` of every window spends its time, as
     :func:`phase_breakdown` reads an epoch (only the forward phases are
     non-zero; the rest is the head, X's conversion to float32 and Python).
-    ``None`` with the NumPy engine."""
+    ``None`` with the NumPy engine or without the timers."""
     engine = _engines.host_engine(sklstm._lstm._backend.NUMPY_BACKEND, workload.threads)
-    if engine.name != "compiled":
+    if not _has_phase_timers(engine):
         return None
     return _phases_of(
         engine,
@@ -686,6 +697,7 @@ class Results:
     phase_rows: list
     rss_rows: list | None
     scaling_rows: list | None
+    padded_rows: list | None
     load_start: float
     wall_time: float
 
@@ -912,6 +924,8 @@ def format_report(args, settings, torch, results):
             f"T=24. Median of {settings.scaling_repeats} epoch(s) after a "
             "warm-up.",
         ]
+    if results.padded_rows is not None:
+        lines += ["", *padded_report(results.padded_rows, settings.train_repeats)]
     lines += ["", "## Every timed run (s)", ""]
     for name, op, library, times in results.raw:
         lines.append(
@@ -980,6 +994,14 @@ def parse_args(argv):
         "--no-scaling", action="store_true", help="skip the scaling table"
     )
     parser.add_argument(
+        "--no-padded", action="store_true", help="skip the padded workload"
+    )
+    parser.add_argument(
+        "--padded-only",
+        action="store_true",
+        help="run the padded workload only (both host engines, no PyTorch)",
+    )
+    parser.add_argument(
         "--_rss",
         nargs=3,
         metavar=("LIBRARY", "WORKLOAD", "WINDOWS"),
@@ -1017,6 +1039,9 @@ def main(argv=None):
         return
 
     settings = settings_from(args)
+    if args.padded_only:
+        padded_only(args, settings)
+        return
     torch = _import_torch()
     load_start = os.getloadavg()[0]
     progress = Progress()
@@ -1030,6 +1055,12 @@ def main(argv=None):
             else run_rss(settings, args.thread_counts[-1], progress)
         )
         scaling_rows = None if args.no_scaling else run_scaling(settings, progress)
+    padded_rows = (
+        None
+        if args.no_padded
+        else run_padded(args.thread_counts, settings.train_repeats, progress)
+    )
+    with thread_limits(args.thread_counts[-1]):
         results = Results(
             main_rows=main_rows,
             raw=raw,
@@ -1037,11 +1068,30 @@ def main(argv=None):
             phase_rows=phase_rows,
             rss_rows=rss_rows,
             scaling_rows=scaling_rows,
+            padded_rows=padded_rows,
             load_start=load_start,
             wall_time=time.perf_counter() - progress.start,
         )
         report = format_report(args, settings, torch, results)
     write_report(report, args, "cpu", progress)
+
+
+def padded_only(args, settings):
+    """``--padded-only``: the padded workload's table, with the machine."""
+    load_start = os.getloadavg()[0]
+    progress = Progress()
+    rows = run_padded(args.thread_counts, settings.train_repeats, progress)
+    lines = [
+        f"# Padded workload, {datetime.date.today().isoformat()}",
+        "",
+        f"- machine: {cpu_model()}, {os.cpu_count()} CPUs; load average "
+        f"{load_start:.2f} at the start, {os.getloadavg()[0]:.2f} at the end",
+        f"- sklstm {sklstm.__version__} ({git_revision()}), numpy {np.__version__}",
+        f"- command: `python benchmarks/bench_lstm.py {' '.join(args.argv)}`",
+        "",
+        *padded_report(rows, settings.train_repeats),
+    ]
+    write_report("\n".join(lines) + "\n", args, "padded", progress)
 
 
 if __name__ == "__main__":

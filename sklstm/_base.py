@@ -27,7 +27,6 @@ from ._lstm._network import (
     init_parameters,
     unflatten,
 )
-from ._lstm._padding import network_output_by_length
 from ._lstm._traces import trace_layers
 from ._lstm._training import Validation, train, upload
 from ._lstm._training_state import TrainingConfig
@@ -265,9 +264,7 @@ class BaseLSTM(FittedNetworkMixin, SavedStateMixin, BaseEstimator, metaclass=ABC
             self._predict_weights(backend, network, dtype), network.shape
         )
         with engine.thread_limits():
-            output = network_output_by_length(
-                engine, params, X, lengths, Workspace(backend.xp)
-            )
+            output = engine.network_output(params, X, Workspace(backend.xp), lengths)
         return network.in_target_units(output)
 
     def trace_memory(self, X):

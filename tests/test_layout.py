@@ -14,6 +14,12 @@ PACKAGE = Path(sklstm.__file__).parent
 MODULES = sorted(PACKAGE.rglob("*.py"))
 #: The gallery: public code, as a user writes it.
 EXAMPLES = sorted((PACKAGE.parent / "examples").glob("*.py"))
+# The compiled engine's sources, held to the modules' length.
+COMPILED_SOURCES = sorted(
+    path
+    for pattern in ("*.pyx", "*.pxi", "*.pxd", "*.h")
+    for path in PACKAGE.rglob(pattern)
+)
 COMPAT = {
     "sklearn": "_sklearn_compat.py",
     "skl2onnx": "_skl2onnx_compat.py",
@@ -302,3 +308,10 @@ def test_the_reach_in_rules_find_reach_ins():
         (3, "sklstm.beijing._models")
     ]
     assert private_module_reach_ins("plot_example", imports) == imports
+
+
+@pytest.mark.parametrize(
+    "path", COMPILED_SOURCES, ids=lambda p: p.relative_to(PACKAGE).as_posix()
+)
+def test_compiled_sources_stay_readable(path):
+    assert path.read_text().count("\n") <= 400, f"{path.name}: split this file"

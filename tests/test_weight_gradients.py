@@ -20,16 +20,21 @@ pytestmark = pytest.mark.skipif(
 if compiled_engine_available():
     from sklstm._lstm import _fast_lstm
 
-# (n_inputs, hidden, steps, batch): 4H a multiple of the float32 panel (16
-# gate units) and not (H = 3, 5, 21), one row, row counts on both sides of
-# the kernel's chunk of 256 rows and several chunks.
+    # The kernel's rows per call and float32 panel, read from the module.
+    ROWS, PANEL = _fast_lstm.WGRAD_ROWS, _fast_lstm.PANEL_FLOAT
+else:  # every test skips
+    ROWS = PANEL = 1
+
+# (n_inputs, hidden, steps, batch): 4H a multiple of the float32 panel and
+# not (H = 3, 5, 21), one row, row counts on both sides of the kernel's
+# chunk of rows and several chunks.
 SHAPES = [
     (8, 64, 24, 128),
     (1, 1, 1, 1),
     (3, 5, 51, 5),
-    (7, 3, 1, 256),
-    (2, 21, 257, 1),
-    (5, 16, 3, 100),
+    (7, 3, 1, ROWS),
+    (2, 21, ROWS + 1, 1),
+    (5, PANEL, 3, 100),
     (13, 6, 9, 61),
 ]
 
@@ -100,7 +105,9 @@ def test_bias_gradient_is_the_sum_of_the_rows_in_order(dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("shape", [(8, 64, 24, 128), (3, 21, 40, 13), (2, 5, 7, 300)])
+@pytest.mark.parametrize(
+    "shape", [(8, 64, 24, 128), (3, 21, 40, 13), (2, 5, 7, ROWS + 44)]
+)
 def test_weight_gradients_are_the_same_bits_on_any_number_of_threads(dtype, shape):
     backward = _layer(*shape, dtype, seed=1)[3]
     reference = backward(1)

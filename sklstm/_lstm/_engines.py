@@ -9,17 +9,18 @@
 
 Both give :func:`sklstm._lstm._network.forward` and ``backward`` the same
 ``layer_forward``/``layer_backward`` methods and the regressor the same
-``network_output`` (prediction) and ``thread_limits``.
+``network_output`` (prediction) and ``thread_limits``. Both run a batch of
+NaN-padded sequences as one batch, rows put longest first (``_masking``).
 """
 
 import os
 
 import numpy as np
-from sklearn.utils import gen_batches
 
 from ._backend import NUMPY_BACKEND
 from ._gates import N_GATES
 from ._layer import LayerCache, layer_backward, layer_forward
+from ._masking import active_counts, pieces
 from ._network import forward
 from ._threads import (
     blas_threads,
@@ -38,9 +39,10 @@ ENGINE_ENV = "SKLSTM_ENGINE"
 # Rows per predict chunk of the array engine: large enough to amortise the
 # per-step Python overhead, small enough for a step's arrays to stay in cache.
 _ARRAY_PREDICT_CHUNK = 512
-# Rows per chunk of the compiled predict: a multiple of the 6-row blocks of
-# its GEMM, large enough for a weight panel to serve many rows while in cache.
-_COMPILED_PREDICT_CHUNK = 120
+# Rows per chunk of the compiled predict: a multiple of the row blocks of its
+# GEMM (``_fast_lstm.GEMM_ROWS``), large enough for a weight panel to serve
+# many rows while in cache.
+_COMPILED_PREDICT_CHUNK = None if _fast_lstm is None else 20 * _fast_lstm.GEMM_ROWS
 # Matrix-product work per compiled predict call (about 50 ms on one core):
 # the longest a predict goes without Python seeing a Ctrl-C.
 _PREDICT_CALL_FLOPS = 500_000_000
@@ -80,11 +82,22 @@ class ArrayEngine:
         """Context manager: BLAS at ``n_threads`` (None: 1) threads."""
         return blas_threads(self.n_threads)
 
-    def layer_forward(self, weights, inputs, workspace, *, name):
-        return layer_forward(weights, inputs, workspace, self.backend.gates, name=name)
+    def layer_forward(self, weights, inputs, workspace, *, name, active=None):
+        return layer_forward(
+            weights, inputs, workspace, self.backend.gates, name=name, active=active
+        )
 
     def layer_backward(
-        self, weights, cache, d_hidden, grads, workspace, *, name, need_d_inputs
+        self,
+        weights,
+        cache,
+        d_hidden,
+        grads,
+        workspace,
+        *,
+        name,
+        need_d_inputs,
+        active=None,
     ):
         return layer_backward(
             weights,
@@ -95,21 +108,28 @@ class ArrayEngine:
             self.backend.gates,
             name=name,
             need_d_inputs=need_d_inputs,
+            active=active,
         )
 
-    def network_output(self, params, X, workspace):
-        """Network output, a float64 NumPy array, for samples-first ``X``."""
+    def network_output(self, params, X, workspace, lengths=None):
+        """Network output, a float64 NumPy array, for samples-first ``X``
+        (``lengths``: the real steps of NaN-padded sequences, or None)."""
         backend = self.backend
-        outputs = []
-        for chunk in gen_batches(X.shape[0], _ARRAY_PREDICT_CHUNK):
+        out = np.empty((X.shape[0], params.head_weight.shape[0]))
+        for rows, mask in pieces(X.shape[0], lengths, _ARRAY_PREDICT_CHUNK):
+            steps = X.shape[1] if mask is None else mask.steps
             X_chunk = backend.asarray(
-                np.swapaxes(X[chunk], 0, 1), dtype=params.flat.dtype
+                np.swapaxes(X[rows, :steps], 0, 1), dtype=params.flat.dtype
             )
             predictions, _ = forward(
-                params, backend.xp.ascontiguousarray(X_chunk), workspace, self
+                params,
+                backend.xp.ascontiguousarray(X_chunk),
+                workspace,
+                self,
+                mask=mask,
             )
-            outputs.append(backend.to_numpy(predictions))
-        return np.concatenate(outputs).astype(np.float64, copy=False)
+            out[rows] = backend.to_numpy(predictions)
+        return out
 
 
 class CompiledEngine:
@@ -139,7 +159,7 @@ class CompiledEngine:
         """Context manager: BLAS at one thread (OpenMP runs the threads)."""
         return blas_threads(1)
 
-    def layer_forward(self, weights, inputs, workspace, *, name):
+    def layer_forward(self, weights, inputs, workspace, *, name, active=None):
         steps, batch, _ = inputs.shape
         hidden_size = weights.weight_hh.shape[1]
         dtype = inputs.dtype
@@ -162,11 +182,21 @@ class CompiledEngine:
             tanh_cell,
             hidden,
             self.n_threads,
+            active,
         )
         return LayerCache(inputs, gates, cell, tanh_cell, hidden)
 
     def layer_backward(
-        self, weights, cache, d_hidden, grads, workspace, *, name, need_d_inputs
+        self,
+        weights,
+        cache,
+        d_hidden,
+        grads,
+        workspace,
+        *,
+        name,
+        need_d_inputs,
+        active=None,
     ):
         steps, batch, _, hidden_size = cache.gates.shape
         dtype = cache.gates.dtype
@@ -193,11 +223,13 @@ class CompiledEngine:
             d_inputs,
             need_d_inputs,
             self.n_threads,
+            active,
         )
         return d_inputs if need_d_inputs else None
 
-    def network_output(self, params, X, workspace):
-        """Network output, float64, for samples-first ``X`` in params' dtype.
+    def network_output(self, params, X, workspace, lengths=None):
+        """Network output, float64, for samples-first ``X`` in params' dtype
+        (``lengths``: the real steps of NaN-padded sequences, or None).
 
         All layers advance together, keeping only the current states:
         memory of O(rows x hidden) per thread, not O(rows x steps x hidden).
@@ -225,8 +257,9 @@ class CompiledEngine:
         skip_weight = params.skip_weight
         if skip_weight is None:
             skip_weight = np.zeros((out.shape[1], 0, X.shape[2]), dtype=dtype)
-        for rows in gen_batches(n_samples, piece):
-            X_piece = np.ascontiguousarray(X[rows], dtype=dtype)
+        for rows, mask in pieces(n_samples, lengths, piece):
+            real = steps if mask is None else mask.steps
+            X_piece = np.ascontiguousarray(X[rows, :real], dtype=dtype)
             out_piece = np.empty((len(X_piece), out.shape[1]), dtype=dtype)
             _fast_lstm.network_output(
                 X_piece,
@@ -237,6 +270,7 @@ class CompiledEngine:
                 out_piece,
                 self.n_threads,
                 _COMPILED_PREDICT_CHUNK,
+                None if active_counts(mask) is None else mask.lengths,
             )
             out[rows] = out_piece
         return out

@@ -9,6 +9,10 @@ and the gradient w.r.t. the inputs after it. The loop itself is one GEMM
 
 Buffers come from a :class:`Workspace`, so a training run allocates them once
 per batch shape instead of once per batch.
+
+Both passes take ``active``, the rows running at each step of a batch put
+longest first (``_masking.py``): step ``t`` updates rows ``[:active[t]]``
+only, the others keep their states and get no gradient.
 """
 
 from typing import Any, NamedTuple
@@ -39,6 +43,8 @@ class LayerCache(NamedTuple):
     cell: Any  # (steps + 1, batch, hidden), cell[0] = 0
     tanh_cell: Any  # (steps, batch, hidden)
     hidden: Any  # (steps + 1, batch, hidden), hidden[0] = 0
+    # A row that has ended keeps its cell and hidden states; its gates and
+    # tanh_cell after its end are not defined.
 
 
 class Workspace:
@@ -82,7 +88,7 @@ def _scaled_weights(weights, scale, xp):
     )
 
 
-def layer_forward(weights, inputs, workspace, gates_kernels, *, name):
+def layer_forward(weights, inputs, workspace, gates_kernels, *, name, active=None):
     """Run one LSTM layer over a batch of sequences.
 
     Parameters
@@ -94,6 +100,8 @@ def layer_forward(weights, inputs, workspace, gates_kernels, *, name):
         The backend's gate kernels (see ``_gates``).
     name : str
         Prefix of this layer's workspace buffers.
+    active : ndarray of shape (steps,) or None, default=None
+        Rows running at each step (non-increasing counts); None: all.
 
     Returns
     -------
@@ -126,26 +134,41 @@ def layer_forward(weights, inputs, workspace, gates_kernels, *, name):
     # exp overflowing to inf in the gate kernels gives the exact limit.
     with np.errstate(over="ignore"):
         for t in range(steps):
+            n = batch if active is None else int(active[t])
             if t:
                 xp.matmul(
-                    hidden[t],
+                    hidden[t, :n],
                     weight_hh_t,
-                    out=recurrent.reshape(batch, N_GATES * hidden_size),
+                    out=recurrent[:n].reshape(n, N_GATES * hidden_size),
                 )
             gates_kernels.forward_step(
-                gates[t],
-                recurrent if t else None,
-                cell[t],
-                cell[t + 1],
-                tanh_cell[t],
-                hidden[t + 1],
-                scratch,
+                gates[t, :n],
+                recurrent[:n] if t else None,
+                cell[t, :n],
+                cell[t + 1, :n],
+                tanh_cell[t, :n],
+                hidden[t + 1, :n],
+                scratch[:n],
             )
+            if n < batch:  # ended rows keep their states
+                cell[t + 1, n:] = cell[t, n:]
+                hidden[t + 1, n:] = hidden[t, n:]
+                # Defined, for the backward factors' pass over every step.
+                tanh_cell[t, n:] = 0
     return LayerCache(inputs, gates, cell, tanh_cell, hidden)
 
 
 def layer_backward(
-    weights, cache, d_hidden, grads, workspace, gates_kernels, *, name, need_d_inputs
+    weights,
+    cache,
+    d_hidden,
+    grads,
+    workspace,
+    gates_kernels,
+    *,
+    name,
+    need_d_inputs,
+    active=None,
 ):
     """Backpropagate through time over one layer.
 
@@ -156,7 +179,8 @@ def layer_backward(
         From :func:`layer_forward` on the same weights and inputs.
     d_hidden : array of shape (steps, batch, hidden) or (batch, hidden)
         Gradient of the loss w.r.t. the layer's hidden states: every step's
-        (a layer below another), or the last step's only (the top layer).
+        (a layer below another), or the last state's only (the top layer):
+        that of each row's last running step.
     grads : LayerWeights
         Written: gradients w.r.t. ``weights``.
     workspace : Workspace
@@ -165,6 +189,10 @@ def layer_backward(
     need_d_inputs : bool
         Whether to return the gradient w.r.t. the inputs (False for the first
         layer, whose inputs are the data).
+    active : ndarray of shape (steps,) or None, default=None
+        As given to :func:`layer_forward`. The inputs of the steps after a
+        row's end must be finite (they meet a zero gradient in the weight
+        gradients' product).
 
     Returns
     -------
@@ -180,27 +208,38 @@ def layer_backward(
     gates_kernels.backward_factors(
         cache.gates, cache.cell[:-1], cache.tanh_cell, factors, cell_factor
     )
-    d_gates = workspace.empty(f"{name}d_gates", cache.gates.shape, dtype)
+    # Zero where a row has ended: the products below sum over every step.
+    allocate = workspace.empty if active is None else workspace.zeros
+    d_gates = allocate(f"{name}d_gates", cache.gates.shape, dtype)
     dh = workspace.empty(f"{name}dh", (batch, hidden_size), dtype)
-    dh[...] = d_hidden[-1] if every_step else d_hidden
-    dc_next = workspace.zeros(f"{name}dc_next", (batch, hidden_size), dtype)
+    dc_next = workspace.empty(f"{name}dc_next", (batch, hidden_size), dtype)
     dc = workspace.empty(f"{name}dc", (batch, hidden_size), dtype)
     d_gates_2d = d_gates.reshape(steps, batch, N_GATES * hidden_size)
 
+    n_later = 0  # rows running at step t + 1
     for t in range(steps - 1, -1, -1):
+        n = batch if active is None else int(active[t])
+        if n > n_later:
+            # Rows whose last running step is t join, with the gradient of
+            # their last hidden state and none from a later cell state.
+            dh[n_later:n] = (
+                d_hidden[t, n_later:n] if every_step else d_hidden[n_later:n]
+            )
+            dc_next[n_later:n] = 0
+            n_later = n
         gates_kernels.backward_step(
-            dh,
-            factors[t],
-            cell_factor[t],
-            cache.gates[t, :, FORGET],
-            dc_next,
-            d_gates[t],
-            dc,
+            dh[:n],
+            factors[t, :n],
+            cell_factor[t, :n],
+            cache.gates[t, :n, FORGET],
+            dc_next[:n],
+            d_gates[t, :n],
+            dc[:n],
         )
         if t:
-            xp.matmul(d_gates_2d[t], weights.weight_hh, out=dh)
+            xp.matmul(d_gates_2d[t, :n], weights.weight_hh, out=dh[:n])
             if every_step:
-                dh += d_hidden[t - 1]
+                dh[:n] += d_hidden[t - 1, :n]
 
     n_rows = steps * batch
     d_gates_flat = d_gates.reshape(n_rows, N_GATES * hidden_size)

@@ -15,6 +15,7 @@ import numpy as np
 
 from ._gates import N_GATES
 from ._layer import LayerWeights
+from ._masking import active_counts
 
 
 class NetworkShape(NamedTuple):
@@ -173,7 +174,7 @@ def init_parameters(shape, random_state, dtype):
     return flat
 
 
-def forward(params, inputs, workspace, engine, dropout_masks=None):
+def forward(params, inputs, workspace, engine, dropout_masks=None, mask=None):
     """Predict from time-major inputs.
 
     Parameters
@@ -187,6 +188,9 @@ def forward(params, inputs, workspace, engine, dropout_masks=None):
         Training only: per layer, an array of shape ``(batch, n_inputs)``
         multiplying that layer's inputs at every step (0 for a dropped
         input, ``1 / (1 - p)`` for a kept one; :func:`dropout_masks`).
+    mask : StepMask or None, default=None
+        For a batch of sequences of different lengths, put longest first
+        (``_masking.py``): each row is read at its last real step.
 
     Returns
     -------
@@ -203,24 +207,37 @@ def forward(params, inputs, workspace, engine, dropout_masks=None):
             workspace.xp.multiply(layer_inputs, dropout_masks[index], out=dropped)
             layer_inputs = dropped
         cache = engine.layer_forward(
-            weights, layer_inputs, workspace, name=f"l{index}."
+            weights,
+            layer_inputs,
+            workspace,
+            name=f"l{index}.",
+            active=active_counts(mask),
         )
         caches.append(cache)
         layer_inputs = cache.hidden[1:]
+    # A row that has ended keeps its states: the last ones are its own.
     last_hidden = caches[-1].hidden[-1]
     predictions = last_hidden @ params.head_weight.T
     predictions += params.head_bias
     if params.skip_weight is not None:
-        predictions += skip_output(caches[0].inputs, params.skip_weight, workspace.xp)
+        predictions += skip_output(
+            caches[0].inputs, params.skip_weight, workspace.xp, mask
+        )
     return predictions, caches
 
 
-def _recent_steps(inputs, skip_weight):
-    """The last ``skip_steps`` steps of time-major ``inputs`` (a view)."""
-    return inputs[inputs.shape[0] - skip_weight.shape[1] :]
+def _recent_steps(inputs, skip_weight, xp, mask=None):
+    """The last ``skip_steps`` real steps of each row of time-major
+    ``inputs``: a view, or a copy where the rows end at different steps."""
+    skip_steps = skip_weight.shape[1]
+    if mask is None or not mask.ragged:
+        return inputs[inputs.shape[0] - skip_steps :]
+    steps = mask.lengths[None, :] - skip_steps + np.arange(skip_steps)[:, None]
+    rows = np.broadcast_to(np.arange(inputs.shape[1]), steps.shape)
+    return inputs[xp.asarray(steps), xp.asarray(rows)]
 
 
-def skip_output(inputs, skip_weight, xp):
+def skip_output(inputs, skip_weight, xp, mask=None):
     """What the skip connection adds to the predictions.
 
     Parameters
@@ -230,18 +247,27 @@ def skip_output(inputs, skip_weight, xp):
     skip_weight : array of shape (n_outputs, skip_steps, n_features)
     xp : module
         The array module of ``inputs``.
+    mask : StepMask or None, default=None
+        Rows of different lengths: each reads its own last real steps.
 
     Returns
     -------
     output : array of shape (batch, n_outputs)
         ``sum_j inputs[steps - skip_steps + j] @ skip_weight[:, j].T``.
     """
-    recent = _recent_steps(inputs, skip_weight)
+    recent = _recent_steps(inputs, skip_weight, xp, mask)
     return xp.tensordot(recent, skip_weight, axes=([0, 2], [1, 2]))
 
 
 def backward(
-    params, caches, d_predictions, grads, workspace, engine, dropout_masks=None
+    params,
+    caches,
+    d_predictions,
+    grads,
+    workspace,
+    engine,
+    dropout_masks=None,
+    mask=None,
 ):
     """Backpropagate ``d_predictions`` through the head and every layer.
 
@@ -259,13 +285,15 @@ def backward(
         Runs each layer (see ``_engines``).
     dropout_masks : list of array or None, default=None
         Those given to :func:`forward`.
+    mask : StepMask or None, default=None
+        That given to :func:`forward`.
     """
     xp = workspace.xp
     last_hidden = caches[-1].hidden[-1]
     xp.matmul(d_predictions.T, last_hidden, out=grads.head_weight)
     xp.sum(d_predictions, axis=0, out=grads.head_bias)
     if params.skip_weight is not None:
-        recent = _recent_steps(caches[0].inputs, params.skip_weight)
+        recent = _recent_steps(caches[0].inputs, params.skip_weight, xp, mask)
         grads.skip_weight[...] = xp.tensordot(d_predictions, recent, axes=([0], [1]))
     d_hidden = d_predictions @ params.head_weight
     for index in range(len(caches) - 1, -1, -1):
@@ -277,6 +305,7 @@ def backward(
             workspace,
             name=f"l{index}.",
             need_d_inputs=index > 0,
+            active=active_counts(mask),
         )
         if dropout_masks is not None and index > 0:
             d_hidden *= dropout_masks[index]

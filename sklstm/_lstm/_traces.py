@@ -9,14 +9,14 @@ import os
 from functools import partial
 
 import numpy as np
-from sklearn.utils import Bunch, gen_batches
+from sklearn.utils import Bunch
 
 from ._backend import NUMPY_BACKEND
 from ._engines import ArrayEngine
 from ._gates import CELL, FORGET, INPUT, OUTPUT
 from ._layer import Workspace
+from ._masking import pieces
 from ._network import forward
-from ._padding import length_groups
 
 #: The traced quantities: Bunch key, and where it sits in a layer's cache.
 TRACES = {
@@ -93,29 +93,33 @@ def trace_layers(params, X, lengths=None):
     traces = Bunch(
         **{key: [fill((n_samples, steps, size)) for size in sizes] for key in TRACES}
     )
-    groups = (
-        [(steps, np.arange(n_samples))] if lengths is None else length_groups(lengths)
-    )
     engine, workspace = ArrayEngine(NUMPY_BACKEND), Workspace(np)
-    for length, group in groups:
-        for chunk in gen_batches(len(group), _CHUNK):
-            _trace_rows(params, X, group[chunk], length, traces, engine, workspace)
+    for rows, mask in pieces(n_samples, lengths, _CHUNK):
+        _trace_rows(params, X, rows, mask, traces, engine, workspace)
     return traces
 
 
 _GATE_OF = {"input": INPUT, "forget": FORGET, "candidate": CELL, "output": OUTPUT}
 
 
-def _trace_rows(params, X, rows, length, traces, engine, workspace):
-    """Write the traces of ``X[rows]``'s first ``length`` steps."""
-    time_major = np.ascontiguousarray(np.swapaxes(X[rows, :length], 0, 1))
+def _trace_rows(params, X, rows, mask, traces, engine, workspace):
+    """Write the traces of ``X[rows]``'s real steps (``mask``: of NaN-padded
+    rows, put longest first; None: all steps are real)."""
+    steps = X.shape[1] if mask is None else mask.steps
+    time_major = np.ascontiguousarray(np.swapaxes(X[rows, :steps], 0, 1))
     # Overflow of exp in the gate kernels gives the exact limits 0 and 1.
     with np.errstate(over="ignore"):
-        _, caches = forward(params, time_major, workspace, engine)
+        _, caches = forward(params, time_major, workspace, engine, mask=mask)
+    real = None
+    if mask is not None and mask.ragged:
+        real = (np.arange(steps) < mask.lengths[:, None])[:, :, None]
+
+    def write(trace, values):
+        values = np.swapaxes(values, 0, 1)
+        trace[rows, :steps] = values if real is None else np.where(real, values, np.nan)
+
     for layer, cache in enumerate(caches):
-        traces.long_term[layer][rows, :length] = np.swapaxes(cache.cell[1:], 0, 1)
-        traces.short_term[layer][rows, :length] = np.swapaxes(cache.hidden[1:], 0, 1)
+        write(traces.long_term[layer], cache.cell[1:])
+        write(traces.short_term[layer], cache.hidden[1:])
         for key, gate in _GATE_OF.items():
-            traces[key][layer][rows, :length] = np.swapaxes(
-                cache.gates[:, :, gate], 0, 1
-            )
+            write(traces[key][layer], cache.gates[:, :, gate])

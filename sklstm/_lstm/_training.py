@@ -19,9 +19,9 @@ from sklearn.utils import gen_batches
 
 from ._layer import Workspace
 from ._losses import loss_and_gradient
+from ._masking import longest_first
 from ._network import backward, dropout_masks, forward, unflatten, weight_mask
 from ._optimizers import AdamOptimizer, SGDOptimizer
-from ._padding import length_groups, network_output_by_length
 from ._schedules import Schedule
 from ._stopping import StoppingRule
 from ._training_state import BestWeights
@@ -67,7 +67,14 @@ class TrainingOutcome:
 
 
 def upload(backend, X, y_scaled, sample_weight, dtype, lengths=None):
-    """Put the training rows on the backend's device, time-major, once."""
+    """Put the training rows on the backend's device, time-major, once.
+
+    The NaN padding of sequences of different ``lengths`` becomes zero: the
+    masked recurrence never reads it, but the weight gradients' product
+    meets it with a zero gradient (NaN times zero is NaN).
+    """
+    if lengths is not None:
+        X = np.where(np.isnan(X), 0, X)
     return TrainingData(
         X=backend.asarray(np.swapaxes(X, 0, 1), dtype=dtype),
         y=backend.asarray(y_scaled, dtype=dtype),
@@ -151,8 +158,8 @@ def train(config, data, validation, flat, shape, engine, state):
             score = None
             if validation is not None:
                 # The training workspace: validation buffers once per fit.
-                output = network_output_by_length(
-                    engine, params, validation.X, validation.lengths, step.workspace
+                output = engine.network_output(
+                    params, validation.X, step.workspace, validation.lengths
                 )
                 score = float(validation.score(output))
             schedule.epoch_ends()
@@ -208,11 +215,18 @@ def _run_epoch(step, data, batch_size, random_state, schedule, samples_seen):
             host_index = batch if host_order is None else host_order[batch]
             if not data.host_weight[host_index].any():
                 continue  # all weights zero: no loss, no gradient
-            index = batch if order is None else order[batch]
-            lengths = None if data.lengths is None else data.lengths[host_index]
-            epoch_loss += step(
-                data.X[:, index], data.y[index], data.sample_weight[index], lengths
-            )
+            mask = None
+            if data.lengths is None:
+                index = batch if order is None else order[batch]
+                X = data.X[:, index]
+            else:
+                # One batch, its rows longest first, over its longest
+                # sequence's steps (the masked recurrence, ``_masking``).
+                host_rows = np.arange(n_train)[host_index]
+                mask = longest_first(data.lengths[host_rows])
+                index = backend.asarray(host_rows[mask.order])
+                X = data.X[: mask.steps, index]
+            epoch_loss += step(X, data.y[index], data.sample_weight[index], mask)
     return epoch_loss
 
 
@@ -230,13 +244,12 @@ class _GradientStep:
         self.random_state = random_state
         self.workspace = Workspace(self.xp)
         self.optimizer = make_optimizer(config, params.flat)
-        self._group_grads = None
 
-    def __call__(self, X, y, sample_weight, lengths=None):
+    def __call__(self, X, y, sample_weight, mask=None):
         """Return the batch's weighted loss sum.
 
-        ``lengths``: the real steps of NaN-padded sequences; each group of
-        one length then runs on its real steps, and the gradients add up.
+        ``mask``: for NaN-padded sequences, the :class:`~._masking.StepMask`
+        of the batch, whose rows come longest first.
         """
         config, xp = self.config, self.xp
         params, grads = self.params, self.grads
@@ -246,28 +259,12 @@ class _GradientStep:
                 self.shape, config.dropout, X.shape[1], self.random_state,
                 self.engine.backend, params.flat.dtype,
             )  # fmt: skip
+            if mask is not None:
+                # Each row keeps the mask it draws in the batch's order.
+                order = self.engine.backend.asarray(mask.order)
+                masks = [layer_mask[order] for layer_mask in masks]
         weight_sum = sample_weight.sum()
-        if lengths is None:
-            loss = self._gradient(X, y, sample_weight, masks, grads)
-        else:
-            loss = 0.0
-            grads.flat[...] = 0
-            for length, rows in length_groups(lengths):
-                rows = self.engine.backend.asarray(rows)
-                group_weight = sample_weight[rows].sum()
-                if not group_weight:
-                    continue  # all weights zero: no loss, no gradient
-                part = self._gradient(
-                    X[:length, rows],
-                    y[rows],
-                    sample_weight[rows],
-                    None if masks is None else [mask[rows] for mask in masks],
-                    self.group_grads,
-                )
-                # Each group's mean over its own weights, weighed by them.
-                share = group_weight / weight_sum
-                loss = loss + part * share
-                grads.flat[...] += share * self.group_grads.flat
+        loss = self._gradient(X, y, sample_weight, masks, grads, mask)
         flat, flat_grad = params.flat, grads.flat
         if config.alpha:
             penalty = config.alpha / weight_sum
@@ -280,26 +277,17 @@ class _GradientStep:
         self.optimizer.update_params(flat, flat_grad)
         return loss * weight_sum
 
-    @property
-    def group_grads(self):
-        """A second gradient vector, for the groups of a padded batch."""
-        if self._group_grads is None:
-            self._group_grads = unflatten(
-                self.xp.zeros_like(self.params.flat), self.shape
-            )
-        return self._group_grads
-
-    def _gradient(self, X, y, sample_weight, masks, grads):
+    def _gradient(self, X, y, sample_weight, masks, grads, mask):
         """Forward, loss and backward of time-major ``X``; write ``grads``
         and return the weighted mean loss."""
         X = self.xp.ascontiguousarray(X)
-        params, config = self.params, self.config
-        predictions, caches = forward(params, X, self.workspace, self.engine, masks)
+        params, config, workspace = self.params, self.config, self.workspace
+        predictions, caches = forward(params, X, workspace, self.engine, masks, mask)
         loss, d_predictions = loss_and_gradient(
             config.loss, y, predictions, sample_weight, self.xp, config.quantile
         )
         backward(
-            params, caches, d_predictions, grads, self.workspace, self.engine, masks
+            params, caches, d_predictions, grads, workspace, self.engine, masks, mask
         )
         return loss
 
