@@ -20,7 +20,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._lstm._backend import resolve_backend
-from ._lstm._gates import CELL, FORGET, INPUT, OUTPUT
+from ._lstm._gates import GATE_NAMES
 from ._lstm._network import (
     NetworkShape,
     pack_parameters,
@@ -31,9 +31,8 @@ from ._lstm._schedules import ScheduleState
 from ._lstm._training_state import Progress, TrainingState
 from ._persistence import training_state_from_dict, training_state_to_dict
 
-_GATE_INDEX = {"input": INPUT, "forget": FORGET, "candidate": CELL, "output": OUTPUT}
 #: The gate blocks of ``layers_``, in their order (PyTorch's ``nn.LSTM``).
-GATE_ORDER = tuple(sorted(_GATE_INDEX, key=_GATE_INDEX.get))
+GATE_ORDER = GATE_NAMES
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@
   shared among threads.
 
 Both give :func:`sklstm._lstm._network.forward` and ``backward`` the same
-``layer_forward``/``layer_backward`` methods and the regressor the same
+``layer_forward``/``layer_backward`` methods and the estimators the same
 ``network_output`` (prediction) and ``thread_limits``. Both run a batch of
 NaN-padded sequences as one batch, rows put longest first (``_masking``).
 """

@@ -42,8 +42,10 @@ import functools
 
 import numpy as np
 
-INPUT, FORGET, CELL, OUTPUT = range(4)
-GATE_NAMES = ("input", "forget", "cell", "output")
+#: The gate blocks of the weights, in their order (PyTorch's ``nn.LSTM``);
+#: the candidate is the tanh block, the potential long-term memory.
+INPUT, FORGET, CANDIDATE, OUTPUT = range(4)
+GATE_NAMES = ("input", "forget", "candidate", "output")
 N_GATES = len(GATE_NAMES)
 
 
@@ -101,7 +103,7 @@ class NumpyGateKernels:
         np.exp(gates, out=gates)
         gates += 1
         np.reciprocal(gates, out=gates)
-        candidate = gates[:, CELL]
+        candidate = gates[:, CANDIDATE]
         candidate *= 2
         candidate -= 1
         np.multiply(gates[:, FORGET], c_prev, out=c)
@@ -128,7 +130,7 @@ class NumpyGateKernels:
             dc_next``.
         """
         i = gates[:, :, INPUT]
-        g = gates[:, :, CELL]
+        g = gates[:, :, CANDIDATE]
         o = gates[:, :, OUTPUT]
         # s * (1 - s) for every block at once, then each block's own factor.
         np.subtract(1, gates, out=factors)
@@ -136,7 +138,7 @@ class NumpyGateKernels:
         factors[:, :, INPUT] *= g
         factors[:, :, FORGET] *= c_prev
         factors[:, :, OUTPUT] *= tanh_c
-        candidate = factors[:, :, CELL]
+        candidate = factors[:, :, CANDIDATE]
         np.multiply(g, g, out=candidate)
         np.subtract(1, candidate, out=candidate)
         candidate *= i

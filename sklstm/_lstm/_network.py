@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ._gates import N_GATES
+from ._gates import FORGET, N_GATES
 from ._layer import LayerWeights
 from ._masking import active_counts
 
@@ -165,7 +165,7 @@ def init_parameters(shape, random_state, dtype):
         bound = 1.0 / np.sqrt(hidden)
         for array in layer:
             array[...] = random_state.uniform(-bound, bound, size=array.shape)
-        layer.bias.reshape(N_GATES, hidden)[1] += 1.0
+        layer.bias.reshape(N_GATES, hidden)[FORGET] += 1.0
     bound = 1.0 / np.sqrt(shape.hidden_sizes[-1])
     for array in (params.head_weight, params.head_bias):
         array[...] = random_state.uniform(-bound, bound, size=array.shape)

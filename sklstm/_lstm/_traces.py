@@ -13,7 +13,7 @@ from sklearn.utils import Bunch
 
 from ._backend import NUMPY_BACKEND
 from ._engines import ArrayEngine
-from ._gates import CELL, FORGET, INPUT, OUTPUT
+from ._gates import GATE_NAMES
 from ._layer import Workspace
 from ._masking import pieces
 from ._network import forward
@@ -99,7 +99,7 @@ def trace_layers(params, X, lengths=None):
     return traces
 
 
-_GATE_OF = {"input": INPUT, "forget": FORGET, "candidate": CELL, "output": OUTPUT}
+_GATE_OF = {name: gate for gate, name in enumerate(GATE_NAMES)}
 
 
 def _trace_rows(params, X, rows, mask, traces, engine, workspace):

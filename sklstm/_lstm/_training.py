@@ -2,8 +2,9 @@
 
 An estimator's ``fit`` validates its inputs, calls :func:`train` with a
 :class:`~._training_state.TrainingConfig` and then assigns every fitted
-attribute at once from what :func:`train` returns, the way ``MLPRegressor``
-does: a fit that raises leaves the estimator as it was, and a fit
+attribute at once from what :func:`train` returns (``MLPRegressor`` assigns
+them as it trains; sklstm does not): a fit that raises leaves the estimator
+as it was, and a fit
 interrupted with Ctrl-C keeps what it has learnt. The loop warns of
 nothing itself: its :class:`TrainingOutcome` says whether training
 converged or was interrupted, and the estimator warns its caller.
