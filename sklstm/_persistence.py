@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 
-from ._lstm._optimizers import AdamOptimizer, SGDOptimizer
+from ._lstm._optimizers import OPTIMIZERS
 from ._lstm._schedules import LEARNING_RATES, ScheduleState
 from ._lstm._training_state import OptimizerState, TrainingState
 from .exceptions import InconsistentVersionWarning
@@ -24,7 +24,6 @@ VERSION_KEY = "_sklstm_version"
 #: The version of files saved before sklstm recorded it.
 UNKNOWN_VERSION = "unknown"
 
-_OPTIMIZERS = {"adam": AdamOptimizer, "sgd": SGDOptimizer}
 
 #: The bit generators a saved random stream may name, and nothing else of
 #: ``numpy.random``: loading must not call a function that a file names.
@@ -97,8 +96,7 @@ def training_state_to_dict(training_state):
     optimizer = training_state.optimizer.optimizer
     saved_optimizer = None
     if optimizer is not None:
-        kind = next(name for name, cls in _OPTIMIZERS.items() if type(optimizer) is cls)
-        saved_optimizer = {"kind": kind, **vars(optimizer)}
+        saved_optimizer = {"kind": type(optimizer).name, **vars(optimizer)}
     return {
         "random_state": training_state.random_state.get_state(legacy=False),
         "optimizer": saved_optimizer,
@@ -144,12 +142,12 @@ def training_state_from_dict(saved, progress):
     if saved["optimizer"] is not None:
         attributes = dict(saved["optimizer"])
         kind = attributes.pop("kind", None)
-        if not isinstance(kind, str) or kind not in _OPTIMIZERS:
+        if not isinstance(kind, str) or kind not in OPTIMIZERS:
             raise ValueError(
                 f"The saved optimiser is of kind {kind!r}, not one of "
-                f"{sorted(_OPTIMIZERS)}. {_NOT_FROM_SKLSTM}"
+                f"{sorted(OPTIMIZERS)}. {_NOT_FROM_SKLSTM}"
             )
-        optimizer_class = _OPTIMIZERS[kind]
+        optimizer_class = OPTIMIZERS[kind]
         # Its attributes are all it holds: restore them without __init__.
         optimizer = optimizer_class.__new__(optimizer_class)
         optimizer.__dict__.update(attributes)

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from sklstm import LSTMClassifier, LSTMRegressor
-from sklstm._lstm._optimizers import AdamOptimizer, SGDOptimizer
+from sklstm._lstm._optimizers import OPTIMIZERS, AdamOptimizer, SGDOptimizer
 
 from ._helpers import sequences
 from ._torch_training import TorchReference
@@ -14,6 +14,24 @@ from ._torch_training import TorchReference
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 GRADIENTS = np.random.default_rng(0).standard_normal((4, 5))
+
+
+@pytest.mark.parametrize("solver", sorted(OPTIMIZERS))
+def test_the_registry_names_each_solver_and_every_array_of_its_state(solver):
+    # What is moved to the device and saved with a model is what the
+    # registry lists: an array of the parameters' shape left off the list
+    # would stay on the wrong device and be lost by partial_fit after a load.
+    optimizer_class = OPTIMIZERS[solver]
+    assert optimizer_class.name == solver
+    params = np.linspace(-1, 1, 5)
+    optimizer = optimizer_class(params, 0.01)
+    optimizer.update_params(params, GRADIENTS[0])
+    arrays = {
+        name
+        for name, value in vars(optimizer).items()
+        if isinstance(value, np.ndarray) and value.shape == params.shape
+    }
+    assert arrays == set(optimizer_class.state_arrays)
 
 
 def test_adam_steps_follow_the_closed_form():

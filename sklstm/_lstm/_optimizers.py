@@ -3,11 +3,20 @@
 As in scikit-learn's ``neural_network/_stochastic_optimizers.py``, each
 optimiser knows nothing of the network: ``update_params(params, grads)``
 takes the flat parameter and gradient vectors of one array module.
+:data:`OPTIMIZERS` is the one list of them: ``solver`` names, what each
+reads of the training settings, and the arrays of state it carries (moved
+between devices and saved with a model).
 """
 
 
 class _Optimizer:
     """What both optimisers share: a step size that may shrink."""
+
+    #: The ``solver`` that names the optimiser.
+    name = None
+    #: The attributes that hold arrays of the parameters' shape: moved to
+    #: and from the device with the parameters (None where unused).
+    state_arrays = ()
 
     #: The adaptive schedule stops once the step size is this small.
     SMALLEST_STEP = 1e-6
@@ -37,11 +46,24 @@ class SGDOptimizer(_Optimizer):
     nesterov : bool
     """
 
+    name = "sgd"
+    state_arrays = ("velocity",)
+
     def __init__(self, params, learning_rate_init=0.1, momentum=0.9, nesterov=True):
         self.step_size = learning_rate_init
         self.momentum = momentum
         self.nesterov = nesterov
         self.velocity = params * 0 if momentum else None
+
+    @classmethod
+    def from_config(cls, config, params):
+        """The optimiser of training settings ``config`` (``solver="sgd"``)."""
+        return cls(
+            params,
+            config.learning_rate_init,
+            config.momentum,
+            config.nesterovs_momentum,
+        )
 
     def update_params(self, params, grads):
         """Take one step: ``params -= step_size * grads`` with momentum."""
@@ -70,6 +92,9 @@ class AdamOptimizer(_Optimizer):
         Numerical stability term.
     """
 
+    name = "adam"
+    state_arrays = ("first_moment", "second_moment")
+
     def __init__(
         self, params, learning_rate_init=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-8
     ):
@@ -80,6 +105,17 @@ class AdamOptimizer(_Optimizer):
         self.t = 0
         self.first_moment = params * 0
         self.second_moment = params * 0
+
+    @classmethod
+    def from_config(cls, config, params):
+        """The optimiser of training settings ``config`` (``solver="adam"``)."""
+        return cls(
+            params,
+            config.learning_rate_init,
+            config.beta_1,
+            config.beta_2,
+            config.epsilon,
+        )
 
     def update_params(self, params, grads):
         """Take one Adam step on ``params`` in place."""
@@ -96,3 +132,7 @@ class AdamOptimizer(_Optimizer):
         params -= (
             learning_rate * self.first_moment / (self.second_moment**0.5 + self.epsilon)
         )
+
+
+#: Every optimiser, by the ``solver`` that names it.
+OPTIMIZERS = {optimizer.name: optimizer for optimizer in (AdamOptimizer, SGDOptimizer)}

@@ -22,7 +22,7 @@ from ._layer import Workspace
 from ._losses import loss_and_gradient
 from ._masking import longest_first
 from ._network import backward, dropout_masks, forward, unflatten, weight_mask
-from ._optimizers import AdamOptimizer, SGDOptimizer
+from ._optimizers import OPTIMIZERS
 from ._schedules import Schedule
 from ._stopping import StoppingRule
 from ._training_state import BestWeights
@@ -87,13 +87,7 @@ def upload(backend, X, y_scaled, sample_weight, dtype, lengths=None):
 
 def make_optimizer(config, flat):
     """The optimiser that ``config.solver`` names, on the flat parameters."""
-    if config.solver == "sgd":
-        return SGDOptimizer(
-            flat, config.learning_rate_init, config.momentum, config.nesterovs_momentum
-        )
-    return AdamOptimizer(
-        flat, config.learning_rate_init, config.beta_1, config.beta_2, config.epsilon
-    )
+    return OPTIMIZERS[config.solver].from_config(config, flat)
 
 
 def train(config, data, validation, flat, shape, engine, state):

@@ -146,8 +146,6 @@ class OptimizerState:
 
     optimizer: Any = None
 
-    _STATE = ("velocity", "first_moment", "second_moment")
-
     def optimizer_on(self, backend, new_optimizer):
         """The optimiser for this call: the kept one, else ``new_optimizer``."""
         if self.optimizer is None:
@@ -161,8 +159,8 @@ class OptimizerState:
         self.optimizer = optimizer
 
     def _move(self, optimizer, to):
-        for name in self._STATE:
-            if getattr(optimizer, name, None) is not None:
+        for name in type(optimizer).state_arrays:
+            if getattr(optimizer, name) is not None:
                 setattr(optimizer, name, to(getattr(optimizer, name)))
 
 
