@@ -41,11 +41,9 @@ def _with_future_rows(X, stop):
     return np.vstack([X[:stop], future])
 
 
-@pytest.mark.parametrize("engine", ["compiled", "numpy"])
 def test_the_lstm_learns_a_target_known_only_ahead_and_cannot_without(
-    future_covariate, engine, monkeypatch
+    future_covariate, host_engine_name
 ):
-    monkeypatch.setenv("SKLSTM_ENGINE", engine)
     X, y = future_covariate
     model = make_pipeline(
         SequenceWindower(window=WINDOW, known_ahead=[1], lead=LEAD),
