@@ -208,9 +208,7 @@ def layer_backward(
     gates_kernels.backward_factors(
         cache.gates, cache.cell[:-1], cache.tanh_cell, factors, cell_factor
     )
-    # Zero where a row has ended: the products below sum over every step.
-    allocate = workspace.empty if active is None else workspace.zeros
-    d_gates = allocate(f"{name}d_gates", cache.gates.shape, dtype)
+    d_gates = workspace.empty(f"{name}d_gates", cache.gates.shape, dtype)
     dh = workspace.empty(f"{name}dh", (batch, hidden_size), dtype)
     dc_next = workspace.empty(f"{name}dc_next", (batch, hidden_size), dtype)
     dc = workspace.empty(f"{name}dc", (batch, hidden_size), dtype)
@@ -227,6 +225,10 @@ def layer_backward(
             )
             dc_next[n_later:n] = 0
             n_later = n
+        if n < batch:
+            # Zero where a row has ended: the products below sum over every
+            # step (only the ended rows: the running ones are written below).
+            d_gates[t, n:] = 0
         gates_kernels.backward_step(
             dh[:n],
             factors[t, :n],
