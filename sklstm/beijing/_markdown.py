@@ -7,9 +7,9 @@ import numpy as np
 import sklearn
 
 from .. import __version__
+from ._input_sets import INPUT_SETS
 from ._intervals import FLOOR, GAMMA
 from ._models import LAG_REGRESSORS, SEASON
-from ._protocol import FEATURE_NAMES, INPUT_SETS
 from ._report import INTERVAL_VALUES, count, join_and, to_markdown, wide_table
 from ._settings import StudySettings
 
@@ -33,10 +33,7 @@ def study_description(settings, backends=()):
     """
     window = settings.window
     inputs = "; ".join(
-        f"{name}: "
-        + ", ".join(FEATURE_NAMES[feature] for feature in INPUT_SETS[name])
-        + (" only" if len(INPUT_SETS[name]) == 1 else "")
-        for name in settings.inputs
+        f"{name}: {INPUT_SETS[name].description}" for name in settings.inputs
     )
     seasonal = f"value at t+h-{SEASON}"
     if max(settings.scored_horizons) > SEASON:

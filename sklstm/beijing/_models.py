@@ -33,8 +33,9 @@ from sklearn.linear_model import Ridge
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
-from .. import LSTMRegressor, SequenceWindower
+from .. import CalendarFeatures, LSTMRegressor, SequenceWindower
 from .._validation_split import fraction_holding_out
+from ._input_sets import TIME, as_input_set
 from ._protocol import WINDOW, history_start, rows_in
 
 WIND_DIRECTION = "wnd_dir"
@@ -43,13 +44,15 @@ WIND_DIRECTION = "wnd_dir"
 SEASON = 24
 
 
-def lstm_columns(features):
-    """One-hot wind direction, standard-scale every other feature.
+def lstm_columns(inputs):
+    """One-hot wind direction, standard-scale every other feature, and the
+    calendar where the set reads it.
 
     Parameters
     ----------
-    features : sequence of str
-        Input columns, a subset of ``_protocol.FEATURES``.
+    inputs : InputSet or sequence of str
+        An input set (``_input_sets.INPUT_SETS``), or input columns, a
+        subset of ``_protocol.FEATURES``, read up to the origin.
 
     Returns
     -------
@@ -57,50 +60,91 @@ def lstm_columns(features):
         Not fitted.
     """
     return _columns(
-        features, OneHotEncoder(sparse_output=False, handle_unknown="ignore")
+        as_input_set(inputs),
+        OneHotEncoder(sparse_output=False, handle_unknown="ignore"),
     )
 
 
-def lag_columns(features):
+def lag_columns(inputs):
     """Label-encode wind direction, then standard-scale every feature.
 
     The encoding of the reference baselines (Ridge and gradient boosting on
-    the window's lags).
+    the window's lags). A category unseen in fit, and a missing wind
+    direction (the past-only values of future rows,
+    :meth:`InputSet.rows`), encode as NaN.
     """
-    return _columns(features, make_pipeline(OrdinalEncoder(), StandardScaler()))
+    encoder = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan)
+    return _columns(as_input_set(inputs), make_pipeline(encoder, StandardScaler()))
 
 
-def _columns(features, wind_encoder):
-    numeric = [name for name in features if name != WIND_DIRECTION]
-    transformers = [("scale", StandardScaler(), numeric)]
-    if WIND_DIRECTION in features:
-        transformers.append(("wind", wind_encoder, [WIND_DIRECTION]))
+#: The transformers of ``_columns`` whose outputs are known ahead.
+_KNOWN_AHEAD = ("ahead", "wind ahead", "calendar")
+
+
+def _columns(inputs, wind_encoder):
+    numeric = [name for name in inputs.features if name != WIND_DIRECTION]
+    ahead = [name for name in numeric if name in inputs.known_ahead]
+    past = [name for name in numeric if name not in ahead]
+    transformers = [("scale", StandardScaler(), past)]
+    if ahead:
+        transformers.append(("ahead", StandardScaler(), ahead))
+    if WIND_DIRECTION in inputs.features:
+        wind = "wind ahead" if WIND_DIRECTION in inputs.known_ahead else "wind"
+        transformers.append((wind, wind_encoder, [WIND_DIRECTION]))
+    if inputs.calendar:
+        transformers.append(("calendar", CalendarFeatures(), [TIME]))
     return ColumnTransformer(transformers, verbose_feature_names_out=False)
 
 
-def fit_columns(columns, frame, protocol, features):
+def known_ahead_positions(columns):
+    """Output positions of the known-ahead columns of fitted ``columns``
+    (from :func:`lstm_columns` or :func:`lag_columns`, frozen or not)."""
+    fitted = columns.estimator if isinstance(columns, FrozenEstimator) else columns
+    slices = fitted.output_indices_
+    return [
+        position
+        for name in _KNOWN_AHEAD
+        if name in slices
+        for position in range(slices[name].start, slices[name].stop)
+    ]
+
+
+def fit_columns(columns, frame, protocol, inputs):
     """Fit ``columns`` on the rows of the train period and freeze it."""
-    in_train = protocol.train.contains(frame.index)
-    return FrozenEstimator(columns.fit(frame.loc[in_train, list(features)]))
+    inputs = as_input_set(inputs)
+    in_train = np.flatnonzero(protocol.train.contains(frame.index))
+    rows = inputs.rows(frame, in_train[0], in_train[-1] + 1)
+    return FrozenEstimator(columns.fit(rows))
 
 
-def lstm_pipeline(columns, *, window=WINDOW, **lstm_params):
-    """Frozen columns → ``window``-hour windows → :class:`LSTMRegressor`."""
+def _windower(columns, window, lead, flatten):
+    """The windows of ``columns``' output: ``lead`` hours of its known-ahead
+    columns after each row (``columns`` fitted when ``lead > 0``)."""
+    known = known_ahead_positions(columns) if lead else None
+    return SequenceWindower(
+        window=window, flatten=flatten, known_ahead=known, lead=lead
+    )
+
+
+def lstm_pipeline(columns, *, window=WINDOW, lead=0, **lstm_params):
+    """Frozen columns → ``window``-hour windows, and ``lead`` hours of the
+    known-ahead columns after them → :class:`LSTMRegressor`."""
     return Pipeline(
         [
             ("columns", columns),
-            ("windows", SequenceWindower(window=window)),
+            ("windows", _windower(columns, window, lead, flatten=False)),
             ("lstm", LSTMRegressor(**lstm_params)),
         ]
     )
 
 
-def lag_pipeline(columns, regressor, *, window=WINDOW):
-    """Frozen columns → flattened ``window``-hour lags → ``regressor``."""
+def lag_pipeline(columns, regressor, *, window=WINDOW, lead=0):
+    """Frozen columns → flattened ``window``-hour lags, and ``lead`` leads
+    of the known-ahead columns → ``regressor``."""
     return Pipeline(
         [
             ("columns", columns),
-            ("lags", SequenceWindower(window=window, flatten=True)),
+            ("lags", _windower(columns, window, lead, flatten=True)),
             ("model", regressor),
         ]
     )
@@ -120,7 +164,7 @@ LAG_REGRESSORS = {
 }
 
 
-def fit_lstm(pipeline, frame, y, protocol, features, horizons):
+def fit_lstm(pipeline, frame, y, protocol, inputs, horizons):
     """Fit an LSTM pipeline on train and validation rows in one call.
 
     The rows from the train period's first (minus its history) to the
@@ -128,7 +172,10 @@ def fit_lstm(pipeline, frame, y, protocol, features, horizons):
     are not all in the train period, or all in the validation period, get
     weight 0. ``validation_fraction`` is set so that early stopping holds
     out exactly the rows from the first validation row on. The history
-    before the first train row is the pipeline's ``window`` minus one hours.
+    before the first train row is the pipeline's ``window`` minus one hours;
+    with a look-ahead (the windower's ``lead``), the ``lead`` hours after
+    the last validation row follow it with weight 0, so that the last
+    windows read their true look-ahead.
 
     Parameters
     ----------
@@ -140,7 +187,8 @@ def fit_lstm(pipeline, frame, y, protocol, features, horizons):
         Targets of every row (columns of ``_protocol.targets``), one column
         per horizon of ``horizons``.
     protocol : Protocol
-    features : sequence of str
+    inputs : InputSet or sequence of str
+        The input set, or the columns read up to the origin.
     horizons : sequence of int
 
     Returns
@@ -148,19 +196,21 @@ def fit_lstm(pipeline, frame, y, protocol, features, horizons):
     fit_time : float
         Seconds spent in ``pipeline.fit``.
     """
+    windows = pipeline["windows"]
     trained = rows_in(protocol.train, frame.index, horizons)
     validated = rows_in(protocol.validation, frame.index, horizons)
-    start = history_start(trained, pipeline["windows"].window)
+    start = history_start(trained, windows.window)
     first_validated = int(np.flatnonzero(validated)[0])
     stop = int(np.flatnonzero(validated)[-1]) + 1
-    n_validation = stop - first_validated
-    fraction = fraction_holding_out(n_validation, stop - start)
+    stop += min(windows.lead, len(frame) - stop)
+    fraction = fraction_holding_out(stop - first_validated, stop - start)
     pipeline.set_params(lstm__validation_fraction=fraction)
     weight = (trained | validated)[start:stop].astype(float)
-    return _timed_fit(pipeline, frame, y, features, start, stop, weight, "lstm")
+    X = as_input_set(inputs).rows(frame, start, stop)
+    return _timed_fit(pipeline, X, y.iloc[start:stop], weight, "lstm")
 
 
-def fit_lags(pipeline, frame, y, protocol, features, horizon):
+def fit_lags(pipeline, frame, y, protocol, inputs, horizon):
     """Fit a lag-feature pipeline on the train rows of one horizon.
 
     The pipeline is given exactly those rows, without the hours before them:
@@ -169,7 +219,10 @@ def fit_lags(pipeline, frame, y, protocol, features, horizon):
     (scikit-learn 1.9). On protocol P the train rows start with the data, so
     nothing is lost; on the ``--quick`` slice the first ``window - 1``
     windows are padded (``SequenceWindower(padding="edge")``) instead of
-    reading August 2012.
+    reading August 2012. With a look-ahead (the windower's ``lead``), the
+    ``lead`` hours after the last row follow as future rows
+    (:meth:`InputSet.rows`): they lend their known-ahead values and give no
+    training row.
 
     Returns
     -------
@@ -177,13 +230,14 @@ def fit_lags(pipeline, frame, y, protocol, features, horizon):
         Seconds spent in ``pipeline.fit``.
     """
     rows = np.flatnonzero(rows_in(protocol.train, frame.index, horizon))
-    return _timed_fit(pipeline, frame, y, features, rows[0], rows[-1] + 1)
+    start, stop = rows[0], rows[-1] + 1
+    X = as_input_set(inputs).rows(frame, start, stop, pipeline["lags"].lead)
+    return _timed_fit(pipeline, X, y.iloc[start:stop])
 
 
-def _timed_fit(pipeline, frame, y, features, start, stop, weight=None, step=None):
-    """Fit on rows ``start:stop``, zero-weight rows with a neutral target."""
-    X = frame.iloc[start:stop][list(features)]
-    target = np.array(y.iloc[start:stop], dtype=float)
+def _timed_fit(pipeline, X, y, weight=None, step=None):
+    """Fit on ``X`` and ``y``, zero-weight rows with a neutral target."""
+    target = np.array(y, dtype=float)
     params = {}
     if weight is not None and (weight == 0).any():
         # Zero-weight rows only lend their past; their targets may lie

@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 
 from .. import LSTMRegressor
+from ._input_sets import INPUT_SETS
 from ._outputs import PLOT_INSTALL_HINT, unwritable
-from ._protocol import FOLDS, HORIZONS, INPUT_SETS
+from ._protocol import FOLDS, HORIZONS
 from ._report import join_and
 from ._settings import StudySettings
 

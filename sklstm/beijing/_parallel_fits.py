@@ -14,6 +14,7 @@ from joblib import Parallel, cpu_count, delayed
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
+from ._input_sets import INPUT_SETS, TARGET
 from ._models import (
     HGB,
     LAG_REGRESSORS,
@@ -25,7 +26,6 @@ from ._models import (
     lstm_columns,
     lstm_pipeline,
 )
-from ._protocol import INPUT_SETS, TARGET
 from ._report import count
 
 
@@ -114,24 +114,25 @@ def _fit(settings, columns, frame, y, protocol, job):
     job, model, fit_time
     """
     kind, _, inputs, horizons, seed = job
-    features = INPUT_SETS[inputs]
+    inputs = INPUT_SETS[inputs]
+    lead = inputs.lead(horizons)
     target = y[[f"{TARGET}_h{h}" for h in horizons]]
     with threadpool_limits(limits=settings.threads), warnings.catch_warnings():
         # Reaching max_iter is reported in the log, with the best epoch.
         warnings.simplefilter("ignore", ConvergenceWarning)
         if kind == "lstm":
             model = lstm_pipeline(
-                columns, window=settings.window, **settings.lstm_params(seed)
+                columns, window=settings.window, lead=lead, **settings.lstm_params(seed)
             )
-            fit_time = fit_lstm(model, frame, target, protocol, features, horizons)
+            fit_time = fit_lstm(model, frame, target, protocol, inputs, horizons)
         else:
             regressor = LAG_REGRESSORS[kind]().set_params(
                 max_iter=settings.hgb_max_iter
             )
-            model = lag_pipeline(columns, regressor, window=settings.window)
+            model = lag_pipeline(columns, regressor, window=settings.window, lead=lead)
             (h,) = horizons
             fit_time = fit_lags(model, frame, target[f"{TARGET}_h{h}"], protocol,
-                                features, h)  # fmt: skip
+                                inputs, h)  # fmt: skip
     return job, model, fit_time
 
 

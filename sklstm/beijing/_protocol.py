@@ -20,23 +20,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .. import make_supervised
+from .. import SequenceWindower, make_supervised
 from ..datasets import load_beijing_pm25
+from ._input_sets import FEATURES, TARGET, TIME
 
-TARGET = "pollution"
-FEATURES = ("pollution", "dew", "temp", "press", "wnd_dir", "wnd_spd", "snow", "rain")
-INPUT_SETS = {"univariate": (TARGET,), "multivariate": FEATURES}
-#: What each feature is, in words, for the report.
-FEATURE_NAMES = {
-    "pollution": "PM2.5",
-    "dew": "dew point",
-    "temp": "temperature",
-    "press": "pressure",
-    "wnd_dir": "wind direction",
-    "wnd_spd": "wind speed",
-    "snow": "snow",
-    "rain": "rain",
-}
 #: The first hour of the data set.
 DATA_START = pd.Timestamp("2010-01-01 00:00")
 #: Hours of input history in each window, by default.
@@ -312,28 +299,38 @@ def history_start(mask, window=WINDOW):
     return max(first - (window - 1), 0)
 
 
-def predict_rows(model, frame, mask, window=WINDOW):
-    """Predict the rows of ``mask`` from their true past.
+def predict_rows(model, frame, mask, window=None):
+    """Predict the rows of ``mask`` from their true past (and look-ahead).
 
     The model (a pipeline that starts from raw rows and windows them) is given
-    the selected rows and the ``window - 1`` rows before the first one, and
-    the predictions of those history rows are dropped.
+    the selected rows, the ``window - 1`` rows before the first one and,
+    where its windower reads ``lead`` hours ahead, the ``lead`` rows after
+    the last one (as far as the data goes); the predictions of those extra
+    rows are dropped.
 
     Parameters
     ----------
-    model : fitted estimator
+    model : fitted Pipeline
+        Holding a :class:`~sklstm.SequenceWindower`.
     frame : pandas.DataFrame
         All rows, time-ordered.
     mask : ndarray of bool
         Rows to predict.
-    window : int, default=WINDOW
-        The window of the model's :class:`~sklstm.SequenceWindower`.
+    window : int, default=None
+        The window of the model's windower; None reads it from the model.
 
     Returns
     -------
     y_pred : ndarray of shape (mask.sum(),) or (mask.sum(), n_outputs)
     """
+    windower = next(
+        step
+        for step in model.named_steps.values()
+        if isinstance(step, SequenceWindower)
+    )
     positions = np.flatnonzero(mask)
-    start, stop = history_start(mask, window), positions[-1] + 1
-    y_pred = model.predict(frame.iloc[start:stop])
+    start = history_start(mask, windower.window if window is None else window)
+    stop = min(positions[-1] + 1 + windower.lead, len(frame))
+    rows = frame.iloc[start:stop]
+    y_pred = model.predict(rows.assign(**{TIME: rows.index}))
     return y_pred[positions - start]

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 
 from ._diebold_mariano import dm_test, pooled_dm_test
+from ._input_sets import INPUT_SETS
 from ._models import MODELS
-from ._protocol import INPUT_SETS
 from ._report import MEAN, RESULT_COLUMNS
 
 

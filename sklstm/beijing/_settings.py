@@ -3,15 +3,8 @@ defaults and the ``--quick`` ones."""
 
 from dataclasses import dataclass
 
-from ._protocol import (
-    CURVE_HORIZONS,
-    FOLDS,
-    FULL,
-    HORIZONS,
-    INPUT_SETS,
-    QUICK,
-    WINDOW,
-)
+from ._input_sets import INPUT_SETS
+from ._protocol import CURVE_HORIZONS, FOLDS, FULL, HORIZONS, QUICK, WINDOW
 
 
 @dataclass(frozen=True)

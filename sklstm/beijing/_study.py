@@ -45,6 +45,7 @@ import pandas as pd
 from sklearn.metrics import mean_absolute_error, root_mean_squared_error
 from threadpoolctl import threadpool_limits
 
+from ._input_sets import INPUT_SETS, TARGET
 from ._intervals import choose_method, conformal_interval, interval_scores
 from ._models import (
     LAG_REGRESSORS,
@@ -57,8 +58,6 @@ from ._models import (
 from ._parallel_fits import fit_side_by_side
 from ._progress import NoProgress
 from ._protocol import (
-    INPUT_SETS,
-    TARGET,
     load_frame,
     predict_rows,
     rows_in,
@@ -287,25 +286,39 @@ class _Study:
                         bar.update()
 
     def _ridge(self):
+        """One multi-output Ridge for every scored horizon; with a look-ahead,
+        one Ridge per horizon, each reading its own ``lead``."""
         settings = self.settings
-        total = len(self.folds) * len(settings.inputs)
+        total = len(self.folds) * sum(
+            len(self.scored) if INPUT_SETS[inputs].looks_ahead else 1
+            for inputs in settings.inputs
+        )
         with self.progress("Ridge", total) as bar:
             for year, protocol in self.folds.items():
                 for inputs in settings.inputs:
-                    features = INPUT_SETS[inputs]
+                    input_set = INPUT_SETS[inputs]
                     columns = fit_columns(
-                        lag_columns(features), self.frame, protocol, features
+                        lag_columns(input_set), self.frame, protocol, input_set
                     )
-                    model = lag_pipeline(
-                        columns, LAG_REGRESSORS["ridge"](), window=settings.window
-                    )
-                    fit_time = fit_lags(
-                        model, self.frame, self.y, protocol, features, self.scored
-                    )
-                    self._score_models(
-                        year, inputs, "ridge", [model], self.scored, fit_time
-                    )
-                    bar.update()
+                    together = [self.scored]
+                    if input_set.looks_ahead:
+                        together = [(h,) for h in self.scored]
+                    for horizons in together:
+                        model = lag_pipeline(
+                            columns, LAG_REGRESSORS["ridge"](),
+                            window=settings.window, lead=input_set.lead(horizons),
+                        )  # fmt: skip
+                        fit_time = fit_lags(
+                            model, self.frame, self.y[self._target_columns(horizons)],
+                            protocol, input_set, horizons,
+                        )  # fmt: skip
+                        self._score_models(
+                            year, inputs, "ridge", [model], horizons, fit_time
+                        )
+                        bar.update()
+
+    def _target_columns(self, horizons):
+        return [f"{TARGET}_h{h}" for h in horizons]
 
     def _fitted_in_processes(self):
         """Fit the LSTMs and gradient-boosting models side by side, then
