@@ -17,7 +17,9 @@ from ._report import (
     INTERVAL_VALUES,
     MEAN,
     POINT_VALUES,
+    UPPER_BOUND,
     join_and,
+    split_upper_bound,
     to_text,
     wide_table,
 )
@@ -62,19 +64,19 @@ def main(argv=None):
     written = write_outputs(out, result, command, can_plot=can_plot)
     summary = _summary_rows(results)
     which = _which_rows(settings)
-    print()
-    print(
-        f"Point forecasts, {which}: RMSE (µg/m³), skill against persistence (%), "
-        "Diebold-Mariano p of the LSTM against the best baseline of its inputs:"
-    )
-    print(to_text(wide_table(summary, POINT_VALUES, settings.horizons)))
-    if summary["coverage"].notna().any():
-        print()
-        print(
-            f"{settings.intervals:.0%} intervals, {which}: coverage (%) and "
-            "mean width (µg/m³):"
-        )
-        print(to_text(wide_table(summary, INTERVAL_VALUES, settings.horizons)))
+    for rows, heading in zip(
+        split_upper_bound(summary), ("", f"{UPPER_BOUND}.\n"), strict=True
+    ):
+        if rows.empty:
+            continue
+        print(f"\n{heading}Point forecasts, {which}: RMSE (µg/m³), skill against "
+              "persistence (%), Diebold-Mariano p of the LSTM against the best "
+              "baseline of its inputs:")  # fmt: skip
+        print(to_text(wide_table(rows, POINT_VALUES, settings.horizons)))
+        if rows["coverage"].notna().any():
+            print(f"\n{settings.intervals:.0%} intervals, {which}: coverage (%) "
+                  "and mean width (µg/m³):")  # fmt: skip
+            print(to_text(wide_table(rows, INTERVAL_VALUES, settings.horizons)))
     print(
         f"\nWall time {result.wall_time_s:.0f} s (LSTM fits "
         f"{result.lstm_fit_time_s:.0f} s, all processes). Wrote {join_and(written)}."

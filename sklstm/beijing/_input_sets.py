@@ -26,6 +26,17 @@ WEATHER = ("dew", "temp", "press", "wnd_dir", "wnd_spd", "snow", "rain")
 FEATURES = (TARGET, *WEATHER)
 #: The column of timestamps that the calendar features are computed from.
 TIME = "time"
+#: What each feature is, in words, for the report.
+FEATURE_NAMES = {
+    "pollution": "PM2.5",
+    "dew": "dew point",
+    "temp": "temperature",
+    "press": "pressure",
+    "wnd_dir": "wind direction",
+    "wnd_spd": "wind speed",
+    "snow": "snow",
+    "rain": "rain",
+}
 
 
 @dataclass(frozen=True)
@@ -42,14 +53,27 @@ class InputSet:
     known_ahead : tuple of str
         Columns of ``features`` also read for the hours after the origin, up
         to the target hour: their observed values, a perfect forecast.
-    description : str
-        The set in words, for the report.
     """
 
     features: tuple
     calendar: bool = False
     known_ahead: tuple = ()
-    description: str = ""
+
+    @property
+    def description(self):
+        """The set in words, for the report."""
+        text = ", ".join(FEATURE_NAMES[name] for name in self.features)
+        text += " only" if len(self.features) == 1 else ""
+        if self.calendar:
+            text += "; the calendar (hour, weekday, day of the year) known ahead"
+        if self.known_ahead:
+            text += (
+                "; the observed "
+                + ", ".join(FEATURE_NAMES[name] for name in self.known_ahead)
+                + " of the hours up to the target known ahead (a perfect "
+                "forecast: an upper bound, not deployable)"
+            )
+        return text
 
     @property
     def looks_ahead(self):
@@ -97,23 +121,10 @@ class InputSet:
 
 
 INPUT_SETS = {
-    "univariate": InputSet((TARGET,), description="PM2.5 only"),
-    "multivariate": InputSet(FEATURES, description="PM2.5 and the weather"),
-    "calendar": InputSet(
-        FEATURES,
-        calendar=True,
-        description="PM2.5 and the weather; the calendar known ahead",
-    ),
-    "weather-ahead": InputSet(
-        FEATURES,
-        calendar=True,
-        known_ahead=WEATHER,
-        description=(
-            "PM2.5 and the weather; the calendar and the weather of the target "
-            "hours known ahead (the observed weather standing in for a perfect "
-            "forecast: an upper bound, not deployable)"
-        ),
-    ),
+    "univariate": InputSet((TARGET,)),
+    "multivariate": InputSet(FEATURES),
+    "calendar": InputSet(FEATURES, calendar=True),
+    "weather-ahead": InputSet(FEATURES, calendar=True, known_ahead=WEATHER),
 }
 
 

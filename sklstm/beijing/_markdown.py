@@ -10,7 +10,15 @@ from .. import __version__
 from ._input_sets import INPUT_SETS
 from ._intervals import FLOOR, GAMMA
 from ._models import LAG_REGRESSORS, SEASON
-from ._report import INTERVAL_VALUES, count, join_and, to_markdown, wide_table
+from ._report import (
+    INTERVAL_VALUES,
+    UPPER_BOUND,
+    count,
+    join_and,
+    split_upper_bound,
+    to_markdown,
+    wide_table,
+)
 from ._settings import StudySettings
 
 
@@ -136,6 +144,38 @@ def _interval_notes(settings):
     ]
 
 
+def _tables(results, settings):
+    """The Markdown lines of the point, seed and interval tables of
+    ``results`` (rows of some input sets)."""
+    if results.empty:
+        return []
+    point = wide_table(results, ("rmse", "mae", "skill", "dm_p"), settings.horizons)
+    lines = [
+        "RMSE and MAE (µg/m³), skill against persistence (%), Diebold-Mariano "
+        "p-value of the LSTM:",
+        "",
+        to_markdown(point),
+        "",
+    ]
+    lstm = results[results["model"] == "lstm"]
+    if len(settings.seeds) > 1 and not lstm.empty:
+        lines += [
+            "RMSE of the single LSTMs whose mean forecast the table scores "
+            "(min-max over seeds):",
+            "",
+            to_markdown(wide_table(lstm, ("seeds",), settings.horizons)),
+            "",
+        ]
+    if results["coverage"].notna().any():
+        lines += [
+            f"{settings.intervals:.0%} intervals: coverage (%) and mean width (µg/m³):",
+            "",
+            to_markdown(wide_table(results, INTERVAL_VALUES, settings.horizons)),
+            "",
+        ]
+    return lines
+
+
 def markdown_report(result, command):
     """The report of ``result`` (a :class:`StudyResult`) run by ``command``."""
     settings, results = result.settings, result.results
@@ -146,7 +186,6 @@ def markdown_report(result, command):
         if name == "lstm"
         for model in models
     }
-    point = wide_table(results, ("rmse", "mae", "skill", "dm_p"), settings.horizons)
     lines = [
         "# Beijing PM2.5 forecasts by rolling origin: test years "
         f"{join_and(settings.folds)}",
@@ -159,32 +198,17 @@ def markdown_report(result, command):
             for paragraph in study_description(settings, backends)
             for line in (paragraph, "")
         ),
-        "RMSE and MAE (µg/m³), skill against persistence (%), Diebold-Mariano "
-        "p-value of the LSTM:",
-        "",
-        to_markdown(point),
-        "",
-        _SCORES_NOTE,
-        "",
     ]
-    if len(settings.seeds) > 1:
-        lines += [
-            "RMSE of the single LSTMs whose mean forecast the table scores "
-            "(min-max over seeds):",
-            "",
-            to_markdown(
-                wide_table(
-                    results[results["model"] == "lstm"], ("seeds",), settings.horizons
-                )
-            ),
-            "",
-        ]
+    deployable, upper_bound = split_upper_bound(results)
+    for rows, heading in ((deployable, "Deployable"), (upper_bound, UPPER_BOUND)):
+        if rows.empty:
+            continue
+        if not upper_bound.empty:  # headings only where the two are apart
+            lines += [f"## {heading}", ""]
+        lines += _tables(rows, settings)
+    lines += [_SCORES_NOTE, ""]
     if results["coverage"].notna().any():
-        lines += [
-            to_markdown(wide_table(results, INTERVAL_VALUES, settings.horizons)),
-            "",
-            *_interval_notes(settings),
-        ]
+        lines += _interval_notes(settings)
     lines += [
         f"Run: sklstm {__version__}, scikit-learn {sklearn.__version__}, NumPy "
         f"{np.__version__}, Python {platform.python_version()}, "

@@ -26,6 +26,7 @@ validate. The fitted pipeline predicts from raw rows; give it the
 import time
 
 import numpy as np
+from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.frozen import FrozenEstimator
@@ -222,23 +223,56 @@ def fit_lags(pipeline, frame, y, protocol, inputs, horizon):
     reading August 2012. With a look-ahead (the windower's ``lead``), the
     ``lead`` hours after the last row follow as future rows
     (:meth:`InputSet.rows`): they lend their known-ahead values and give no
-    training row.
+    training row. A final step with ``early_stopping=True`` (gradient
+    boosting) stops on the rows of the validation period, as the LSTM does:
+    they reach it as ``X_val`` and ``y_val``, windowed from their true past.
+
+    Parameters
+    ----------
+    pipeline : Pipeline
+        From :func:`lag_pipeline`.
+    frame : pandas.DataFrame
+        All rows, time-ordered.
+    y : pandas.Series or pandas.DataFrame
+        Targets of every row at ``horizon`` (one column per horizon).
+    protocol : Protocol
+    inputs : InputSet or sequence of str
+    horizon : int or sequence of int
 
     Returns
     -------
     fit_time : float
         Seconds spent in ``pipeline.fit``.
     """
-    rows = np.flatnonzero(rows_in(protocol.train, frame.index, horizon))
-    start, stop = rows[0], rows[-1] + 1
-    X = as_input_set(inputs).rows(frame, start, stop, pipeline["lags"].lead)
-    return _timed_fit(pipeline, X, y.iloc[start:stop])
+    inputs = as_input_set(inputs)
+    params = {}
+    if getattr(pipeline["model"], "early_stopping", False) is True:
+        mask = rows_in(protocol.validation, frame.index, horizon)
+        first = history_start(mask, pipeline["lags"].window)
+        X_val, y_val = _lag_rows(pipeline, frame, y, inputs, mask, first)
+        drop = int(np.flatnonzero(mask)[0]) - first  # rows lending their past
+        X_val = clone(pipeline[:-1]).fit_transform(X_val)[drop:]
+        params = {"model__X_val": X_val, "model__y_val": y_val.iloc[drop:]}
+    mask = rows_in(protocol.train, frame.index, horizon)
+    X, target = _lag_rows(pipeline, frame, y, inputs, mask)
+    return _timed_fit(pipeline, X, target, params=params)
 
 
-def _timed_fit(pipeline, X, y, weight=None, step=None):
+def _lag_rows(pipeline, frame, y, inputs, mask, start=None):
+    """The rows of a lag pipeline from ``start`` (the first of ``mask`` by
+    default) to the last of ``mask``, then their future rows, and the
+    targets of those rows."""
+    rows = np.flatnonzero(mask)
+    start = rows[0] if start is None else start
+    stop = rows[-1] + 1
+    X = inputs.rows(frame, start, stop, pipeline["lags"].lead)
+    return X, y.iloc[start:stop]
+
+
+def _timed_fit(pipeline, X, y, weight=None, step=None, params=None):
     """Fit on ``X`` and ``y``, zero-weight rows with a neutral target."""
     target = np.array(y, dtype=float)
-    params = {}
+    params = dict(params or {})
     if weight is not None and (weight == 0).any():
         # Zero-weight rows only lend their past; their targets may lie
         # outside the period (or past the data), so they are blanked.

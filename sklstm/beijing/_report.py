@@ -5,6 +5,8 @@ plain text or Markdown), the two figures, and the words they share
 import numpy as np
 import pandas as pd
 
+from ._input_sets import INPUT_SETS
+
 #: The ``test_year`` of the rows that average the test years.
 MEAN = "mean"
 
@@ -28,6 +30,36 @@ _TITLES = {
     "rmse": "RMSE", "mae": "MAE", "skill": "skill %", "dm_p": "DM p",
     "seeds": "seeds", "coverage": "cover", "width": "width",
 }  # fmt: skip
+
+
+#: What heads every table of the input sets that read observed weather ahead.
+UPPER_BOUND = (
+    "Upper bound, not a deployable forecast: the observed weather of the "
+    "target hours stands in for a perfect weather forecast"
+)
+
+
+def split_upper_bound(results):
+    """The rows of the deployable input sets, and those of the sets that
+    read observed values ahead (:attr:`InputSet.perfect_forecast`), which
+    are reported apart, under :data:`UPPER_BOUND`.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        Rows of the long table (:data:`RESULT_COLUMNS`).
+
+    Returns
+    -------
+    deployable, upper_bound : pandas.DataFrame
+        Either may be empty.
+    """
+    perfect = (
+        results["inputs"]
+        .map(lambda name: INPUT_SETS[name].perfect_forecast)
+        .astype(bool)
+    )
+    return results[~perfect], results[perfect]
 
 
 def count(number, noun):
@@ -277,7 +309,10 @@ def plot_skill(path, results, horizons=(), title=None):
                               fmt="o", capsize=3, **style)  # fmt: skip
             if model != "seasonal naive":  # far below at short horizons
                 shown.extend([low.min(), high.max()])
-        axis.set_title(f"{inputs} inputs", fontsize=10)
+        title = f"{inputs} inputs"
+        if INPUT_SETS[inputs].perfect_forecast:
+            title += "\n(observed weather ahead: an upper bound)"
+        axis.set_title(title, fontsize=10)
         axis.set_xlabel("horizon (hours ahead)")
         if horizons:
             axis.set_xticks(sorted({1, *horizons, *range(6, 25, 6)}))

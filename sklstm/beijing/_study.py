@@ -224,7 +224,9 @@ class _Study:
             record["coverage"], record["width"] = interval_scores(y_true, *bounds)
             record["interval"] = str(method)
         self.records.append(record)
-        if year == self.plot_year and h in self.settings.horizons:
+        # The forecast plot shows deployable forecasts only.
+        plotted = not INPUT_SETS[inputs].perfect_forecast
+        if year == self.plot_year and h in self.settings.horizons and plotted:
             label = model if model != "lstm" else f"LSTM ({inputs})"
             if model in ("persistence", "lstm"):
                 self.result.forecasts[h][label] = self._by_target_time(y_pred, year, h)

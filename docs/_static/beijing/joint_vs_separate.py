@@ -24,12 +24,11 @@ from sklearn.metrics import root_mean_squared_error
 from threadpoolctl import threadpool_limits
 
 from sklstm.beijing import StudySettings
+from sklstm.beijing._input_sets import INPUT_SETS, TARGET
 from sklstm.beijing._models import fit_columns, fit_lstm, lstm_columns, lstm_pipeline
 from sklstm.beijing._protocol import (
     FOLDS,
     FULL,
-    INPUT_SETS,
-    TARGET,
     load_frame,
     predict_rows,
     rows_in,
@@ -70,7 +69,7 @@ def main():
     jobs = [
         (year, inputs, seed, horizons)
         for year in FOLDS
-        for inputs in INPUT_SETS
+        for inputs in ("univariate", "multivariate")
         for seed in SEEDS
         for horizons in [ALL, *((h,) for h in SCORED)]
     ]
