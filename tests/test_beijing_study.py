@@ -217,7 +217,7 @@ def test_report_prose_states_the_settings_it_ran_with():
         "seeds 3 and 4 (forecasts averaged)",
         "backend auto (numpy)",
         "value at t+h-24, or at t+h-24k for h > 24",
-        "max_iter=11,",
+        "at most 11 iterations,",
         "standardised 12-hour lags",
     ]:
         assert phrase in text
@@ -236,7 +236,8 @@ def test_report_prose_states_the_settings_it_ran_with():
         "at most 40 epochs",
         "early stopping after 6 epochs without",
         "seeds 0, 1, 2, 3, 4 and 5 (forecasts averaged)",
-        "max_iter=300,",
+        "learning_rate=0.05, max_leaf_nodes=15, at most 2000 iterations, "
+        "early stopping on the validation year",
         "multivariate: PM2.5, dew point",
     ]:
         assert phrase in default

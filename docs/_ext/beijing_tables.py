@@ -22,7 +22,9 @@ from sklstm.beijing._report import (
     INTERVAL_VALUES,
     MEAN,
     POINT_VALUES,
+    UPPER_BOUND,
     _cells,
+    split_upper_bound,
     wide_table,
 )
 
@@ -51,22 +53,30 @@ def table_horizons(results):
     return sorted(results.loc[results["model"] == "lstm", "horizon"].unique())
 
 
-def score_table(results):
+def score_table(results, *, upper_bound=False):
     """RMSE, skill and DM p-value by test year, as a reST list-table.
 
     Parameters
     ----------
     results : pandas.DataFrame
         The long results table (:func:`read_results`).
+    upper_bound : bool, default=False
+        False for the deployable input sets, True for those that read the
+        observed weather ahead (a perfect forecast), which are never mixed
+        with them.
 
     Returns
     -------
     text : str
-        A ``list-table`` directive. Bold: the lowest RMSE of its test year,
-        input set and horizon (the naive forecasts compete with the
-        univariate models).
+        A ``list-table`` directive (empty where ``results`` holds none of
+        those input sets). Bold: the lowest RMSE of its test year, input set
+        and horizon (the naive forecasts compete with the univariate models).
     """
-    table = wide_table(results, POINT_VALUES, table_horizons(results))
+    horizons = table_horizons(results)
+    results = split_upper_bound(results)[upper_bound]
+    if results.empty:
+        return ""  # an empty include: no such input set was run
+    table = wide_table(results, POINT_VALUES, horizons)
     rmse = [name for name in table.columns if name.startswith("RMSE ")]
     lowest = table.groupby(["test_year", "inputs"], sort=False)[rmse].transform("min")
     bold = table[rmse].eq(lowest).reindex(columns=table.columns, fill_value=False)
@@ -84,7 +94,14 @@ def score_table(results):
         f"({baseline}), by test year and their mean (pooled test); LSTM: six "
         "seeds averaged; bold: the lowest RMSE of its input set, horizon and year"
     )
+    if upper_bound:
+        caption = f"{UPPER_BOUND}. {caption}"
     return _list_table(caption, table, bold.to_numpy())
+
+
+def upper_bound_table(results):
+    """:func:`score_table` of the input sets that read observed weather ahead."""
+    return score_table(results, upper_bound=True)
 
 
 def interval_table(results):
@@ -101,19 +118,24 @@ def interval_table(results):
     text : str
         A ``list-table`` directive.
     """
-    means = results[results["test_year"] == MEAN]
+    deployable = split_upper_bound(results)[0]
+    means = deployable[deployable["test_year"] == MEAN]
     table = wide_table(means, INTERVAL_VALUES, table_horizons(results))
     table.insert(0, "test_year", MEAN)
     years = sorted(set(results["test_year"]) - {MEAN})
     caption = (
         f"80 % conformal intervals, mean over {years[0]}\N{EN DASH}{years[-1]}: "
-        "coverage (%) and mean width (µg/m³)"
+        "coverage (%) and mean width (µg/m³); the deployable input sets"
     )
     return _list_table(caption, table)
 
 
 #: The generated files: name -> function of the results that writes it.
-TABLES = {"beijing_scores.rst": score_table, "beijing_intervals.rst": interval_table}
+TABLES = {
+    "beijing_scores.rst": score_table,
+    "beijing_scores_upper_bound.rst": upper_bound_table,
+    "beijing_intervals.rst": interval_table,
+}
 
 
 def write_tables(srcdir):

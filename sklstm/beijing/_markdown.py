@@ -9,7 +9,7 @@ import sklearn
 from .. import __version__
 from ._input_sets import INPUT_SETS
 from ._intervals import FLOOR, GAMMA
-from ._models import LAG_REGRESSORS, SEASON
+from ._models import HGB, LAG_REGRESSORS, SEASON
 from ._report import (
     INTERVAL_VALUES,
     UPPER_BOUND,
@@ -49,7 +49,7 @@ def study_description(settings, backends=()):
             f", or at t+h-{SEASON}k for h > {SEASON}, k the fewest days back known at t"
         )
     seeds = list(settings.seeds)
-    ridge = LAG_REGRESSORS["ridge"]()
+    ridge, hgb = LAG_REGRESSORS["ridge"](), LAG_REGRESSORS[HGB]()
     folds = "; ".join(
         f"test {year}: train {_period_text(protocol.train)}, validation "
         f"{_period_text(protocol.validation)}, test {_period_text(protocol.test)}"
@@ -104,9 +104,13 @@ def study_description(settings, backends=()):
         "Baselines: persistence (value at t), seasonal naive "
         f"({seasonal}; daily seasonality, whatever the input window), "
         f"Ridge(alpha={ridge.alpha:g}) and HistGradientBoostingRegressor("
-        f"max_iter={settings.hgb_max_iter}, no early stopping; at the "
-        f"horizons {join_and(settings.horizons)} only) on standardised {window}-hour "
-        "lags, wind direction label-encoded.",
+        f"learning_rate={hgb.learning_rate:g}, max_leaf_nodes={hgb.max_leaf_nodes}, "
+        f"at most {settings.hgb_max_iter} iterations, early stopping on the "
+        f"validation year after {hgb.n_iter_no_change} without a better score; "
+        f"at the horizons {join_and(settings.horizons)} only) on standardised "
+        f"{window}-hour lags, wind direction label-encoded; with a look-ahead, "
+        "the leads of the known-ahead columns up to the target hour, and one "
+        "Ridge per horizon.",
     ]
 
 

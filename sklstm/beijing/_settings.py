@@ -54,7 +54,8 @@ class StudySettings:
         LSTM seeds; with several, their forecasts are averaged (six by
         default: chosen on 2013, see the Beijing docs page).
     hgb_max_iter : int
-        Boosting iterations of the gradient-boosting baseline.
+        Most boosting iterations of the gradient-boosting baseline, which
+        stops early on the validation year.
     backend : str
         ``LSTMRegressor(backend=...)``.
     threads : int or None
@@ -87,7 +88,7 @@ class StudySettings:
     dropout: float = 0.0
     schedule: str = "constant"
     seeds: tuple = (0, 1, 2, 3, 4, 5)
-    hgb_max_iter: int = 300
+    hgb_max_iter: int = 2000
     backend: str = "auto"
     threads: int = 1
     intervals: float | None = 0.8
