@@ -11,6 +11,7 @@ import pytest
 from scipy import stats
 
 from sklstm.beijing import _cli, main
+from sklstm.beijing._input_sets import DEFAULT_INPUTS
 from sklstm.beijing._outputs import PLOT_PNG, SKILL_PNG, TABLE_CSV, TABLE_MD
 from sklstm.beijing._protocol import (
     FOLDS,
@@ -44,7 +45,7 @@ def studies(monkeypatch):
     return results
 
 
-def _expected_cells(inputs=("univariate", "multivariate"), horizons=HORIZONS):
+def _expected_cells(inputs=DEFAULT_INPUTS, horizons=HORIZONS):
     """(inputs, model, horizon) of every row of one test year: the naive
     forecasts once (they read PM2.5 only) and Ridge at every hour from 1 to
     24, gradient boosting and the LSTM at the table's horizons."""
@@ -135,7 +136,7 @@ def test_quick_run_writes_tables_and_plots(shared_data_home, tmp_path, capsys, f
     for year in FOLDS:
         rows = rows_in(QUICK.fold(year).test, frame.index, 1)
         constant = best_constant_rmse(targets(frame, (1,)).to_numpy()[rows, 0])
-        for inputs in ("univariate", "multivariate"):
+        for inputs in DEFAULT_INPUTS:
             row = scored.loc[str(year), inputs, "lstm", 1]
             assert row["rmse"] < LEARNT * constant
     # The 80 % intervals cover about 80 % of the test targets, averaged over

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from sklstm.beijing import _cli, _outputs, main
+from sklstm.beijing._input_sets import DEFAULT_INPUTS, INPUT_SETS
+from sklstm.beijing._options import build_parser, settings_from
 from sklstm.beijing._outputs import PLOT_PNG, TABLE_CSV, TABLE_MD
 
 from ._beijing import (
@@ -187,3 +189,18 @@ def test_outputs_are_all_written_or_none(shared_data_home, tmp_path, monkeypatch
     assert sorted(path.name for path in out.iterdir()) == sorted(
         [TABLE_CSV, TABLE_MD, "notes.txt"]
     )
+
+
+@pytest.mark.parametrize(
+    ("argv", "inputs"),
+    [
+        ([], DEFAULT_INPUTS),
+        (["--inputs", "all"], tuple(INPUT_SETS)),
+        (["--inputs", "weather-ahead,univariate"], ("weather-ahead", "univariate")),
+    ],
+)
+def test_the_default_runs_the_deployable_input_sets(argv, inputs):
+    parser = build_parser()
+    settings = settings_from(parser.parse_args(argv), parser)
+    assert settings.inputs == inputs
+    assert not any(INPUT_SETS[name].perfect_forecast for name in DEFAULT_INPUTS)

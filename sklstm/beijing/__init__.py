@@ -21,8 +21,11 @@ The data and periods (``_protocol``): PM2.5 gaps filled by time
 interpolation (the leading gap back-filled), a row belonging to the period
 of its target; 24-hour input windows by default; horizons 1, 6 and 24 hours
 in the tables (1 to 24 for the naive forecasts and Ridge, for the figure);
-univariate (PM2.5 only) and multivariate (eight features) inputs; scalers
-fitted on each fold's train period only.
+univariate (PM2.5 only) and multivariate (eight features) inputs, and two
+sets that also read columns known ahead, up to the target hour: the
+calendar (deployable) and the observed weather (a perfect forecast, an
+upper bound reported apart; ``_input_sets``); scalers fitted on each fold's
+train period only.
 
 How the LSTM pipeline is fitted (``_models``): the ColumnTransformer is
 fitted on the train rows and frozen (:class:`~sklearn.frozen.FrozenEstimator`);

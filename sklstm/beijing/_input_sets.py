@@ -134,3 +134,7 @@ def as_input_set(inputs):
     if isinstance(inputs, InputSet):
         return inputs
     return InputSet(tuple(inputs))
+
+#: The input sets of the default run: the deployable ones, within the
+#: main job's time budget (``--inputs all`` adds the rest).
+DEFAULT_INPUTS = ("univariate", "multivariate", "calendar")

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .. import LSTMRegressor
-from ._input_sets import INPUT_SETS
+from ._input_sets import DEFAULT_INPUTS, INPUT_SETS
 from ._outputs import PLOT_INSTALL_HINT, unwritable
 from ._protocol import FOLDS, HORIZONS
 from ._report import join_and
@@ -66,8 +66,10 @@ def build_parser():
     parser.add_argument(
         "--inputs",
         type=_input_list,
-        default=",".join(INPUT_SETS),
-        help=f"input sets, comma-separated, among {list(INPUT_SETS)}",
+        default=",".join(DEFAULT_INPUTS),
+        help=f"input sets, comma-separated, among {list(INPUT_SETS)}, or 'all'; "
+        "'weather-ahead' reads the observed weather of the target hours, a "
+        "perfect forecast: an upper bound, reported apart",
     )
     parser.add_argument(
         "--backend",
@@ -346,6 +348,8 @@ def _fold_list(text):
 
 
 def _input_list(text):
+    if text.strip() == "all":
+        return tuple(INPUT_SETS)
     names = tuple(part.strip() for part in text.split(","))
     unknown = [name for name in names if name not in INPUT_SETS]
     if unknown:

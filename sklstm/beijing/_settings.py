@@ -3,7 +3,7 @@ defaults and the ``--quick`` ones."""
 
 from dataclasses import dataclass
 
-from ._input_sets import INPUT_SETS
+from ._input_sets import DEFAULT_INPUTS
 from ._protocol import CURVE_HORIZONS, FOLDS, FULL, HORIZONS, QUICK, WINDOW
 
 
@@ -16,7 +16,8 @@ class StudySettings:
     horizons : tuple of int
         Hours ahead of the tables, the intervals and gradient boosting.
     inputs : tuple of str
-        Input sets, keys of ``INPUT_SETS``.
+        Input sets, keys of ``_input_sets.INPUT_SETS``; by default the
+        deployable ones (``_input_sets.DEFAULT_INPUTS``).
     protocol : Protocol
         The periods of the last fold (``FULL`` or the ``QUICK`` slice);
         the other folds are it shifted back (:meth:`Protocol.fold`).
@@ -73,7 +74,7 @@ class StudySettings:
     """
 
     horizons: tuple = HORIZONS
-    inputs: tuple = tuple(INPUT_SETS)
+    inputs: tuple = DEFAULT_INPUTS
     protocol: object = FULL
     folds: tuple = FOLDS
     joint: bool = False

@@ -9,9 +9,11 @@ Y-2, the LSTM stops early on Y-1, and all are scored on the hours of Y
 - Ridge(alpha=1) on the standardised lags of the input window, wind
   direction label-encoded: one multi-output Ridge for every hour from 1 to
   24 (the skill figure), which is one Ridge per horizon (its outputs are
-  solved independently);
-- HistGradientBoostingRegressor(max_iter=300) on the same lags, one per
-  horizon of ``StudySettings.horizons`` only (it is the costly baseline);
+  solved independently); with a look-ahead (:mod:`._input_sets`), one Ridge
+  per horizon ``h``, reading ``h`` leads of the known-ahead columns;
+- HistGradientBoostingRegressor on the same features (settings chosen on
+  the validation years, early stopping on Y-1), one per horizon of
+  ``StudySettings.horizons`` only (it is the costly baseline);
 - the LSTM pipeline (one-hot wind direction, standard scaling, windows of
   ``StudySettings.window`` hours, :class:`~sklstm.LSTMRegressor` with early
   stopping on Y-1), one per horizon of ``StudySettings.horizons``, several
