@@ -19,6 +19,7 @@ import numpy as np
 
 from ._backend import NUMPY_BACKEND
 from ._gates import N_GATES
+from ._head import head_output
 from ._layer import LayerCache, layer_backward, layer_forward
 from ._masking import active_counts, pieces
 from ._network import forward
@@ -233,10 +234,13 @@ class CompiledEngine:
 
         All layers advance together, keeping only the current states:
         memory of O(rows x hidden) per thread, not O(rows x steps x hidden).
+        The kernel stops at the last hidden states; the head is ``_head``'s,
+        as in training and on the other engines.
         """
         dtype = params.flat.dtype
         n_samples, steps, _ = X.shape
         layers = [tuple(layer) for layer in params.layers]
+        width = params.head_weight.shape[1]
         out = np.empty((n_samples, params.head_weight.shape[0]), dtype=np.float64)
         # Pieces of bounded work, each one compiled call: Ctrl-C, which
         # Python sees between calls, stops a long predict within a fraction
@@ -252,27 +256,21 @@ class CompiledEngine:
         piece = max(1, _PREDICT_CALL_FLOPS // max(1, flops_per_row))
         piece = -(-piece // _COMPILED_PREDICT_CHUNK) * _COMPILED_PREDICT_CHUNK
         piece = max(piece, self.n_threads * _COMPILED_PREDICT_CHUNK)
-        # The skip connection is summed in the kernel's per-row loop too (a
-        # BLAS product would round a row by the rows beside it).
-        skip_weight = params.skip_weight
-        if skip_weight is None:
-            skip_weight = np.zeros((out.shape[1], 0, X.shape[2]), dtype=dtype)
         for rows, mask in pieces(n_samples, lengths, piece):
             real = steps if mask is None else mask.steps
             X_piece = np.ascontiguousarray(X[rows, :real], dtype=dtype)
-            out_piece = np.empty((len(X_piece), out.shape[1]), dtype=dtype)
-            _fast_lstm.network_output(
+            last_hidden = np.empty((len(X_piece), width), dtype=dtype)
+            _fast_lstm.last_hidden_states(
                 X_piece,
                 layers,
-                params.head_weight,
-                params.head_bias,
-                np.ascontiguousarray(skip_weight),
-                out_piece,
+                last_hidden,
                 self.n_threads,
                 _COMPILED_PREDICT_CHUNK,
                 None if active_counts(mask) is None else mask.lengths,
             )
-            out[rows] = out_piece
+            out[rows] = head_output(
+                params, last_hidden, np.swapaxes(X_piece, 0, 1), np, mask
+            )
         return out
 
 
