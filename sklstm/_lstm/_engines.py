@@ -74,10 +74,10 @@ class ArrayEngine:
         """``"numpy"`` (the reference engine) or ``"cupy"``: the backend's."""
         return self.backend.name
 
-    # float64 predictions: exact enough that the composition of a chunk
-    # never shows in a row's result (float32 GEMMs round differently by the
-    # row's position in the block).
-    predict_dtype = np.float64
+    # BLAS's float32 products round a row by the rows beside it (by up to
+    # 2.7e-7 relative, measured on a fitted float32 model); in float64 that
+    # stays below scikit-learn's subset-invariance tolerance.
+    rows_apart_dtype = np.dtype(np.float64)
 
     def thread_limits(self):
         """Context manager: BLAS at ``n_threads`` (None: 1) threads."""
@@ -148,8 +148,9 @@ class CompiledEngine:
     """
 
     name = "compiled"
-    # Predictions in the training dtype: its predict GEMM keeps rows apart.
-    predict_dtype = None
+    # Its GEMM and the shared head give a row the same operations wherever
+    # it sits, at any precision.
+    rows_apart_dtype = np.dtype(np.float32)
 
     def __init__(self, backend=NUMPY_BACKEND, n_threads=None):
         self.backend = backend
@@ -272,6 +273,30 @@ class CompiledEngine:
                 params, last_hidden, np.swapaxes(X_piece, 0, 1), np, mask
             )
         return out
+
+
+def prediction_dtype(engine, fitted_dtype):
+    """The dtype ``predict`` computes in: one rule for every engine.
+
+    The fitted dtype, raised to the engine's ``rows_apart_dtype``, the
+    lowest precision at which the engine gives a row the same prediction
+    alone as among other rows. The compiled engine does at any precision,
+    so a model predicts there in the dtype it was fitted in. The NumPy and
+    CuPy engines' products are BLAS's, whose float32 results for a row
+    depend on the rows beside it, so they predict in float64. A float64
+    model predicts in float64 on every engine.
+
+    Parameters
+    ----------
+    engine : ArrayEngine or CompiledEngine
+    fitted_dtype : numpy dtype or str
+        The estimator's ``dtype``.
+
+    Returns
+    -------
+    dtype : numpy.dtype
+    """
+    return np.promote_types(fitted_dtype, engine.rows_apart_dtype)
 
 
 def make_engine(backend, n_threads=None):
