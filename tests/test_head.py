@@ -56,11 +56,12 @@ def test_recent_steps_reads_each_row_at_its_own_last_steps():
         np.testing.assert_array_equal(recent[:, row], inputs[length - 3 : length, row])
 
 
+@pytest.mark.parametrize("hidden", [7, 40, 64])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_head_output_of_a_row_is_the_same_bits_alone_as_in_a_batch(dtype):
+def test_head_output_of_a_row_is_the_same_bits_alone_as_in_a_batch(dtype, hidden):
     # What the compiled engine's predict promises: no matrix product, whose
     # blocking may round a row by its neighbours, in the head.
-    params, last_hidden, inputs, mask = _head_problem(dtype)
+    params, last_hidden, inputs, mask = _head_problem(dtype, hidden=hidden)
     batch_output = head_output(params, last_hidden, inputs, np, mask)
     assert batch_output.dtype == dtype
     for row, length in enumerate(mask.lengths):
