@@ -741,6 +741,19 @@ def git_revision():
     return "unknown"
 
 
+# OpenMP's settings that change how its threads wait: on a machine whose
+# cores are busy, threads that spin while they wait take the cores from the
+# work (docs/performance.rst, "Threads").
+OPENMP_WAIT_SETTINGS = ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
+
+
+def openmp_settings():
+    """The OpenMP wait settings of the environment, for a report's header."""
+    return ", ".join(
+        f"{name}={os.environ.get(name, 'unset')}" for name in OPENMP_WAIT_SETTINGS
+    )
+
+
 def header_lines(args, settings, torch, load_start):
     try:
         affinity = len(os.sched_getaffinity(0))
@@ -765,7 +778,8 @@ def header_lines(args, settings, torch, load_start):
         "`torch.set_num_threads(N)`); the memory and scaling tables on "
         f"{max(args.thread_counts)}. sklstm engine: "
         f"{_engines.host_engine(sklstm._lstm._backend.NUMPY_BACKEND).name} "
-        "(`SKLSTM_ENGINE` to change). Thread pools at start "
+        f"(`SKLSTM_ENGINE` to change). OpenMP: {openmp_settings()}. "
+        "Thread pools at start "
         "(`threadpoolctl.threadpool_info()`):",
     ]
     lines += [f"  - {describe_pool(pool)}" for pool in threadpool_info()]
@@ -1087,6 +1101,7 @@ def padded_only(args, settings):
         f"- machine: {cpu_model()}, {os.cpu_count()} CPUs; load average "
         f"{load_start:.2f} at the start, {os.getloadavg()[0]:.2f} at the end",
         f"- sklstm {sklstm.__version__} ({git_revision()}), numpy {np.__version__}",
+        f"- OpenMP: {openmp_settings()}",
         f"- command: `python benchmarks/bench_lstm.py {' '.join(args.argv)}`",
         "",
         *padded_report(rows, settings.train_repeats),

@@ -20,7 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._fitted_network import FittedNetworkMixin, fitted_network
 from ._lstm._backend import resolve_backend
-from ._lstm._engines import make_engine
+from ._lstm._engines import make_engine, prediction_dtype
 from ._lstm._layer import Workspace
 from ._lstm._network import (
     NetworkShape,
@@ -259,7 +259,7 @@ class BaseLSTM(FittedNetworkMixin, SavedStateMixin, BaseEstimator, metaclass=ABC
         X, lengths, network = self._validate_for_prediction(X)
         backend = self._predict_backend()
         engine = make_engine(backend, self.n_threads)
-        dtype = engine.predict_dtype or np.dtype(self.dtype)
+        dtype = prediction_dtype(engine, self.dtype)
         params = unflatten(
             self._predict_weights(backend, network, dtype), network.shape
         )

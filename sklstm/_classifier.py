@@ -224,8 +224,8 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
-            In the order of ``classes_``; for multilabel targets, the
-            probability of each label.
+            In the order of ``classes_`` (of each label for multilabel
+            targets), computed as :ref:`prediction-precision` states.
         """
         logits = self._predicted_outputs(X)
         if self.out_activation_ == "softmax":

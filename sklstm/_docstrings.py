@@ -152,10 +152,15 @@ STOPPING_PARAMETERS = """\
 
 ENGINE_PARAMETERS = """\
     dtype : {"float32", "float64"}, default="float32"
-        Precision of training and, on the CPU, of prediction. A row's
-        prediction never depends on the other rows of the call: the compiled
-        engine's predict gives every row the same operations wherever it
-        sits; the NumPy and CuPy engines predict in float64 for that reason.
+        Precision of training and of prediction, with one rule for
+        ``predict`` on every engine: it computes in this dtype wherever a
+        row's prediction is then the same alone as among other rows, and
+        in float64 otherwise. The compiled engine gives every row the same
+        operations wherever it sits, so a model predicts there in the dtype
+        it was fitted in; the NumPy and CuPy engines' products are BLAS's,
+        which in float32 round a row by the rows beside it, so they predict
+        in float64 (:ref:`prediction-precision`). Predictions are float64
+        arrays either way.
     n_threads : int or None, default=None
         Number of threads of ``fit`` and ``predict`` on the CPU. The compiled
         engine (the default where it is built) runs that many OpenMP

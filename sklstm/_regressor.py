@@ -224,7 +224,9 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
         Returns
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            Same number of dimensions as the ``y`` given to ``fit``.
+            Same number of dimensions as the ``y`` given to ``fit``;
+            computed as :ref:`prediction-precision` states (in the fitted
+            dtype on the compiled engine, in float64 on NumPy and CuPy).
         """
         return self._predicted_outputs(X)
 

@@ -259,13 +259,10 @@ def test_compiled_kernels_refuse_counts_that_are_not_longest_first():
                 inputs, *weights, *buffers, 1, np.array(active, dtype=np.intp)
             )
     with pytest.raises(ValueError, match="lengths"):
-        _fast_lstm.network_output(
+        _fast_lstm.last_hidden_states(
             np.zeros((2, 3, 2)),
             [tuple(weights)],
-            np.zeros((1, 3)),
-            np.zeros(1),
-            np.zeros((1, 0, 2)),
-            np.empty((2, 1)),
+            np.empty((2, 3)),
             1,
             8,
             np.array([2, 3], dtype=np.intp),

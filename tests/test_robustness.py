@@ -215,7 +215,7 @@ def test_ctrl_c_stops_a_long_predict_after_the_piece_it_is_in(
     from sklstm._lstm import _engines
 
     if host_engine_name == "compiled":
-        module, name = _engines._fast_lstm, "network_output"
+        module, name = _engines._fast_lstm, "last_hidden_states"
         rows_of = lambda args: len(args[0])  # noqa: E731 (samples-first X)
     else:
         module, name = _engines, "forward"

@@ -19,6 +19,7 @@ import numpy as np
 
 from ._backend import NUMPY_BACKEND
 from ._gates import N_GATES
+from ._head import head_output
 from ._layer import LayerCache, layer_backward, layer_forward
 from ._masking import active_counts, pieces
 from ._network import forward
@@ -73,10 +74,10 @@ class ArrayEngine:
         """``"numpy"`` (the reference engine) or ``"cupy"``: the backend's."""
         return self.backend.name
 
-    # float64 predictions: exact enough that the composition of a chunk
-    # never shows in a row's result (float32 GEMMs round differently by the
-    # row's position in the block).
-    predict_dtype = np.float64
+    # BLAS's float32 products round a row by the rows beside it (by up to
+    # 2.7e-7 relative, measured on a fitted float32 model); in float64 that
+    # stays below scikit-learn's subset-invariance tolerance.
+    rows_apart_dtype = np.dtype(np.float64)
 
     def thread_limits(self):
         """Context manager: BLAS at ``n_threads`` (None: 1) threads."""
@@ -147,8 +148,9 @@ class CompiledEngine:
     """
 
     name = "compiled"
-    # Predictions in the training dtype: its predict GEMM keeps rows apart.
-    predict_dtype = None
+    # Its GEMM and the shared head give a row the same operations wherever
+    # it sits, at any precision.
+    rows_apart_dtype = np.dtype(np.float32)
 
     def __init__(self, backend=NUMPY_BACKEND, n_threads=None):
         self.backend = backend
@@ -233,10 +235,13 @@ class CompiledEngine:
 
         All layers advance together, keeping only the current states:
         memory of O(rows x hidden) per thread, not O(rows x steps x hidden).
+        The kernel stops at the last hidden states; the head is ``_head``'s,
+        as in training and on the other engines.
         """
         dtype = params.flat.dtype
         n_samples, steps, _ = X.shape
         layers = [tuple(layer) for layer in params.layers]
+        width = params.head_weight.shape[1]
         out = np.empty((n_samples, params.head_weight.shape[0]), dtype=np.float64)
         # Pieces of bounded work, each one compiled call: Ctrl-C, which
         # Python sees between calls, stops a long predict within a fraction
@@ -252,28 +257,46 @@ class CompiledEngine:
         piece = max(1, _PREDICT_CALL_FLOPS // max(1, flops_per_row))
         piece = -(-piece // _COMPILED_PREDICT_CHUNK) * _COMPILED_PREDICT_CHUNK
         piece = max(piece, self.n_threads * _COMPILED_PREDICT_CHUNK)
-        # The skip connection is summed in the kernel's per-row loop too (a
-        # BLAS product would round a row by the rows beside it).
-        skip_weight = params.skip_weight
-        if skip_weight is None:
-            skip_weight = np.zeros((out.shape[1], 0, X.shape[2]), dtype=dtype)
         for rows, mask in pieces(n_samples, lengths, piece):
             real = steps if mask is None else mask.steps
             X_piece = np.ascontiguousarray(X[rows, :real], dtype=dtype)
-            out_piece = np.empty((len(X_piece), out.shape[1]), dtype=dtype)
-            _fast_lstm.network_output(
+            last_hidden = np.empty((len(X_piece), width), dtype=dtype)
+            _fast_lstm.last_hidden_states(
                 X_piece,
                 layers,
-                params.head_weight,
-                params.head_bias,
-                np.ascontiguousarray(skip_weight),
-                out_piece,
+                last_hidden,
                 self.n_threads,
                 _COMPILED_PREDICT_CHUNK,
                 None if active_counts(mask) is None else mask.lengths,
             )
-            out[rows] = out_piece
+            out[rows] = head_output(
+                params, last_hidden, np.swapaxes(X_piece, 0, 1), np, mask
+            )
         return out
+
+
+def prediction_dtype(engine, fitted_dtype):
+    """The dtype ``predict`` computes in: one rule for every engine.
+
+    The fitted dtype, raised to the engine's ``rows_apart_dtype``, the
+    lowest precision at which the engine gives a row the same prediction
+    alone as among other rows. The compiled engine does at any precision,
+    so a model predicts there in the dtype it was fitted in. The NumPy and
+    CuPy engines' products are BLAS's, whose float32 results for a row
+    depend on the rows beside it, so they predict in float64. A float64
+    model predicts in float64 on every engine.
+
+    Parameters
+    ----------
+    engine : ArrayEngine or CompiledEngine
+    fitted_dtype : numpy dtype or str
+        The estimator's ``dtype``.
+
+    Returns
+    -------
+    dtype : numpy.dtype
+    """
+    return np.promote_types(fitted_dtype, engine.rows_apart_dtype)
 
 
 def make_engine(backend, n_threads=None):

@@ -3,6 +3,7 @@
 With ``skip_steps`` > 0 the inputs of the last ``skip_steps`` time steps
 also reach the output through a linear map beside the LSTM (a skip
 connection, the autoregressive component of LSTNet, Lai et al. 2018).
+``_head`` computes the head and the skip connection, for every engine.
 
 All parameters live in one flat vector; :class:`Parameters` holds views into
 it in PyTorch's ``nn.LSTM`` layout. The optimisers, weight decay and gradient
@@ -14,6 +15,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ._gates import FORGET, N_GATES
+from ._head import head_backward, head_output
 from ._layer import LayerWeights
 from ._masking import active_counts
 
@@ -216,47 +218,10 @@ def forward(params, inputs, workspace, engine, dropout_masks=None, mask=None):
         caches.append(cache)
         layer_inputs = cache.hidden[1:]
     # A row that has ended keeps its states: the last ones are its own.
-    last_hidden = caches[-1].hidden[-1]
-    predictions = last_hidden @ params.head_weight.T
-    predictions += params.head_bias
-    if params.skip_weight is not None:
-        predictions += skip_output(
-            caches[0].inputs, params.skip_weight, workspace.xp, mask
-        )
+    predictions = head_output(
+        params, caches[-1].hidden[-1], caches[0].inputs, workspace.xp, mask
+    )
     return predictions, caches
-
-
-def _recent_steps(inputs, skip_weight, xp, mask=None):
-    """The last ``skip_steps`` real steps of each row of time-major
-    ``inputs``: a view, or a copy where the rows end at different steps."""
-    skip_steps = skip_weight.shape[1]
-    if mask is None or not mask.ragged:
-        return inputs[inputs.shape[0] - skip_steps :]
-    steps = mask.lengths[None, :] - skip_steps + np.arange(skip_steps)[:, None]
-    rows = np.broadcast_to(np.arange(inputs.shape[1]), steps.shape)
-    return inputs[xp.asarray(steps), xp.asarray(rows)]
-
-
-def skip_output(inputs, skip_weight, xp, mask=None):
-    """What the skip connection adds to the predictions.
-
-    Parameters
-    ----------
-    inputs : array of shape (steps, batch, n_features)
-        Time-major inputs of the first layer (after its dropout, in training).
-    skip_weight : array of shape (n_outputs, skip_steps, n_features)
-    xp : module
-        The array module of ``inputs``.
-    mask : StepMask or None, default=None
-        Rows of different lengths: each reads its own last real steps.
-
-    Returns
-    -------
-    output : array of shape (batch, n_outputs)
-        ``sum_j inputs[steps - skip_steps + j] @ skip_weight[:, j].T``.
-    """
-    recent = _recent_steps(inputs, skip_weight, xp, mask)
-    return xp.tensordot(recent, skip_weight, axes=([0, 2], [1, 2]))
 
 
 def backward(
@@ -269,7 +234,8 @@ def backward(
     dropout_masks=None,
     mask=None,
 ):
-    """Backpropagate ``d_predictions`` through the head and every layer.
+    """Backpropagate ``d_predictions`` through the head (``_head``) and
+    every layer.
 
     Parameters
     ----------
@@ -288,14 +254,15 @@ def backward(
     mask : StepMask or None, default=None
         That given to :func:`forward`.
     """
-    xp = workspace.xp
-    last_hidden = caches[-1].hidden[-1]
-    xp.matmul(d_predictions.T, last_hidden, out=grads.head_weight)
-    xp.sum(d_predictions, axis=0, out=grads.head_bias)
-    if params.skip_weight is not None:
-        recent = _recent_steps(caches[0].inputs, params.skip_weight, xp, mask)
-        grads.skip_weight[...] = xp.tensordot(d_predictions, recent, axes=([0], [1]))
-    d_hidden = d_predictions @ params.head_weight
+    d_hidden = head_backward(
+        params,
+        caches[-1].hidden[-1],
+        caches[0].inputs,
+        d_predictions,
+        grads,
+        workspace.xp,
+        mask,
+    )
     for index in range(len(caches) - 1, -1, -1):
         d_hidden = engine.layer_backward(
             params.layers[index],

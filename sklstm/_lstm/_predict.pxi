@@ -1,39 +1,31 @@
 # Prediction: every layer at once, last states only. Included by
 # ``_fast_lstm.pyx``.
 
-def network_output(
+def last_hidden_states(
     const floating[:, :, ::1] X,
     list layers,
-    const floating[:, ::1] head_weight,
-    const floating[::1] head_bias,
-    const floating[:, :, ::1] skip_weight,
     floating[:, ::1] out,
     int n_threads,
     Py_ssize_t chunk,
     const Py_ssize_t[::1] lengths=None,
 ):
-    """The network's output (the head on the top layer's last hidden state,
-    plus the skip connection on the last steps' inputs) for samples-first
-    ``X``.
+    """The top layer's hidden state at each row's last real step, for
+    samples-first ``X``: what the network's head (``_head.py``, shared by
+    every engine) reads.
 
     All layers advance together step by step, so only the current states
     are kept: memory of ``O(chunk * H)`` per thread, whatever the number of
     steps. The threads share the chunks of ``chunk`` rows. The products use
     the GEMM of ``_gate_loops.h``, which gives each row the same operations
-    wherever it sits in a chunk, and the head and the skip connection are a
-    plain loop per row: a row's result never depends on the other rows of
-    the call.
+    wherever it sits in a chunk: a row's result never depends on the other
+    rows of the call.
 
     Parameters
     ----------
     X : ndarray of shape (n_samples, steps, n_features)
     layers : list of (weight_ih, weight_hh, bias)
         C-contiguous arrays of ``X``'s dtype, PyTorch's layout.
-    head_weight, head_bias : ndarray of shape (n_outputs, H_last), (n_outputs,)
-    skip_weight : ndarray of shape (n_outputs, skip_steps, n_features)
-        The skip connection's weights, read on the last ``skip_steps`` steps
-        of ``X``; ``skip_steps=0`` (an empty array) for none.
-    out : ndarray of shape (n_samples, n_outputs)
+    out : ndarray of shape (n_samples, H_last)
         Written.
     n_threads : int
         OpenMP threads; at most one per chunk is used.
@@ -42,8 +34,7 @@ def network_output(
     lengths : ndarray of shape (n_samples,) of intp or None, default=None
         Real steps of each row, non-increasing (the rows put longest first,
         ``_masking.py``): a row's states stop at its last real step, where
-        the head reads them, and the skip connection reads its last real
-        steps. None: every row has ``steps``.
+        they are read. None: every row has ``steps``.
     """
     cdef Py_ssize_t n_samples = X.shape[0], steps = X.shape[1]
     cdef Py_ssize_t n_features = X.shape[2]
@@ -61,11 +52,8 @@ def network_output(
     cdef Py_ssize_t state_size = 0, ld_input
     cdef int l
     cdef Py_ssize_t size, width, rows
-    cdef Py_ssize_t n_outputs = head_weight.shape[0]
-    cdef Py_ssize_t skip_steps = skip_weight.shape[1]
-    cdef Py_ssize_t index, start, t, r, k, j, s, f, n, last
+    cdef Py_ssize_t index, start, t, r, j, n, last
     cdef const Py_ssize_t *row_steps = NULL
-    cdef floating total
     cdef floating *state
     cdef floating *layer_input
     cdef floating *g
@@ -78,11 +66,9 @@ def network_output(
         if lengths.shape[0] != n_samples:
             raise ValueError("lengths must give one length per row of X")
         for r in range(n_samples):
-            if (lengths[r] < max(1, skip_steps) or lengths[r] > steps
+            if (lengths[r] < 1 or lengths[r] > steps
                     or (r and lengths[r] > lengths[r - 1])):
-                raise ValueError(
-                    "lengths must be non-increasing, within [max(1, skip_steps), "
-                    "steps]")
+                raise ValueError("lengths must be non-increasing, within [1, steps]")
         row_steps = &lengths[0]
     # Buffers follow the rows there are: a few rows need no full chunk.
     chunk = max(1, min(chunk, n_samples))
@@ -111,13 +97,9 @@ def network_output(
             width = size
             # The layout of _engine_constants.h: gates, cell, its tanh, hidden.
             state_size += SKLSTM_PREDICT_VALUES * size * chunk
-        if head_weight.shape[1] != width or head_bias.shape[0] != n_outputs:
-            raise ValueError("the head does not fit the top layer")
-        if out.shape[0] != n_samples or out.shape[1] != n_outputs:
-            raise ValueError("out has the wrong shape")
-        if (skip_weight.shape[0] != n_outputs or skip_steps > steps
-                or skip_weight.shape[2] != n_features):
-            raise ValueError("the skip connection does not fit X and the head")
+        if out.shape[0] != n_samples or out.shape[1] != width:
+            raise ValueError("out must have one row per row of X and one "
+                             "column per unit of the top layer")
         # Per thread, the states of every layer for one chunk of rows; the
         # first layer reads its inputs from X in place (row stride
         # steps * n_features).
@@ -154,16 +136,8 @@ def network_output(
                         ld_input = size
                         g = h + size * chunk
                 for r in range(rows):
-                    last = steps if row_steps == NULL else row_steps[start + r]
-                    for k in range(n_outputs):
-                        total = head_bias[k]
-                        for j in range(width):
-                            total = total + layer_input[r * width + j] * head_weight[k, j]
-                        for s in range(skip_steps):
-                            t = last - skip_steps + s
-                            for f in range(n_features):
-                                total = total + X[start + r, t, f] * skip_weight[k, s, f]
-                        out[start + r, k] = total
+                    for j in range(width):
+                        out[start + r, j] = layer_input[r * width + j]
     finally:
         for l in range(n_layers):
             if packed_ih != NULL:
