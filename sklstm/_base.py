@@ -246,7 +246,7 @@ class BaseLSTM(FittedNetworkMixin, SavedStateMixin, BaseEstimator, metaclass=ABC
             scaling=scaling,
             one_dimensional=one_dimensional,
             run=(backend, engine, X.shape[1]),
-            state=state,
+            state=outcome.state,
             target_attributes=fitted_targets,
         )
         return outcome

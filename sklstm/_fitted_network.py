@@ -191,10 +191,10 @@ class FittedNetworkMixin:
 
         ``fit`` starts a new optimiser and random stream (continuing the
         progress and the schedule's epochs with ``warm_start``);
-        ``partial_fit`` continues all four,
-        as ``MLPRegressor.partial_fit`` does, from copies: training changes
-        them in place, and a call that raises must leave the kept ones as
-        they were.
+        ``partial_fit`` continues all four, as ``MLPRegressor.partial_fit``
+        does. Training leaves them as they are but draws from the random
+        stream: ``partial_fit`` continues a copy of the kept one, so that a
+        call that raises leaves it as it was.
         """
         if not warm:
             return TrainingState(
@@ -203,12 +203,12 @@ class FittedNetworkMixin:
         progress = self._progress().resume(early_stopping)
         previous = getattr(self, "_training_state", None)
         # Absent from training states pickled before schedules existed.
-        schedule = copy.copy(getattr(previous, "schedule", None) or ScheduleState())
+        schedule = getattr(previous, "schedule", None) or ScheduleState()
         if incremental and previous is not None:
             return TrainingState(
                 progress,
                 copy.deepcopy(previous.random_state),
-                copy.deepcopy(previous.optimizer),
+                previous.optimizer,
                 schedule,
             )
         return TrainingState(
