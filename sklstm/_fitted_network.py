@@ -19,7 +19,6 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._lstm._backend import resolve_backend
 from ._lstm._gates import GATE_NAMES
 from ._lstm._network import (
     NetworkShape,
@@ -226,27 +225,6 @@ class FittedNetworkMixin:
             t=self.t_,
         )
 
-    def _predict_weights(self, backend, network, dtype):
-        """The fitted weights as a ``dtype`` vector on ``backend``'s device.
-
-        On a GPU they are copied there once, at the end of ``fit``, and
-        reused by every ``predict``; pickles leave that copy behind.
-        """
-        device_weights = getattr(self, "_device_weights", None)
-        if backend.name == "cupy" and device_weights is not None:
-            return device_weights
-        return backend.asarray(network.flat(dtype))
-
-    def _predict_backend(self):
-        """The training backend if it is usable here, else NumPy: a model
-        fitted on a GPU predicts on the CPU where there is none."""
-        if self.backend_ == "cupy":
-            try:
-                return resolve_backend("cupy")
-            except (ImportError, RuntimeError):
-                pass
-        return resolve_backend("numpy")
-
     def _network_outputs(self):
         """What the network's outputs are, as :class:`FittedNetwork` fields
         by name: a regressor's target scaling, a classifier's target type
@@ -280,6 +258,26 @@ class FittedNetworkMixin:
 def _last_loss(loss_curve):
     """``loss_``: the last epoch's loss, None before any epoch ends."""
     return loss_curve[-1] if loss_curve else None
+
+
+def check_continues(network, shape, incremental):
+    """Refuse a warm start or a ``partial_fit`` on data that need a network
+    of another ``shape`` than the fitted ``network``'s.
+
+    Raises
+    ------
+    ValueError
+        If the shapes differ, saying what to keep or how to start anew.
+    """
+    if network.shape == shape:
+        return
+    how = "partial_fit continues" if incremental else "warm_start=True continues"
+    fix = "or fit a new model with fit()" if incremental else "or set warm_start=False"
+    raise ValueError(
+        f"{how} the fitted network {network.shape}, but these data need {shape}. "
+        "Keep hidden_layer_sizes, skip_steps and the number of features and "
+        f"outputs, {fix}."
+    )
 
 
 def fitted_network(estimator):
