@@ -1,8 +1,9 @@
 """The fitted state of an LSTM estimator: written once, read through one view.
 
 :class:`FittedNetworkMixin` assigns every fitted attribute at the end of a
-fit, keeps what a warm start or ``partial_fit`` continues (progress, random
-stream, optimiser) and saves it as plain data. ``predict``,
+fit and keeps what a warm start or ``partial_fit`` continues (progress,
+random stream, optimiser); :class:`~._persistence.SavedStateMixin` saves it
+as plain data. ``predict``,
 ``trace_memory``, ``partial_fit``'s check that it continues the same
 network, and the ONNX export all read a fitted model through
 :func:`fitted_network`: its weights in the public layout and their gate
@@ -28,7 +29,6 @@ from ._lstm._network import (
 )
 from ._lstm._schedules import ScheduleState
 from ._lstm._training_state import Progress, TrainingState
-from ._persistence import training_state_from_dict, training_state_to_dict
 
 #: The gate blocks of ``layers_``, in their order (PyTorch's ``nn.LSTM``).
 GATE_ORDER = GATE_NAMES
@@ -174,7 +174,7 @@ class FittedNetworkMixin:
         self._training_state = state
         progress = state.progress
         self.loss_curve_ = progress.loss_curve
-        self.loss_ = _last_loss(progress.loss_curve)
+        self.loss_ = progress.loss
         self.validation_scores_ = progress.validation_scores
         self.best_validation_score_ = progress.best_validation_score
         self.best_loss_ = progress.best_loss
@@ -216,48 +216,13 @@ class FittedNetworkMixin:
 
     def _progress(self):
         """The fitted training progress, for a warm start to continue."""
-        return Progress(
-            loss_curve=self.loss_curve_,
-            validation_scores=self.validation_scores_,
-            best_loss=self.best_loss_,
-            best_validation_score=self.best_validation_score_,
-            n_iter=self.n_iter_,
-            t=self.t_,
-        )
+        return Progress.from_fitted(vars(self))
 
     def _network_outputs(self):
         """What the network's outputs are, as :class:`FittedNetwork` fields
         by name: a regressor's target scaling, a classifier's target type
         and classes."""
         return {}
-
-    # --- saving -----------------------------------------------------------
-
-    def __getstate__(self):
-        state = super().__getstate__()
-        state.pop("_device_weights", None)  # device memory does not pickle
-        # Plain arrays and numbers, so that a skops file trusts no private class.
-        if "_training_state" in state:
-            state["_training_state"] = training_state_to_dict(state["_training_state"])
-        return state
-
-    def __setstate__(self, state):
-        if "_y_was_1d" in state:  # saved before the fact had this name
-            state = dict(state)
-            state["_one_dimensional"] = state.pop("_y_was_1d")
-        super().__setstate__(state)
-        saved = self.__dict__.get("_training_state")
-        # A dict as saved, or the object of a pickle from before; anything
-        # else is refused by training_state_from_dict.
-        if saved is not None and not isinstance(saved, TrainingState):
-            self._training_state = training_state_from_dict(saved, self._progress())
-        if "loss_curve_" in self.__dict__ and "loss_" not in self.__dict__:
-            self.loss_ = _last_loss(self.loss_curve_)  # saved before loss_ existed
-
-
-def _last_loss(loss_curve):
-    """``loss_``: the last epoch's loss, None before any epoch ends."""
-    return loss_curve[-1] if loss_curve else None
 
 
 def check_continues(network, shape, incremental):

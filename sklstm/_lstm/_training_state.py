@@ -92,6 +92,17 @@ class Progress:
     t: int = 0
 
     @classmethod
+    def from_fitted(cls, attributes):
+        """The progress that a fitted estimator's ``attributes`` (a mapping
+        of ``loss_curve_``, ``n_iter_``... to their values) record."""
+        return cls(**{item.name: attributes[f"{item.name}_"] for item in fields(cls)})
+
+    @property
+    def loss(self):
+        """``loss_``: the last epoch's loss, None before any epoch ends."""
+        return self.loss_curve[-1] if self.loss_curve else None
+
+    @classmethod
     def start(cls, early_stopping):
         """Progress of a fresh fit."""
         if early_stopping:
