@@ -4,6 +4,8 @@ takes one: it scores those rows as a split would score the same rows held
 out last, the rules and errors are scikit-learn's, and ``X_val`` is read
 as ``X`` is."""
 
+from functools import partial
+
 import numpy as np
 import pytest
 import sklearn
@@ -19,30 +21,23 @@ from ._helpers import fitted_weights, sequences
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
-def _regressor(**params):
+def _model(estimator, **params):
+    """``estimator`` with early stopping, seeded, in float64."""
     settings = dict(
-        hidden_layer_sizes=5,
-        early_stopping=True,
-        learning_rate_init=0.05,
-        max_iter=12,
-        n_iter_no_change=4,
-        batch_size=16,
-        random_state=0,
-        dtype="float64",
+        early_stopping=True, learning_rate_init=0.05, random_state=0, dtype="float64"
     )
-    return LSTMRegressor(**{**settings, **params})
+    return estimator(**{**settings, **params})
 
 
-def _classifier(**params):
-    settings = dict(
-        hidden_layer_sizes=4,
-        early_stopping=True,
-        learning_rate_init=0.05,
-        max_iter=8,
-        random_state=0,
-        dtype="float64",
-    )
-    return LSTMClassifier(**{**settings, **params})
+_regressor = partial(
+    _model,
+    LSTMRegressor,
+    hidden_layer_sizes=5,
+    max_iter=12,
+    n_iter_no_change=4,
+    batch_size=16,
+)
+_classifier = partial(_model, LSTMClassifier, hidden_layer_sizes=4, max_iter=8)
 
 
 def _labels(X):
