@@ -148,20 +148,51 @@ def test_the_classifier_takes_a_validation_set_of_some_classes_only():
 
 
 def test_a_pipeline_transforms_the_validation_set_as_x():
-    """The study's route: ``transform_input`` windows ``X_val`` as ``X``."""
+    """``transform_input`` windows ``X_val`` as ``X``: a validation period
+    given with the ``window - 1`` rows before it at weight 0 (their windows
+    lack the past) scores as the split that holds out that period last."""
     rng = np.random.default_rng(0)
     table = rng.standard_normal((130, 2))
     y = table[:, 0] + np.r_[0.0, table[:-1, 1]]
+    window = 3
+    history = np.r_[np.zeros(window - 1), np.ones(30)]
+
+    def pipeline(model, **params):
+        steps = [("window", SequenceWindower(window=window)), ("lstm", model)]
+        return Pipeline(steps, **params)
+
+    with sklearn.config_context(enable_metadata_routing=True):
+        model = _regressor(max_iter=4).set_fit_request(
+            X_val=True, y_val=True, sample_weight_val=True
+        )
+        given = pipeline(model, transform_input=["X_val"]).fit(
+            table[:100],
+            y[:100],
+            X_val=table[100 - window + 1 :],
+            y_val=y[100 - window + 1 :],
+            sample_weight_val=history,
+        )
+    split = pipeline(
+        _regressor(max_iter=4, validation_fraction=fraction_holding_out(30, 130))
+    ).fit(table, y)
+    np.testing.assert_allclose(
+        given[-1].validation_scores_, split[-1].validation_scores_, rtol=1e-10
+    )
+    assert given[-1].n_iter_ == 4
+
+
+def test_a_scaler_in_the_pipeline_transforms_x_val_as_fitted_on_x():
+    rng = np.random.default_rng(0)
+    table = rng.standard_normal((130, 2)) * [1.0, 5.0] + [0.0, 3.0]
+    y = table[:, 0] + np.r_[0.0, table[:-1, 1]]
     with sklearn.config_context(enable_metadata_routing=True):
         model = _regressor(max_iter=4).set_fit_request(X_val=True, y_val=True)
-        pipe = Pipeline(
-            [
-                ("scale", StandardScaler()),
-                ("window", SequenceWindower(window=3)),
-                ("lstm", model),
-            ],
-            transform_input=["X_val"],
-        )
+        steps = [
+            ("scale", StandardScaler()),
+            ("window", SequenceWindower(window=3)),
+            ("lstm", model),
+        ]
+        pipe = Pipeline(steps, transform_input=["X_val"])
         pipe.fit(table[:100], y[:100], X_val=table[100:], y_val=y[100:])
     best = r2_score(y[100:], pipe.predict(table[100:]))
     assert pipe[-1].best_validation_score_ == pytest.approx(best, abs=1e-9)
