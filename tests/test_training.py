@@ -93,13 +93,16 @@ def test_train_draws_the_shuffles_from_the_given_stream():
 
 def test_a_run_continued_from_its_state_matches_one_run():
     """Two one-pass runs (``partial_fit``), the second from the first's
-    weights and returned state, give the bits of one run of two epochs:
-    the returned state is all that the loop carries across epochs."""
+    weights and returned state, give the weights of one run of two epochs
+    (the same operations, so to rounding of the NumPy engine's BLAS at
+    most): the returned state is all that the loop carries across epochs."""
     whole = _run(_fresh_start(), "adam", max_iter=2)
     first = _run(_fresh_start(), "adam", max_iter=2, one_pass=True)
     second = _run(first.state, "adam", max_iter=2, one_pass=True, flat=first.flat)
-    np.testing.assert_array_equal(second.flat, whole.flat)
-    assert second.state.progress == whole.state.progress
+    np.testing.assert_allclose(second.flat, whole.flat, rtol=1e-12, atol=1e-14)
+    progress, expected = second.state.progress, whole.state.progress
+    np.testing.assert_allclose(progress.loss_curve, expected.loss_curve, rtol=1e-12)
+    assert (progress.n_iter, progress.t) == (expected.n_iter, expected.t)
     assert second.state.schedule == whole.state.schedule
     assert isinstance(second.state.optimizer, OptimizerState)
     assert second.state.optimizer.optimizer.t == whole.state.optimizer.optimizer.t
