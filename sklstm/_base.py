@@ -1,5 +1,6 @@
-"""The base of every LSTM estimator: fitting, partial_fit, warm starts and
-the predict path, as ``BaseMultilayerPerceptron`` is for the MLPs.
+"""The base of every LSTM estimator: fitting, partial_fit and warm starts,
+as ``BaseMultilayerPerceptron`` is for the MLPs (the predict path is
+:class:`~._prediction.PredictionMixin`'s).
 
 A subclass adds only what is its own: its loss, how it reads, encodes and
 (the regressor) scales ``y``, how it splits and scores the early-stopping
@@ -9,25 +10,17 @@ attribute is assigned at the end of a fit (``FittedNetworkMixin._set_fitted``);
 a fit that raises leaves the estimator as it was.
 """
 
-import inspect
-import warnings
 from abc import ABCMeta, abstractmethod
+from functools import partial
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.validation import check_is_fitted
 
-from ._fitted_network import FittedNetworkMixin, fitted_network
+from ._fit_warnings import warn_of
+from ._fitted_network import FittedNetworkMixin, check_continues, fitted_network
 from ._lstm._backend import resolve_backend
-from ._lstm._engines import make_engine, prediction_dtype
-from ._lstm._layer import Workspace
-from ._lstm._network import (
-    NetworkShape,
-    init_parameters,
-    unflatten,
-)
-from ._lstm._traces import trace_layers
+from ._lstm._engines import make_engine
+from ._lstm._network import NetworkShape, init_parameters
 from ._lstm._training import Validation, train, upload
 from ._lstm._training_state import TrainingConfig
 from ._parameters import (
@@ -36,14 +29,25 @@ from ._parameters import (
     check_skip_steps,
     flat_layout,
 )
-from ._persistence import (
-    SavedStateMixin,
-)
+from ._persistence import SavedStateMixin
+from ._prediction import PredictionMixin
 from ._sklearn_compat import _check_sample_weight, _fit_context
-from ._validation import check_fits_dtype, sequence_lengths, validate_sequences
+from ._validation import (
+    check_fits_dtype,
+    sequence_lengths,
+    shortest_length,
+    validate_sequences,
+)
+from ._validation_set import HeldOut, check_validation_set
 
 
-class BaseLSTM(FittedNetworkMixin, SavedStateMixin, BaseEstimator, metaclass=ABCMeta):
+class BaseLSTM(
+    FittedNetworkMixin,
+    PredictionMixin,
+    SavedStateMixin,
+    BaseEstimator,
+    metaclass=ABCMeta,
+):
     """Base class of the LSTM estimators; not for direct use.
 
     Subclasses define ``__init__`` (storing every parameter named in
@@ -77,6 +81,11 @@ class BaseLSTM(FittedNetworkMixin, SavedStateMixin, BaseEstimator, metaclass=ABC
         """``(training_rows, validation_rows)``: index arrays or slices."""
 
     @abstractmethod
+    def _validation_targets(self, y_val, fitted):
+        """``y_val`` (checked) encoded as :meth:`_training_targets` encodes
+        ``y``: a ``(n_val, n_outputs)`` array."""
+
+    @abstractmethod
     def _validation_scorer(self, targets, sample_weight, scaling, fitted):
         """A function of the network's output on held-out rows that returns
         their score, higher is better; ``scaling`` is what
@@ -97,7 +106,16 @@ class BaseLSTM(FittedNetworkMixin, SavedStateMixin, BaseEstimator, metaclass=ABC
     # --- fitting ----------------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(
+        self,
+        X,
+        y,
+        sample_weight=None,
+        *,
+        X_val=None,
+        y_val=None,
+        sample_weight_val=None,
+    ):
         """Fit the model to sequences ``X`` and targets ``y``.
 
         Parameters
@@ -113,6 +131,23 @@ class BaseLSTM(FittedNetworkMixin, SavedStateMixin, BaseEstimator, metaclass=ABC
             fitted jointly.
         sample_weight : array-like of shape (n_samples,), default=None
             Weights of the samples in the loss and the validation score.
+        X_val : array-like of shape (n_val, n_timesteps, n_features) or \
+                (n_val, n_features), default=None
+            Sequences that early stopping scores, instead of holding out
+            ``validation_fraction`` of ``X`` (which then trains on all its
+            rows), as ``HistGradientBoostingRegressor.fit`` takes them:
+            read as ``X`` is (the same features and time steps, finite
+            values, flattened rows with ``n_timesteps``). Needs ``y_val``
+            and ``early_stopping=True``. In a :class:`~sklearn.pipeline.Pipeline`,
+            transform it as ``X`` with ``transform_input=["X_val"]``
+            (:ref:`early-stopping`).
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
+            The targets of ``X_val``, with the outputs of ``y``; for a
+            classifier, labels among the classes of ``y``.
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Weights of the rows of ``X_val`` in the validation score (a
+            classifier's ``class_weight`` does not weigh them); None weighs
+            them all 1. Ignored without ``X_val`` and ``y_val``.
 
         Returns
         -------
@@ -121,6 +156,9 @@ class BaseLSTM(FittedNetworkMixin, SavedStateMixin, BaseEstimator, metaclass=ABC
 
         Raises
         ------
+        ValueError
+            If only one of ``X_val`` and ``y_val`` is given, or both with
+            ``early_stopping=False``.
         RuntimeError
             If training diverges (the loss becomes NaN or infinite). A fit
             that raises leaves the estimator as it was before the call: its
@@ -134,11 +172,27 @@ class BaseLSTM(FittedNetworkMixin, SavedStateMixin, BaseEstimator, metaclass=ABC
             fit stops, keeps the best weights so far (those of the best
             validation epoch with ``early_stopping``) and returns.
         """
-        return self._fit_keeping_state(X, y, sample_weight, incremental=False)
+        return self._fit_keeping_state(
+            X,
+            y,
+            sample_weight,
+            incremental=False,
+            validation_set=(X_val, y_val, sample_weight_val),
+        )
 
-    def _fit_keeping_state(self, X, y, sample_weight, *, incremental, classes=None):
+    def _fit_keeping_state(
+        self,
+        X,
+        y,
+        sample_weight,
+        *,
+        incremental,
+        classes=None,
+        validation_set=(None, None, None),
+    ):
         """Fit and return self; a fit that raises leaves the estimator as it
-        was. Called by ``fit`` and ``partial_fit`` only (see :func:`_warn_of`)."""
+        was. Called by ``fit`` and ``partial_fit`` only (see
+        :func:`~._fit_warnings.warn_of`)."""
         # Validation records n_features_in_ (and feature names) as it reads
         # X; the rest is assigned at the end. A shallow copy of the attributes
         # puts all of them back: a fit copies what it continues (optimiser,
@@ -152,17 +206,19 @@ class BaseLSTM(FittedNetworkMixin, SavedStateMixin, BaseEstimator, metaclass=ABC
             else None
         )
         try:
-            outcome = self._fit(X, y, sample_weight, incremental, classes)
+            outcome = self._fit(
+                X, y, sample_weight, incremental, classes, validation_set
+            )
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(before)
             if stream_state is not None:
                 stream.set_state(stream_state)
             raise
-        _warn_of(outcome, self)
+        warn_of(outcome, self)
         return self
 
-    def _fit(self, X, y, sample_weight, incremental, classes):
+    def _fit(self, X, y, sample_weight, incremental, classes, validation_set):
         self._check_params()
         hidden_sizes = check_hidden_sizes(self.hidden_layer_sizes)
         warm = hasattr(self, "layers_") and (self.warm_start or incremental)
@@ -185,21 +241,29 @@ class BaseLSTM(FittedNetworkMixin, SavedStateMixin, BaseEstimator, metaclass=ABC
                 y, sample_weight, first_fit=not warm, classes=classes
             )
         )
-        check_skip_steps(_shortest(X, lengths), self.skip_steps, "fit")
+        held_out = check_validation_set(
+            self,
+            *validation_set,
+            n_timesteps=X.shape[1],
+            numeric_target=self._numeric_target,
+            encode=partial(self._validation_targets, fitted=fitted_targets),
+            n_outputs=targets.shape[1],
+        )
+        check_skip_steps(shortest_length(X, lengths), self.skip_steps, "fit")
         shape = NetworkShape(
             X.shape[2], hidden_sizes, targets.shape[1], self.skip_steps
         )
         backend = resolve_backend(self.backend)
         state = self._starting_state(warm, incremental, early_stopping)
-        train_rows, validation = slice(None), None
-        if early_stopping:
-            train_rows, held_out = self._split_for_early_stopping(
+        train_rows = slice(None)
+        if early_stopping and held_out is None:
+            train_rows, rows = self._split_for_early_stopping(
                 targets, sample_weight, fitted_targets
             )
+            held_out = HeldOut.rows_of(rows, X, targets, sample_weight, lengths)
         if warm:
             network = fitted_network(self)
-            if network.shape != shape:
-                raise _different_network_error(network.shape, shape, incremental)
+            check_continues(network, shape, incremental)
             flat, scaling = network.flat(), network.target_scaling
         else:
             # From the training part only: the held-out rows stay unseen.
@@ -207,13 +271,14 @@ class BaseLSTM(FittedNetworkMixin, SavedStateMixin, BaseEstimator, metaclass=ABC
                 targets[train_rows], sample_weight[train_rows]
             )
             flat = init_parameters(shape, state.random_state, np.dtype(self.dtype))
-        if early_stopping:
+        validation = None
+        if held_out is not None:
             validation = Validation(
-                X[held_out],
+                held_out.X,
                 self._validation_scorer(
-                    targets[held_out], sample_weight[held_out], scaling, fitted_targets
+                    held_out.targets, held_out.sample_weight, scaling, fitted_targets
                 ),
-                lengths=_rows(lengths, held_out),
+                lengths=held_out.lengths,
             )
         scaled = targets[train_rows]
         if scaling is not None:
@@ -246,144 +311,10 @@ class BaseLSTM(FittedNetworkMixin, SavedStateMixin, BaseEstimator, metaclass=ABC
             scaling=scaling,
             one_dimensional=one_dimensional,
             run=(backend, engine, X.shape[1]),
-            state=state,
+            state=outcome.state,
             target_attributes=fitted_targets,
         )
         return outcome
-
-    # --- prediction -------------------------------------------------------
-
-    def _predicted_outputs(self, X):
-        """The network's output for sequences ``X`` in target units, shaped
-        as ``y`` was: a regressor's predictions, a classifier's logits."""
-        X, lengths, network = self._validate_for_prediction(X)
-        backend = self._predict_backend()
-        engine = make_engine(backend, self.n_threads)
-        dtype = prediction_dtype(engine, self.dtype)
-        params = unflatten(
-            self._predict_weights(backend, network, dtype), network.shape
-        )
-        with engine.thread_limits():
-            output = engine.network_output(params, X, Workspace(backend.xp), lengths)
-        return network.in_target_units(output)
-
-    def trace_memory(self, X):
-        """Trace the memories and the gates through the sequences of ``X``.
-
-        The same sequences as :meth:`predict` reads, step by step: the
-        long-term memory (cell state) and short-term memory (hidden state)
-        after each step, and the gate activations that made them
-        (:doc:`/maths` maps each key to its equation). Computed in float64
-        from the fitted weights, on the CPU, whatever backend trained the
-        model. In a pipeline, window the rows with all steps but the last
-        and trace with the last: ``pipe[-1].trace_memory(pipe[:-1].transform(X))``.
-
-        Sequences padded with NaN steps at their end (:ref:`variable-length`)
-        are traced on their real steps; their padding steps are NaN.
-
-        The traces take ``48 * n_samples * n_timesteps * sum(hidden sizes)``
-        bytes (six float64 arrays; 281 MiB for 1,000 windows of 24 steps at
-        256 units, 295 GB for 4 million windows at 64); a call that would need
-        more than the system has available raises a ``MemoryError`` before
-        allocating anything: trace fewer sequences at a time.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_timesteps, n_features) or \
-                (n_samples, n_features)
-            Input sequences, as for :meth:`predict`.
-
-        Returns
-        -------
-        traces : :class:`~sklearn.utils.Bunch`
-            Keys ``long_term`` (cell state after each step), ``short_term``
-            (hidden state after each step), ``forget``, ``input``,
-            ``candidate`` (the potential long-term memory, in (-1, 1)) and
-            ``output`` (gates, in (0, 1)); each a list with one array of
-            shape ``(n_samples, n_timesteps, hidden_size)`` per layer, first
-            layer first.
-        """
-        X, lengths, network = self._validate_for_prediction(X)
-        return trace_layers(
-            network.parameters(np.float64), X.astype(np.float64, copy=False), lengths
-        )
-
-    def _validate_for_prediction(self, X):
-        """``X`` checked against the fit, its sequences' lengths (None when
-        none is padded), and the fitted network."""
-        check_is_fitted(self)
-        X = validate_sequences(
-            self,
-            X,
-            reset=False,
-            fitted_steps=getattr(self, "n_timesteps_in_", 1),
-            **flat_layout(self),
-        )
-        lengths = sequence_lengths(self, X)  # before any NaN is read
-        check_fits_dtype(self, X, self.dtype, "X")
-        network = fitted_network(self)
-        check_skip_steps(_shortest(X, lengths), network.shape.skip_steps, "predict")
-        return X, lengths, network
-
-
-def _different_network_error(fitted, needed, incremental):
-    """A warm start or a partial_fit continues the fitted network only."""
-    how = "partial_fit continues" if incremental else "warm_start=True continues"
-    fix = "or fit a new model with fit()" if incremental else "or set warm_start=False"
-    return ValueError(
-        f"{how} the fitted network {fitted}, but these data need {needed}. Keep "
-        "hidden_layer_sizes, skip_steps and the number of features and outputs, "
-        f"{fix}."
-    )
-
-
-def _warn_of(outcome, estimator):
-    """Warn of a fit's ``outcome`` (Ctrl-C, no convergence), pointing at the
-    user's line that called ``fit`` or ``partial_fit``."""
-    stacklevel = _stacklevel_outside_libraries()
-    if outcome.interrupted:
-        kept = (
-            "the weights of the best validation epoch."
-            if outcome.kept_best_epoch
-            else "the weights reached so far."
-        )
-        warnings.warn(
-            f"Training interrupted by the user after {estimator.n_iter_} complete "
-            f"epoch(s); keeping {kept}",
-            UserWarning,
-            stacklevel=stacklevel,
-        )
-    elif not outcome.converged:
-        warnings.warn(
-            f"Stochastic Optimizer: Maximum iterations ({estimator.max_iter}) "
-            "reached and the optimization hasn't converged yet.",
-            ConvergenceWarning,
-            stacklevel=stacklevel,
-        )
-
-
-def _stacklevel_outside_libraries():
-    """The ``stacklevel`` that makes a warning of the caller point at the
-    first line outside sklstm and scikit-learn: the user's call of ``fit``,
-    directly or through a Pipeline or a search, whatever wrappers
-    (``_fit_context``...) lie between (as Python 3.12's
-    ``skip_file_prefixes``)."""
-    frame, stacklevel = inspect.currentframe().f_back, 1
-    while frame.f_back is not None and _in_libraries(frame):
-        frame, stacklevel = frame.f_back, stacklevel + 1
-    return stacklevel
-
-
-def _in_libraries(frame):
-    return frame.f_globals.get("__name__", "").partition(".")[0] in (
-        "sklstm",
-        "sklearn",
-    )
-
-
-def _shortest(X, lengths):
-    """The number of real steps of the shortest sequence of ``X``."""
-    return X.shape[1] if lengths is None else int(lengths.min())
 
 
 def _rows(lengths, rows):

@@ -9,6 +9,11 @@ from sklearn.utils.multiclass import type_of_target, unique_labels
 
 MULTILABEL = "multilabel-indicator"
 
+_PARTIAL_FIT_FIX = (
+    "Pass every class of y_all to the first partial_fit (classes="
+    "np.unique(y_all)), or fit a new model."
+)
+
 
 def checked_labels(y):
     """``y`` as labels (a column vector made 1-D, as ``MLPClassifier`` does).
@@ -109,6 +114,48 @@ def label_attributes(binarizer):
     }
 
 
+def strata(targets, binarizer):
+    """The class of each row of the encoded ``targets``, to stratify a
+    hold-out by; None for a label indicator ``y`` (no single class)."""
+    if binarizer.y_type_ == MULTILABEL:
+        return None
+    if targets.shape[1] == 1:  # binary: one 0/1 column
+        return targets[:, 0]
+    return targets.argmax(axis=1)
+
+
+def validation_targets(y_val, binarizer):
+    """The labels ``y_val`` of early stopping's validation set, encoded as
+    the fitted ``binarizer`` encodes ``y`` for training.
+
+    Raises
+    ------
+    ValueError
+        If ``y_val`` holds no class labels, has labels outside the classes
+        of ``y``, or is a label indicator matrix where ``y`` is labels (or
+        the other way round, or one of other labels).
+    """
+    y_val = checked_labels(y_val)
+    n_labels = y_val.shape[1] if type_of_target(y_val) == MULTILABEL else None
+    n_fitted = len(binarizer.classes_) if binarizer.y_type_ == MULTILABEL else None
+    if n_labels != n_fitted:
+        raise ValueError(
+            f"y_val is {_form(n_labels)} and y {_form(n_fitted)}: give y_val "
+            "in the form of y."
+        )
+    _check_labels_in(
+        unique_labels(y_val),
+        binarizer.classes_,
+        "are not among the classes of y, classes_=",
+        name="y_val",
+        fix=(
+            "Early stopping scores the classes the model learns: drop those "
+            "rows from X_val and y_val, or fit on y with those classes."
+        ),
+    )
+    return binarizer.transform(y_val).astype(np.float64)
+
+
 def _checked_classes(classes):
     """``classes`` as the sorted array of its distinct labels."""
     try:
@@ -120,9 +167,9 @@ def _checked_classes(classes):
         ) from error
 
 
-def _check_labels_in(seen, known, which):
-    """Refuse labels of ``y`` (``seen``) outside the ``known`` classes;
-    ``which`` says what ``known`` is."""
+def _check_labels_in(seen, known, which, *, name="y", fix=_PARTIAL_FIT_FIX):
+    """Refuse labels of ``name`` (``seen``) outside the ``known`` classes;
+    ``which`` says what ``known`` is, ``fix`` how to mend it."""
     known_set = set(known.tolist())
     unknown = [label for label in seen.tolist() if label not in known_set]
     if not unknown:
@@ -131,13 +178,9 @@ def _check_labels_in(seen, known, which):
     if _is_text(seen) != _is_text(known):
         kinds = ("strings", "numbers")
         labels, classes = kinds if _is_text(seen) else kinds[::-1]
-        hint = f" y's labels are {labels} and the classes {classes}."
-    fix = (
-        "Pass every class of y_all to the first partial_fit (classes="
-        "np.unique(y_all)), or fit a new model."
-    )
+        hint = f" {name}'s labels are {labels} and the classes {classes}."
     raise ValueError(
-        f"y has labels {_shown(unknown)} that {which}{_shown(known)}.{hint} {fix}"
+        f"{name} has labels {_shown(unknown)} that {which}{_shown(known)}.{hint} {fix}"
     )
 
 
@@ -150,6 +193,13 @@ def _check_label_indices(indices, classes):
             f"{_shown(classes)}. Pass classes=np.arange({len(indices)}), or "
             "classes=None."
         )
+
+
+def _form(n_labels):
+    """How a message names labels, or an indicator matrix of ``n_labels``."""
+    if n_labels is None:
+        return "class labels"
+    return f"a label indicator matrix of {n_labels} labels"
 
 
 def _same_labels(classes, fitted):

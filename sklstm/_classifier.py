@@ -13,6 +13,8 @@ from ._class_labels import (
     checked_labels,
     label_attributes,
     label_encoding,
+    strata,
+    validation_targets,
 )
 from ._class_weight import check_for_partial_fit, class_sample_weight
 from ._docstrings import fill_docstring
@@ -51,8 +53,9 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the samples (independent
         sequences) at random, seeded by ``random_state`` and stratified by
-        class for binary and multiclass targets, stop when their accuracy
-        stops improving, and restore the best weights.
+        class for binary and multiclass targets (or take the ``X_val`` and
+        ``y_val`` given to ``fit``), stop when their accuracy stops
+        improving, and restore the best weights.
     $stopping_parameters
     $engine_parameters
 
@@ -304,15 +307,13 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
     def _split_for_early_stopping(self, targets, sample_weight, fitted):
         """A random hold-out of ``validation_fraction``, stratified by class
         (not for multilabel targets)."""
-        if fitted["_label_binarizer"].y_type_ == MULTILABEL:
-            stratify = None
-        elif targets.shape[1] == 1:  # binary: one 0/1 column
-            stratify = targets[:, 0]
-        else:
-            stratify = targets.argmax(axis=1)
+        stratify = strata(targets, fitted["_label_binarizer"])
         return _random_hold_out(
             sample_weight, self.validation_fraction, self.random_state, stratify
         )
+
+    def _validation_targets(self, y_val, fitted):
+        return validation_targets(y_val, fitted["_label_binarizer"])
 
     def _validation_scorer(self, targets, sample_weight, scaling, fitted):
         activation = fitted["out_activation_"]

@@ -132,7 +132,8 @@ OPTIMISER_PARAMETERS = """\
 
 STOPPING_PARAMETERS = """\
     validation_fraction : float, default=0.1
-        Share of samples held out for early stopping.
+        Share of samples held out for early stopping; not read when ``fit``
+        is given a validation set (``X_val``, ``y_val``).
     beta_1, beta_2 : float, default=0.9, 0.999
         Adam's moment decay rates.
     epsilon : float, default=1e-8

@@ -1,8 +1,9 @@
 """The fitted state of an LSTM estimator: written once, read through one view.
 
 :class:`FittedNetworkMixin` assigns every fitted attribute at the end of a
-fit, keeps what a warm start or ``partial_fit`` continues (progress, random
-stream, optimiser) and saves it as plain data. ``predict``,
+fit and keeps what a warm start or ``partial_fit`` continues (progress,
+random stream, optimiser); :class:`~._persistence.SavedStateMixin` saves it
+as plain data. ``predict``,
 ``trace_memory``, ``partial_fit``'s check that it continues the same
 network, and the ONNX export all read a fitted model through
 :func:`fitted_network`: its weights in the public layout and their gate
@@ -19,7 +20,6 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._lstm._backend import resolve_backend
 from ._lstm._gates import GATE_NAMES
 from ._lstm._network import (
     NetworkShape,
@@ -29,7 +29,6 @@ from ._lstm._network import (
 )
 from ._lstm._schedules import ScheduleState
 from ._lstm._training_state import Progress, TrainingState
-from ._persistence import training_state_from_dict, training_state_to_dict
 
 #: The gate blocks of ``layers_``, in their order (PyTorch's ``nn.LSTM``).
 GATE_ORDER = GATE_NAMES
@@ -175,7 +174,7 @@ class FittedNetworkMixin:
         self._training_state = state
         progress = state.progress
         self.loss_curve_ = progress.loss_curve
-        self.loss_ = _last_loss(progress.loss_curve)
+        self.loss_ = progress.loss
         self.validation_scores_ = progress.validation_scores
         self.best_validation_score_ = progress.best_validation_score
         self.best_loss_ = progress.best_loss
@@ -191,10 +190,10 @@ class FittedNetworkMixin:
 
         ``fit`` starts a new optimiser and random stream (continuing the
         progress and the schedule's epochs with ``warm_start``);
-        ``partial_fit`` continues all four,
-        as ``MLPRegressor.partial_fit`` does, from copies: training changes
-        them in place, and a call that raises must leave the kept ones as
-        they were.
+        ``partial_fit`` continues all four, as ``MLPRegressor.partial_fit``
+        does. Training leaves them as they are but draws from the random
+        stream: ``partial_fit`` continues a copy of the kept one, so that a
+        call that raises leaves it as it was.
         """
         if not warm:
             return TrainingState(
@@ -203,12 +202,12 @@ class FittedNetworkMixin:
         progress = self._progress().resume(early_stopping)
         previous = getattr(self, "_training_state", None)
         # Absent from training states pickled before schedules existed.
-        schedule = copy.copy(getattr(previous, "schedule", None) or ScheduleState())
+        schedule = getattr(previous, "schedule", None) or ScheduleState()
         if incremental and previous is not None:
             return TrainingState(
                 progress,
                 copy.deepcopy(previous.random_state),
-                copy.deepcopy(previous.optimizer),
+                previous.optimizer,
                 schedule,
             )
         return TrainingState(
@@ -217,35 +216,7 @@ class FittedNetworkMixin:
 
     def _progress(self):
         """The fitted training progress, for a warm start to continue."""
-        return Progress(
-            loss_curve=self.loss_curve_,
-            validation_scores=self.validation_scores_,
-            best_loss=self.best_loss_,
-            best_validation_score=self.best_validation_score_,
-            n_iter=self.n_iter_,
-            t=self.t_,
-        )
-
-    def _predict_weights(self, backend, network, dtype):
-        """The fitted weights as a ``dtype`` vector on ``backend``'s device.
-
-        On a GPU they are copied there once, at the end of ``fit``, and
-        reused by every ``predict``; pickles leave that copy behind.
-        """
-        device_weights = getattr(self, "_device_weights", None)
-        if backend.name == "cupy" and device_weights is not None:
-            return device_weights
-        return backend.asarray(network.flat(dtype))
-
-    def _predict_backend(self):
-        """The training backend if it is usable here, else NumPy: a model
-        fitted on a GPU predicts on the CPU where there is none."""
-        if self.backend_ == "cupy":
-            try:
-                return resolve_backend("cupy")
-            except (ImportError, RuntimeError):
-                pass
-        return resolve_backend("numpy")
+        return Progress.from_fitted(vars(self))
 
     def _network_outputs(self):
         """What the network's outputs are, as :class:`FittedNetwork` fields
@@ -253,33 +224,25 @@ class FittedNetworkMixin:
         and classes."""
         return {}
 
-    # --- saving -----------------------------------------------------------
 
-    def __getstate__(self):
-        state = super().__getstate__()
-        state.pop("_device_weights", None)  # device memory does not pickle
-        # Plain arrays and numbers, so that a skops file trusts no private class.
-        if "_training_state" in state:
-            state["_training_state"] = training_state_to_dict(state["_training_state"])
-        return state
+def check_continues(network, shape, incremental):
+    """Refuse a warm start or a ``partial_fit`` on data that need a network
+    of another ``shape`` than the fitted ``network``'s.
 
-    def __setstate__(self, state):
-        if "_y_was_1d" in state:  # saved before the fact had this name
-            state = dict(state)
-            state["_one_dimensional"] = state.pop("_y_was_1d")
-        super().__setstate__(state)
-        saved = self.__dict__.get("_training_state")
-        # A dict as saved, or the object of a pickle from before; anything
-        # else is refused by training_state_from_dict.
-        if saved is not None and not isinstance(saved, TrainingState):
-            self._training_state = training_state_from_dict(saved, self._progress())
-        if "loss_curve_" in self.__dict__ and "loss_" not in self.__dict__:
-            self.loss_ = _last_loss(self.loss_curve_)  # saved before loss_ existed
-
-
-def _last_loss(loss_curve):
-    """``loss_``: the last epoch's loss, None before any epoch ends."""
-    return loss_curve[-1] if loss_curve else None
+    Raises
+    ------
+    ValueError
+        If the shapes differ, saying what to keep or how to start anew.
+    """
+    if network.shape == shape:
+        return
+    how = "partial_fit continues" if incremental else "warm_start=True continues"
+    fix = "or fit a new model with fit()" if incremental else "or set warm_start=False"
+    raise ValueError(
+        f"{how} the fitted network {network.shape}, but these data need {shape}. "
+        "Keep hidden_layer_sizes, skip_steps and the number of features and "
+        f"outputs, {fix}."
+    )
 
 
 def fitted_network(estimator):

@@ -1,12 +1,16 @@
 """What a fitted estimator saves: its version, and state made of plain data.
 
 Pickle, joblib and skops all save an estimator through ``__getstate__`` and
-restore it through ``__setstate__``. :class:`SavedStateMixin` adds the sklstm
-version to the saved state and warns on load under another version, as
-scikit-learn's ``BaseEstimator`` does for its own estimators. The training
-state that ``partial_fit`` continues (random stream, optimiser and
-learning-rate schedule) is saved as dicts of arrays, numbers and strings,
-so that a skops file needs no trust beyond sklstm's public estimators.
+restore it through ``__setstate__``, and :class:`SavedStateMixin`, the one
+class of sklstm that defines them, does all that saving and loading needs
+(:func:`saved_state`, :func:`restored_state`): it adds the sklstm version to
+the saved state and warns on load under another version, as scikit-learn's
+``BaseEstimator`` does for its own estimators; it leaves out the copy of the
+weights on a GPU; and it saves the training state that ``partial_fit``
+continues (random stream, optimiser and learning-rate schedule) as dicts of
+arrays, numbers and strings, so that a skops file needs no trust beyond
+sklstm's public estimators. Where it stands among an estimator's mixins does
+not matter, as long as it comes before ``BaseEstimator``.
 """
 
 import numbers
@@ -16,7 +20,7 @@ import numpy as np
 
 from ._lstm._optimizers import OPTIMIZERS
 from ._lstm._schedules import LEARNING_RATES, ScheduleState
-from ._lstm._training_state import OptimizerState, TrainingState
+from ._lstm._training_state import OptimizerState, Progress, TrainingState
 from .exceptions import InconsistentVersionWarning
 
 #: Key of the sklstm version in a saved state.
@@ -51,15 +55,14 @@ def _current_version():
 
 
 class SavedStateMixin:
-    """Record the sklstm version on save; warn on load under another one."""
+    """Save and restore an sklstm estimator: the version it was saved
+    under, and its state as plain data."""
 
     def __getstate__(self):
-        state = super().__getstate__()
-        return {**state, VERSION_KEY: _current_version()}
+        return saved_state(super().__getstate__())
 
     def __setstate__(self, state):
-        state = dict(state)
-        saved_version = state.pop(VERSION_KEY, UNKNOWN_VERSION)
+        saved_version, state = restored_state(state)
         current = _current_version()
         if saved_version != current:
             warnings.warn(
@@ -71,6 +74,68 @@ class SavedStateMixin:
                 stacklevel=2,
             )
         super().__setstate__(state)
+
+
+def saved_state(state):
+    """What an estimator of ``state`` (its attributes) saves.
+
+    Parameters
+    ----------
+    state : dict
+        ``BaseEstimator.__getstate__``'s.
+
+    Returns
+    -------
+    saved : dict
+        ``state`` with the sklstm version (:data:`VERSION_KEY`), without
+        the weights' copy on a GPU (device memory does not pickle), its
+        training state as :func:`training_state_to_dict` writes it.
+    """
+    saved = {**state, VERSION_KEY: _current_version()}
+    saved.pop("_device_weights", None)
+    if "_training_state" in saved:
+        saved["_training_state"] = training_state_to_dict(saved["_training_state"])
+    return saved
+
+
+def restored_state(saved):
+    """The version an estimator was saved under, and its attributes.
+
+    Undoes :func:`saved_state`, and reads the files of earlier versions:
+    without a version (:data:`UNKNOWN_VERSION`), with the training state as
+    an object, without ``loss_``, with ``_y_was_1d``.
+
+    Parameters
+    ----------
+    saved : dict
+
+    Returns
+    -------
+    version : str
+    state : dict
+        For ``BaseEstimator.__setstate__``.
+
+    Raises
+    ------
+    ValueError
+        If the training state is not one that sklstm saves
+        (:func:`training_state_from_dict`).
+    """
+    state = dict(saved)
+    version = state.pop(VERSION_KEY, UNKNOWN_VERSION)
+    if "_y_was_1d" in state:  # saved before the fact had this name
+        state["_one_dimensional"] = state.pop("_y_was_1d")
+    training_state = state.get("_training_state")
+    # A dict as saved, or the object of a pickle from before; anything else
+    # is refused by training_state_from_dict.
+    if training_state is not None and not isinstance(training_state, TrainingState):
+        state["_training_state"] = training_state_from_dict(
+            training_state, Progress.from_fitted(state)
+        )
+    if "loss_curve_" in state and "loss_" not in state:
+        # Saved before loss_ existed.
+        state["loss_"] = Progress.from_fitted(state).loss
+    return version, state
 
 
 def training_state_to_dict(training_state):

@@ -49,7 +49,8 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
         their given (time) order, stop when its R² (with
         ``loss="quantile"``, its D² pinball score) stops improving, and
         restore the best weights. The split is never shuffled, so the model
-        is not validated on the past after training on the future.
+        is not validated on the past after training on the future. With
+        ``X_val`` and ``y_val`` given to ``fit``, score those instead.
     $stopping_parameters
     scale_target : bool, default=True
         Standardise ``y`` inside (per output), so that unscaled targets such
@@ -255,6 +256,9 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
             len(targets), self.validation_fraction, sample_weight
         )
         return slice(0, n_train), slice(n_train, None)
+
+    def _validation_targets(self, y_val, fitted):
+        return y_val.reshape(len(y_val), -1)
 
     def _validation_scorer(self, targets, sample_weight, scaling, fitted):
         """R², or for ``loss="quantile"`` the D² pinball score, in y's units."""

@@ -260,6 +260,12 @@ _EMPTY_AXES = (
 )
 
 
+def shortest_length(X, lengths):
+    """The number of real steps of the shortest sequence of ``X``, whose
+    :func:`sequence_lengths` are ``lengths`` (None: all whole)."""
+    return X.shape[1] if lengths is None else int(lengths.min())
+
+
 def _check_not_empty(estimator, X):
     """A ValueError, quoting the shape of 3-D ``X`` as given, for an empty axis."""
     for size, (what, fix) in zip(X.shape, _EMPTY_AXES, strict=True):

@@ -1,6 +1,6 @@
 """Helpers shared by the test modules: random sequences, the fitted weights
-as one vector, PyTorch LSTMs holding our weights, and the copy-last-input
-baseline that a model must beat to show it learnt something."""
+as one vector, PyTorch LSTMs holding our weights, the mean squared error,
+and the check that early stopping kept its best epoch."""
 
 import numpy as np
 
@@ -84,22 +84,6 @@ def torch_lstm_layers(torch, layers, dtype=None, batch_first=True):
 def mse(y_true, y_pred):
     """Mean squared error over every value."""
     return float(np.mean((np.asarray(y_true) - np.asarray(y_pred)) ** 2))
-
-
-def last_step_baseline_mse(X_train, y_train, X_test, y_test):
-    """Test MSE of least squares on the last time step's inputs alone.
-
-    A model that learnt nothing of the sequence but copies its last input
-    (the persistence forecast) is one such linear map, so a model that beats
-    this baseline by a wide margin learnt more than persistence. 2-D ``X``
-    rows are one step each.
-    """
-    last_train = np.asarray(X_train)[:, -1] if np.ndim(X_train) == 3 else X_train
-    last_test = np.asarray(X_test)[:, -1] if np.ndim(X_test) == 3 else X_test
-    design = np.column_stack([last_train, np.ones(len(last_train))])
-    coefficients, *_ = np.linalg.lstsq(design, y_train, rcond=None)
-    predicted = np.column_stack([last_test, np.ones(len(last_test))]) @ coefficients
-    return mse(y_test, predicted)
 
 
 def assert_keeps_the_best_epoch(model, X, y, training_rows, rtol=1e-6):

@@ -168,6 +168,36 @@ def test_pickle_keeps_continuing_as_before(solver):
     np.testing.assert_array_equal(fitted_weights(copy), fitted_weights(model))
 
 
+@pytest.mark.parametrize(
+    "estimator", [sklstm.LSTMRegressor, sklstm.LSTMClassifier, SequenceWindower]
+)
+def test_pickling_is_the_job_of_one_class(estimator):
+    """``SavedStateMixin`` alone of sklstm's classes defines how an estimator
+    pickles, so the order of its mixins cannot change what a file holds."""
+    for method in ("__getstate__", "__setstate__", "__reduce__", "__reduce_ex__"):
+        defining = [
+            cls.__name__
+            for cls in estimator.__mro__
+            if method in vars(cls) and cls.__module__.startswith("sklstm")
+        ]
+        expected = ["SavedStateMixin"] if method.endswith("state__") else []
+        assert defining == expected, method
+
+
+def test_the_weights_on_a_gpu_are_left_out_and_the_rest_comes_back():
+    X, y = _sequences()
+    model = LSTMRegressor(hidden_layer_sizes=3, max_iter=2, random_state=0).fit(X, y)
+    model._device_weights = np.ones(3)  # as a fit on CuPy leaves it
+    state = model.__getstate__()
+    assert "_device_weights" not in state
+    assert state[VERSION_KEY] == sklstm.__version__
+    loaded = pickle.loads(pickle.dumps(model))
+    assert "_device_weights" not in vars(loaded)
+    assert loaded.loss_ == model.loss_ == model.loss_curve_[-1]
+    assert loaded.n_iter_ == model.n_iter_
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
 # --- tampered files ------------------------------------------------------------
 
 

@@ -18,7 +18,6 @@ from sklstm._lstm._network import NetworkShape, init_parameters, unflatten
 from ._helpers import (
     assert_keeps_the_best_epoch,
     fitted_weights,
-    last_step_baseline_mse,
     mse,
     sequences,
     torch_lstm_layers,
@@ -395,10 +394,31 @@ def test_pipeline_in_a_time_series_grid_search_learns(sine_series):
         n_jobs=2,
     )
     search.fit(X[:500], y[:500])
-    # R² 0.977 is copying the last value (persistence) on this sine: the
-    # model's error must be a small part of the best such last-step forecast.
-    baseline = last_step_baseline_mse(X[:500], y[:500], X[500:], y[500:])
-    assert mse(y[500:], search.best_estimator_.predict(X[500:])) < 0.25 * baseline
+    best = search.best_estimator_
+    model = best[-1]
+    # PyTorch in the same settings: the chosen network, from the documented
+    # initial weights, minibatches of 128 ("auto") in the order the same
+    # random stream shuffles, the standardised target, float64, as many
+    # epochs. Its test error and the model's agree to 1e-6 (float32
+    # rounding) on each of the four candidates; a learning rate 10 % low is
+    # 26 to 48 % worse. The slack, 2 %, fails a model 10 % worse.
+    stream = np.random.RandomState(0)
+    reference = TorchReference(
+        1, model.hidden_layer_sizes, 1, seed=stream, dtype=torch.float64
+    )
+    mean, scale = y[:500].mean(), y[:500].std()
+    reference.fit(
+        best[:-1].transform(X[:500]),
+        ((y[:500] - mean) / scale)[:, None],
+        loss="squared_error",
+        epochs=model.n_iter_,
+        learning_rate=0.01,
+        alpha=model.alpha,
+        batch_size=128,
+        shuffle=stream,
+    )
+    expected = reference.predict(best[:-1].transform(X[500:]))[:, 0] * scale + mean
+    assert mse(y[500:], best.predict(X[500:])) <= 1.02 * mse(y[500:], expected)
 
 
 def test_clone_pickle_and_set_params_round_trip():

@@ -1,15 +1,18 @@
 """Minibatch training of the network: the epoch loop, on local state.
 
 An estimator's ``fit`` validates its inputs, calls :func:`train` with a
-:class:`~._training_state.TrainingConfig` and then assigns every fitted
-attribute at once from what :func:`train` returns (``MLPRegressor`` assigns
-them as it trains; sklstm does not): a fit that raises leaves the estimator
-as it was, and a fit
-interrupted with Ctrl-C keeps what it has learnt. The loop warns of
+:class:`~._training_state.TrainingConfig` and the
+:class:`~._training_state.TrainingState` to start from, and then assigns
+every fitted attribute at once from the :class:`TrainingOutcome` that
+:func:`train` returns, the state to carry on included (``MLPRegressor``
+assigns them as it trains; sklstm does not): a fit that raises leaves the
+estimator as it was, and a fit interrupted with Ctrl-C keeps what it has
+learnt. The loop warns of
 nothing itself: its :class:`TrainingOutcome` says whether training
 converged or was interrupted, and the estimator warns its caller.
 """
 
+import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +28,7 @@ from ._network import backward, dropout_masks, forward, unflatten, weight_mask
 from ._optimizers import OPTIMIZERS
 from ._schedules import Schedule
 from ._stopping import StoppingRule
-from ._training_state import BestWeights
+from ._training_state import BestWeights, OptimizerState, TrainingState
 
 
 @dataclass
@@ -59,9 +62,11 @@ class Validation:
 
 @dataclass
 class TrainingOutcome:
-    """What :func:`train` returns: the weights to keep, and how it ended."""
+    """What :func:`train` returns: the weights to keep, the state to carry
+    on, and how it ended."""
 
     flat: np.ndarray
+    state: TrainingState
     converged: bool
     interrupted: bool
     kept_best_epoch: bool
@@ -90,8 +95,8 @@ def make_optimizer(config, flat):
     return OPTIMIZERS[config.solver].from_config(config, flat)
 
 
-def train(config, data, validation, flat, shape, engine, state):
-    """Run the epochs of ``config`` on local state.
+def train(config, data, validation, flat, shape, engine, start):
+    """Run the epochs of ``config`` from ``start``; return all that they give.
 
     Parameters
     ----------
@@ -103,36 +108,41 @@ def train(config, data, validation, flat, shape, engine, state):
         Initial flat parameters (host).
     shape : NetworkShape
     engine : ArrayEngine or CompiledEngine
-    state : TrainingState
-        Its progress is updated in place, epoch by epoch; its random stream
-        shuffles the epochs; its optimiser is continued if it holds one
-        (``partial_fit``) and holds this run's optimiser afterwards; its
-        schedule counts the epochs (:mod:`._schedules`). Whether to stop
-        after an epoch is :class:`~._stopping.StoppingRule`'s decision.
+    start : TrainingState
+        Where the run starts: the progress it continues, the random stream
+        that shuffles the epochs and draws the dropout masks, the optimiser
+        to continue (``partial_fit``) if it holds one, and the epochs of the
+        learning-rate schedule (:mod:`._schedules`). Left as it was, but for
+        its random stream, which the run draws from (as a scikit-learn fit
+        draws from a ``RandomState`` given as ``random_state``). Whether to
+        stop after an epoch is :class:`~._stopping.StoppingRule`'s decision.
 
     Returns
     -------
     outcome : TrainingOutcome
         The weights to keep, on the host: those of the best validation
-        epoch with early stopping, else the last ones.
+        epoch with early stopping, else the last ones; the
+        :class:`TrainingState` after the run (its optimiser on the host), for
+        the next ``partial_fit`` or warm start; and how the run ended.
 
     Raises
     ------
     RuntimeError
         If the loss becomes NaN or infinite.
     """
-    backend, progress = engine.backend, state.progress
+    backend = engine.backend
     xp = backend.xp
+    progress = copy.deepcopy(start.progress)
+    schedule_state = copy.copy(start.schedule.for_schedule(config.learning_rate))
     params = unflatten(backend.asarray(flat, dtype=config.dtype), shape)
     grads = unflatten(xp.zeros_like(params.flat), shape)
     decay = weight_mask(shape, xp, config.dtype)
     step = _GradientStep(
-        config, params, grads, decay, engine, shape, state.random_state
+        config, params, grads, decay, engine, shape, start.random_state
     )
-    step.optimizer = state.optimizer.optimizer_on(backend, step.optimizer)
+    step.optimizer = start.optimizer.optimizer_on(backend, step.optimizer)
     best = BestWeights(backend)
-    state.schedule = state.schedule.for_schedule(config.learning_rate)
-    schedule = Schedule(config, state.schedule)
+    schedule = Schedule(config, schedule_state)
     stopping = StoppingRule(
         config.tol,
         config.n_iter_no_change,
@@ -141,12 +151,12 @@ def train(config, data, validation, flat, shape, engine, state):
     )
     batch_size = config.batch_size_for(data.n_samples)
     total_weight = float(data.host_weight.sum())
-    start = time.perf_counter()
+    start_time = time.perf_counter()
     converged = interrupted = False
     try:
         for epoch in range(1, config.epochs + 1):
             epoch_loss = _run_epoch(
-                step, data, batch_size, state.random_state, schedule, progress.t
+                step, data, batch_size, start.random_state, schedule, progress.t
             )
             epoch_loss = float(epoch_loss) / total_weight
             _check_finite(config, epoch_loss, epoch)
@@ -162,7 +172,7 @@ def train(config, data, validation, flat, shape, engine, state):
                 best.keep(params.flat)
             progress.t += data.n_samples
             if config.verbose:
-                _print_progress(config, progress, epoch, start)
+                _print_progress(config, progress, epoch, start_time)
             if stopping(epoch_loss, score):
                 message = f"{stopping.describe()}: "
                 if (
@@ -182,11 +192,17 @@ def train(config, data, validation, flat, shape, engine, state):
             converged = config.one_pass or schedule.planned
     except KeyboardInterrupt:
         interrupted = True
-    state.optimizer.keep(backend, step.optimizer)
-    if best.flat is not None:
-        return TrainingOutcome(best.flat, converged, interrupted, True)
-    # No early stopping, or no epoch with a comparable validation score.
-    return TrainingOutcome(backend.to_numpy(params.flat), converged, interrupted, False)
+    state = TrainingState(
+        progress,
+        start.random_state,
+        OptimizerState.on_host(backend, step.optimizer),
+        schedule_state,
+    )
+    # No early stopping, or no epoch with a comparable validation score:
+    # the last weights.
+    kept_best_epoch = best.flat is not None
+    flat = best.flat if kept_best_epoch else backend.to_numpy(params.flat)
+    return TrainingOutcome(flat, state, converged, interrupted, kept_best_epoch)
 
 
 def _run_epoch(step, data, batch_size, random_state, schedule, samples_seen):

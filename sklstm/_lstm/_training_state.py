@@ -7,6 +7,7 @@ of them; :class:`TrainingState` is what a fit leaves for the next
 ``partial_fit`` or warm start.
 """
 
+import copy
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -91,6 +92,17 @@ class Progress:
     t: int = 0
 
     @classmethod
+    def from_fitted(cls, attributes):
+        """The progress that a fitted estimator's ``attributes`` (a mapping
+        of ``loss_curve_``, ``n_iter_``... to their values) record."""
+        return cls(**{item.name: attributes[f"{item.name}_"] for item in fields(cls)})
+
+    @property
+    def loss(self):
+        """``loss_``: the last epoch's loss, None before any epoch ends."""
+        return self.loss_curve[-1] if self.loss_curve else None
+
+    @classmethod
     def start(cls, early_stopping):
         """Progress of a fresh fit."""
         if early_stopping:
@@ -146,22 +158,28 @@ class OptimizerState:
 
     optimizer: Any = None
 
+    @classmethod
+    def on_host(cls, backend, optimizer):
+        """The state of ``optimizer``, whose arrays it moves to the host."""
+        _move(optimizer, backend.to_numpy)
+        return cls(optimizer)
+
     def optimizer_on(self, backend, new_optimizer):
-        """The optimiser for this call: the kept one, else ``new_optimizer``."""
+        """The optimiser for this call: a copy of the kept one on
+        ``backend``'s device (the kept one stays as it is), else
+        ``new_optimizer``."""
         if self.optimizer is None:
             return new_optimizer
-        self._move(self.optimizer, backend.asarray)
-        return self.optimizer
+        optimizer = copy.deepcopy(self.optimizer)
+        _move(optimizer, backend.asarray)
+        return optimizer
 
-    def keep(self, backend, optimizer):
-        """Keep ``optimizer``'s state, on the host, for the next call."""
-        self._move(optimizer, backend.to_numpy)
-        self.optimizer = optimizer
 
-    def _move(self, optimizer, to):
-        for name in type(optimizer).state_arrays:
-            if getattr(optimizer, name) is not None:
-                setattr(optimizer, name, to(getattr(optimizer, name)))
+def _move(optimizer, to):
+    """Move the state arrays of ``optimizer`` with ``to``, in place."""
+    for name in type(optimizer).state_arrays:
+        if getattr(optimizer, name) is not None:
+            setattr(optimizer, name, to(getattr(optimizer, name)))
 
 
 @dataclass
