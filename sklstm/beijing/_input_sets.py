@@ -135,6 +135,7 @@ def as_input_set(inputs):
         return inputs
     return InputSet(tuple(inputs))
 
+
 #: The input sets of the default run: the deployable ones, within the
 #: main job's time budget (``--inputs all`` adds the rest).
 DEFAULT_INPUTS = ("univariate", "multivariate", "calendar")

@@ -35,7 +35,6 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from .. import CalendarFeatures, LSTMRegressor, SequenceWindower
-from .._validation_split import fraction_holding_out
 from ._input_sets import TIME, as_input_set
 from ._protocol import WINDOW, history_start, rows_in
 
@@ -174,17 +173,18 @@ LAG_REGRESSORS = {
 
 
 def fit_lstm(pipeline, frame, y, protocol, inputs, horizons):
-    """Fit an LSTM pipeline on train and validation rows in one call.
+    """Fit an LSTM pipeline on the train rows, stopping early on the
+    validation period.
 
-    The rows from the train period's first (minus its history) to the
-    validation period's last are given in time order; rows whose targets
-    are not all in the train period, or all in the validation period, get
-    weight 0. ``validation_fraction`` is set so that early stopping holds
-    out exactly the rows from the first validation row on. The history
-    before the first train row is the pipeline's ``window`` minus one hours;
-    with a look-ahead (the windower's ``lead``), the ``lead`` hours after
-    the last validation row follow it with weight 0, so that the last
-    windows read their true look-ahead.
+    The rows from the train period's first (minus its ``window - 1`` hours
+    of history) up to the validation period's first (or, with a look-ahead,
+    the windower's ``lead`` hours after the train period's last row, as
+    that row reads them) are given in time order; rows whose targets are
+    not all in the train period get weight 0. Early
+    stopping scores the rows whose targets are all in the validation period,
+    given as ``X_val`` and ``y_val`` (:func:`validation_set`): windowed by the
+    pipeline's own steps from their true past, so the scaling stays the train
+    period's.
 
     Parameters
     ----------
@@ -205,18 +205,24 @@ def fit_lstm(pipeline, frame, y, protocol, inputs, horizons):
     fit_time : float
         Seconds spent in ``pipeline.fit``.
     """
+    inputs = as_input_set(inputs)
     windows = pipeline["windows"]
     trained = rows_in(protocol.train, frame.index, horizons)
     validated = rows_in(protocol.validation, frame.index, horizons)
     start = history_start(trained, windows.window)
+    # Up to the validation period (the rows between, whose targets cross
+    # into it, have weight 0), and the look-ahead of the last train rows.
     first_validated = int(np.flatnonzero(validated)[0])
-    stop = int(np.flatnonzero(validated)[-1]) + 1
-    stop += min(windows.lead, len(frame) - stop)
-    fraction = fraction_holding_out(stop - first_validated, stop - start)
-    pipeline.set_params(lstm__validation_fraction=fraction)
-    weight = (trained | validated)[start:stop].astype(float)
-    X = as_input_set(inputs).rows(frame, start, stop)
-    return _timed_fit(pipeline, X, y.iloc[start:stop], weight, "lstm")
+    stop = max(int(np.flatnonzero(trained)[-1]) + 1 + windows.lead, first_validated)
+    X_val, y_val = validation_set(pipeline, frame, y, inputs, validated)
+    return _timed_fit(
+        pipeline,
+        inputs.rows(frame, start, stop),
+        y.iloc[start:stop],
+        trained[start:stop].astype(float),
+        "lstm",
+        params={"lstm__X_val": X_val, "lstm__y_val": y_val},
+    )
 
 
 def fit_lags(pipeline, frame, y, protocol, inputs, horizon):
@@ -232,8 +238,8 @@ def fit_lags(pipeline, frame, y, protocol, inputs, horizon):
     ``lead`` hours after the last row follow as future rows
     (:meth:`InputSet.rows`): they lend their known-ahead values and give no
     training row. A final step with ``early_stopping=True`` (gradient
-    boosting) stops on the rows of the validation period, as the LSTM does:
-    they reach it as ``X_val`` and ``y_val``, windowed from their true past.
+    boosting) stops on the rows of the validation period, as the LSTM does
+    (:func:`validation_set`).
 
     Parameters
     ----------
@@ -255,26 +261,49 @@ def fit_lags(pipeline, frame, y, protocol, inputs, horizon):
     inputs = as_input_set(inputs)
     params = {}
     if getattr(pipeline["model"], "early_stopping", False) is True:
-        mask = rows_in(protocol.validation, frame.index, horizon)
-        first = history_start(mask, pipeline["lags"].window)
-        X_val, y_val = _lag_rows(pipeline, frame, y, inputs, mask, first)
-        drop = int(np.flatnonzero(mask)[0]) - first  # rows lending their past
-        X_val = clone(pipeline[:-1]).fit_transform(X_val)[drop:]
-        params = {"model__X_val": X_val, "model__y_val": y_val.iloc[drop:]}
-    mask = rows_in(protocol.train, frame.index, horizon)
-    X, target = _lag_rows(pipeline, frame, y, inputs, mask)
-    return _timed_fit(pipeline, X, target, params=params)
-
-
-def _lag_rows(pipeline, frame, y, inputs, mask, start=None):
-    """The rows of a lag pipeline from ``start`` (the first of ``mask`` by
-    default) to the last of ``mask``, then their future rows, and the
-    targets of those rows."""
-    rows = np.flatnonzero(mask)
-    start = rows[0] if start is None else start
-    stop = rows[-1] + 1
+        validated = rows_in(protocol.validation, frame.index, horizon)
+        X_val, y_val = validation_set(pipeline, frame, y, inputs, validated)
+        params = {"model__X_val": X_val, "model__y_val": y_val}
+    rows = np.flatnonzero(rows_in(protocol.train, frame.index, horizon))
+    start, stop = rows[0], rows[-1] + 1
     X = inputs.rows(frame, start, stop, pipeline["lags"].lead)
-    return X, y.iloc[start:stop]
+    return _timed_fit(pipeline, X, y.iloc[start:stop], params=params)
+
+
+def validation_set(pipeline, frame, y, inputs, mask):
+    """The rows of ``mask`` as the final step of ``pipeline`` reads them.
+
+    They are windowed by the pipeline's own steps (frozen columns, then the
+    windower) from their true past (``window - 1`` hours before the first)
+    and their true look-ahead (``lead`` hours after the last, as far as the
+    data goes): what the final step's ``X_val`` must be.
+
+    Parameters
+    ----------
+    pipeline : Pipeline
+        Raw rows → frozen columns → :class:`~sklstm.SequenceWindower` → the
+        final step.
+    frame : pandas.DataFrame
+        All rows, time-ordered.
+    y : pandas.Series or pandas.DataFrame
+        Targets of every row.
+    inputs : InputSet
+    mask : ndarray of bool
+        Contiguous rows.
+
+    Returns
+    -------
+    X_val : ndarray
+    y_val : ndarray
+        ``y``'s rows of ``mask``, as floats.
+    """
+    windower = pipeline[-2]
+    rows = np.flatnonzero(mask)
+    first = history_start(mask, windower.window)
+    stop = min(rows[-1] + 1 + windower.lead, len(frame))
+    windows = clone(pipeline[:-1]).fit_transform(inputs.rows(frame, first, stop))
+    drop = rows[0] - first  # the rows that only lend their past
+    return windows[drop : drop + len(rows)], np.asarray(y.iloc[rows], dtype=float)
 
 
 def _timed_fit(pipeline, X, y, weight=None, step=None, params=None):

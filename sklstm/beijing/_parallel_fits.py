@@ -122,7 +122,10 @@ def _fit(settings, columns, frame, y, protocol, job):
         warnings.simplefilter("ignore", ConvergenceWarning)
         if kind == "lstm":
             model = lstm_pipeline(
-                columns, window=settings.window, lead=lead, **settings.lstm_params(seed)
+                columns,
+                window=settings.window,
+                lead=lead,
+                **settings.lstm_params(seed, lead),
             )
             fit_time = fit_lstm(model, frame, target, protocol, inputs, horizons)
         else:

@@ -131,11 +131,17 @@ class StudySettings:
         ``horizons``."""
         return self.scored_horizons if self.joint else tuple(sorted(self.horizons))
 
-    def lstm_params(self, seed):
-        """Keyword arguments of the study's :class:`~sklstm.LSTMRegressor`."""
+    def lstm_params(self, seed, lead=0):
+        """Keyword arguments of the study's :class:`~sklstm.LSTMRegressor`.
+
+        With a look-ahead of ``lead`` hours, the windows end with ``lead``
+        future steps, so the skip connection reaches back over them too: it
+        reads the last ``skip_steps`` observed hours and the future steps
+        after them.
+        """
         return dict(
             hidden_layer_sizes=self.hidden,
-            skip_steps=self.skip_steps,
+            skip_steps=self.skip_steps + lead if self.skip_steps else 0,
             batch_size=self.batch_size,
             learning_rate=self.schedule,
             dropout=self.dropout,

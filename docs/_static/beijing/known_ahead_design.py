@@ -4,19 +4,22 @@ The evidence behind the design of :ref:`known-ahead` (issue 39), on the
 validation years only. For each rolling-origin fold (test year 2012, 2013,
 2014) the LSTM of the frozen recipe reads the weather-ahead input set (the
 calendar and the observed weather of the hours up to the target, known
-ahead) in one of two ways:
+ahead) and the calendar set, in one of three ways:
 
 - ``steps`` (sklstm's design): the recurrence runs on through the ``h``
-  future steps, the past-only columns masked to 0 and a flag set;
+  future steps, the past-only columns masked to 0 and a flag set; the skip
+  connection reads the last 6 observed hours and the future steps;
+- ``steps, skip on the last 6 steps``: the same, the skip connection on
+  the last 6 steps of the window (for ``h >= 6``, future steps only);
 - ``last step``: the 24 past steps only, the ``h`` leads of every
   known-ahead column appended as extra inputs of the last step (zeros at
-  the others).
+  the others); the skip connection on the last 6 (past) steps.
 
-Both are fitted on the fold's train years, stop early on its validation year
+Each is fitted on the fold's train years, stop early on its validation year
 (2011, 2012, 2013) and are scored on that year only, at 6 and 24 hours:
 no test year is read. Seeds 0-2, their forecasts averaged.
 
-Run from the repository root (about 10 minutes on 2 cores)::
+Run from the repository root (about 8 minutes on 2 idle cores)::
 
     SKLSTM_DATA_HOME=../shared/data python docs/_static/beijing/known_ahead_design.py
 """
@@ -53,7 +56,11 @@ from sklstm.beijing._protocol import (
 
 HORIZONS = (6, 24)
 SEEDS = (0, 1, 2)
-INPUTS = INPUT_SETS["weather-ahead"]
+INPUTS = ("calendar", "weather-ahead")
+#: The designs: sklstm's (the skip connection reading the last 6 observed
+#: hours and the future steps), the same with the skip on the last 6 steps
+#: (future steps only, for h >= 6), and the leads at the last step.
+STEPS, FUTURE_SKIP, LAST_STEP = "steps", "steps, skip on the last 6 steps", "last step"
 
 
 def leads_at_last_step(windows, window, known):
@@ -66,12 +73,15 @@ def leads_at_last_step(windows, window, known):
     return np.concatenate([past, extra], axis=2)
 
 
-def fit(frame, test_year, design, horizon, seed):
+def fit(frame, test_year, inputs, design, horizon, seed):
     settings = StudySettings(verbose=False)
-    protocol = FULL.fold(test_year)
-    columns = fit_columns(lstm_columns(INPUTS), frame, protocol, INPUTS)
-    model = lstm_pipeline(columns, lead=horizon, **settings.lstm_params(seed))
-    if design == "last step":
+    protocol, inputs = FULL.fold(test_year), INPUT_SETS[inputs]
+    columns = fit_columns(lstm_columns(inputs), frame, protocol, inputs)
+    params = settings.lstm_params(seed, lead=0 if design == LAST_STEP else horizon)
+    if design == FUTURE_SKIP:
+        params["skip_steps"] = settings.skip_steps
+    model = lstm_pipeline(columns, lead=horizon, **params)
+    if design == LAST_STEP:
         reshape = FunctionTransformer(
             leads_at_last_step,
             kw_args=dict(window=settings.window, known=known_ahead_positions(columns)),
@@ -80,7 +90,7 @@ def fit(frame, test_year, design, horizon, seed):
     y = targets(frame, (horizon,))
     with threadpool_limits(1), warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        seconds = fit_lstm(model, frame, y, protocol, INPUTS, (horizon,))
+        seconds = fit_lstm(model, frame, y, protocol, inputs, (horizon,))
     rows = rows_in(protocol.validation, frame.index, horizon)
     return predict_rows(model, frame, rows).ravel(), model[-1].n_iter_, seconds
 
@@ -89,25 +99,27 @@ def main():
     began = time.perf_counter()
     frame = load_frame()
     jobs = [
-        (year, design, h, seed)
+        (year, inputs, design, h, seed)
         for year in FOLDS
-        for design in ("steps", "last step")
+        for inputs in INPUTS
+        for design in (STEPS, FUTURE_SKIP, LAST_STEP)
         for h in HORIZONS
         for seed in SEEDS
     ]
     fits = Parallel(n_jobs=2, verbose=5)(delayed(fit)(frame, *job) for job in jobs)
     y = targets(frame, HORIZONS)
     groups = {}
-    for (year, design, h, _), (y_pred, epochs, seconds) in zip(jobs, fits, strict=True):
-        groups.setdefault((year, design, h), []).append((y_pred, epochs, seconds))
+    for (year, inputs, design, h, _), result in zip(jobs, fits, strict=True):
+        groups.setdefault((year, inputs, design, h), []).append(result)
     records = []
-    for (year, design, h), group in groups.items():
+    for (year, inputs, design, h), group in groups.items():
         rows = rows_in(FULL.fold(year).validation, frame.index, h)
         truth = y[f"{TARGET}_h{h}"].to_numpy()[rows]
         mean = np.mean([y_pred for y_pred, _, _ in group], axis=0)
         records.append(
             dict(
                 validation_year=year - 1,
+                inputs=inputs,
                 design=design,
                 horizon=h,
                 rmse=root_mean_squared_error(truth, mean),
@@ -124,9 +136,12 @@ def main():
     table.to_csv(out, index=False, float_format="%.4f")
     print(
         table.pivot_table(
-            index="validation_year", columns=["horizon", "design"], values="rmse"
+            index=["inputs", "validation_year"],
+            columns=["horizon", "design"],
+            values="rmse",
         ).round(2)
     )
+    print(table.groupby("design")["rmse"].mean().round(3))
     print(f"wall time {time.perf_counter() - began:.0f} s; wrote {out}")
 
 
