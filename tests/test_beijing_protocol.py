@@ -133,10 +133,11 @@ def test_targets_are_pollution_h_hours_later(frame):
 class _RecordingLSTM(LSTMRegressor):
     """An LSTMRegressor that keeps what its ``fit`` was given."""
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, **validation):
         self.fit_X_, self.fit_y_ = np.asarray(X), np.asarray(y)
         self.fit_sample_weight_ = np.asarray(sample_weight)
-        return super().fit(X, y, sample_weight=sample_weight)
+        self.fit_validation_ = validation
+        return super().fit(X, y, sample_weight=sample_weight, **validation)
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -160,9 +161,8 @@ def test_lstm_fit_scales_on_train_and_validates_on_the_next_period(frame):
     lstm = model[-1]
     weight = lstm.fit_sample_weight_
     n_rows = len(weight)
-    n_validation = int(np.ceil(lstm.validation_fraction * n_rows))
     # The rows given: from 23 hours of history before the first train row to
-    # the last validation row, in time order.
+    # the last row before the validation period, in time order.
     trained = rows_in(QUICK.train, frame.index, horizons)
     validated = rows_in(QUICK.validation, frame.index, horizons)
     start = history_start(trained)
@@ -170,17 +170,12 @@ def test_lstm_fit_scales_on_train_and_validates_on_the_next_period(frame):
     # (The first train row is the first whose targets all fall in the period.)
     first_trained = QUICK.train.first - pd.Timedelta(hours=min(horizons))
     assert frame.index[start] == first_trained - pd.Timedelta(hours=WINDOW - 1)
-    assert rows[-1] == np.flatnonzero(validated)[-1]
-    # Early stopping holds out exactly the rows from the first validation row.
-    assert rows[n_rows - n_validation] == np.flatnonzero(validated)[0]
-    # Weighted rows have all their targets inside their own period.
-    split = n_rows - n_validation
-    for part, period in [(slice(None, split), QUICK.train),
-                         (slice(split, None), QUICK.validation)]:  # fmt: skip
-        used = rows[part][weight[part] > 0]
-        for horizon in horizons:
-            assert period.contains(target_times(frame.index, horizon)[used]).all()
-    np.testing.assert_array_equal(weight > 0, (trained | validated)[rows])
+    assert rows[-1] + 1 == np.flatnonzero(validated)[0]
+    # Weighted rows have all their targets inside the train period.
+    used = rows[weight > 0]
+    for horizon in horizons:
+        assert QUICK.train.contains(target_times(frame.index, horizon)[used]).all()
+    np.testing.assert_array_equal(weight > 0, trained[rows])
     # Weighted rows train on their true targets, at every horizon.
     np.testing.assert_array_equal(
         lstm.fit_y_[weight > 0], y.to_numpy()[rows][weight > 0]
@@ -191,6 +186,16 @@ def test_lstm_fit_scales_on_train_and_validates_on_the_next_period(frame):
     np.testing.assert_allclose(
         lstm.fit_X_[WINDOW - 1, :, :],
         columns.transform(frame.iloc[start : start + WINDOW][list(features)]),
+    )
+    # Early stopping scores exactly the validation period's rows, windowed
+    # from their true past (the end of the train period) with the train
+    # period's scaling.
+    X_val, y_val = lstm.fit_validation_["X_val"], lstm.fit_validation_["y_val"]
+    first = np.flatnonzero(validated)[0]
+    assert len(X_val) == len(y_val) == validated.sum()
+    np.testing.assert_array_equal(y_val, y.to_numpy()[validated])
+    np.testing.assert_allclose(
+        X_val[0], columns.transform(frame.iloc[first - WINDOW + 1 : first + 1])
     )
 
 
