@@ -36,7 +36,7 @@ from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from .. import CalendarFeatures, LSTMRegressor, SequenceWindower
 from ._input_sets import TIME, as_input_set
-from ._protocol import WINDOW, history_start, rows_in
+from ._protocol import WINDOW, history_start, rows_in, windower_of
 
 WIND_DIRECTION = "wnd_dir"
 #: Hours in a season of the seasonal-naive forecast: PM2.5 follows a daily
@@ -281,8 +281,8 @@ def validation_set(pipeline, frame, y, inputs, mask):
     Parameters
     ----------
     pipeline : Pipeline
-        Raw rows → frozen columns → :class:`~sklstm.SequenceWindower` → the
-        final step.
+        Raw rows → frozen columns → :class:`~sklstm.SequenceWindower` (→
+        further steps) → the final step.
     frame : pandas.DataFrame
         All rows, time-ordered.
     y : pandas.Series or pandas.DataFrame
@@ -297,7 +297,7 @@ def validation_set(pipeline, frame, y, inputs, mask):
     y_val : ndarray
         ``y``'s rows of ``mask``, as floats.
     """
-    windower = pipeline[-2]
+    windower = windower_of(pipeline)
     rows = np.flatnonzero(mask)
     first = history_start(mask, windower.window)
     stop = min(rows[-1] + 1 + windower.lead, len(frame))

@@ -299,6 +299,15 @@ def history_start(mask, window=WINDOW):
     return max(first - (window - 1), 0)
 
 
+def windower_of(pipeline):
+    """The :class:`~sklstm.SequenceWindower` step of ``pipeline``."""
+    return next(
+        step
+        for step in pipeline.named_steps.values()
+        if isinstance(step, SequenceWindower)
+    )
+
+
 def predict_rows(model, frame, mask, window=None):
     """Predict the rows of ``mask`` from their true past (and look-ahead).
 
@@ -323,11 +332,7 @@ def predict_rows(model, frame, mask, window=None):
     -------
     y_pred : ndarray of shape (mask.sum(),) or (mask.sum(), n_outputs)
     """
-    windower = next(
-        step
-        for step in model.named_steps.values()
-        if isinstance(step, SequenceWindower)
-    )
+    windower = windower_of(model)
     positions = np.flatnonzero(mask)
     start = history_start(mask, windower.window if window is None else window)
     stop = min(positions[-1] + 1 + windower.lead, len(frame))
