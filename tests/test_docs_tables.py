@@ -95,8 +95,10 @@ def test_bold_moves_with_the_numbers(beijing_tables, results):
 def test_tables_have_every_row_and_blank_cells(beijing_tables, results):
     scores = _rows(beijing_tables.score_table(results))
     assert scores[0][:4] == ["test year", "inputs", "model", "RMSE h=1"]
-    # Per test year: two naive forecasts, then three models per input set.
-    assert len(scores) == 1 + 4 * (2 + 2 * 3)
+    # Per test year: two naive forecasts, then three models per deployable
+    # input set (univariate, multivariate, calendar).
+    assert len(scores) == 1 + 4 * (2 + 3 * 3)
+    assert not any(row[1] == "weather-ahead" for row in scores)
     assert _cell(scores, "2013", "\N{EN DASH}", "persistence", "skill % h=6") == "0.0"
     assert _cell(scores, "2013", "univariate", "Ridge", "DM p h=1") == "\N{EN DASH}"
     p_value = results.loc[_where(results, "2013", "multivariate", 1, "lstm"), "dm_p"]
@@ -106,7 +108,7 @@ def test_tables_have_every_row_and_blank_cells(beijing_tables, results):
 
     intervals = _rows(beijing_tables.interval_table(results))
     assert intervals[0][3] == "cover % h=1"
-    assert [row[0] for row in intervals[1:]] == ["mean"] * 8
+    assert [row[0] for row in intervals[1:]] == ["mean"] * 11
     hgb = _where(results, "mean", "univariate", 24, "hist gradient boosting")
     coverage = results.loc[hgb, "coverage"].item()
     assert _cell(intervals, "mean", "univariate", "HGB", "cover % h=24") == (
@@ -128,3 +130,13 @@ def test_write_tables_writes_the_included_files(beijing_tables, tmp_path):
         os.utime(path, ns=(0, 0))
     beijing_tables.write_tables(tmp_path)
     assert [path.stat().st_mtime_ns for path in written] == [0] * len(written)
+
+
+def test_the_upper_bound_has_a_table_of_its_own(beijing_tables, results):
+    text = beijing_tables.upper_bound_table(results)
+    assert text.startswith(".. list-table:: Upper bound, not a deployable")
+    rows = _rows(text)
+    assert {row[1] for row in rows[1:]} == {"weather-ahead"}
+    assert len(rows) == 1 + 4 * 3  # three models, three years and the mean
+    deployable = results[results["inputs"] != "weather-ahead"]
+    assert beijing_tables.upper_bound_table(deployable) == ""
