@@ -11,7 +11,7 @@ import pytest
 from scipy import stats
 
 from sklstm.beijing import _cli, main
-from sklstm.beijing._input_sets import DEFAULT_INPUTS
+from sklstm.beijing._input_sets import DEFAULT_INPUTS, INPUT_SETS
 from sklstm.beijing._outputs import PLOT_PNG, SKILL_PNG, TABLE_CSV, TABLE_MD
 from sklstm.beijing._protocol import (
     FOLDS,
@@ -57,16 +57,16 @@ def _expected_cells(inputs=DEFAULT_INPUTS, horizons=HORIZONS):
     return cells
 
 
-def _check_structure(results, years, hours):
-    """The long CSV: columns, a row per year and cell, the mean rows, the
-    DM columns on the LSTM rows only; ``hours(year)``: the test rows of
-    every cell of that year."""
+def _check_structure(results, years, hours, inputs=DEFAULT_INPUTS):
+    """The long CSV: columns, a row per year and cell of ``inputs``, the
+    mean rows, the DM columns on the LSTM rows only; ``hours(year)``: the
+    test rows of every cell of that year."""
     assert list(results.columns) == RESULT_COLUMNS
     assert list(dict.fromkeys(results["test_year"].astype(str))) == [
         *map(str, years),
         "mean",
     ]
-    cells = _expected_cells()
+    cells = _expected_cells(inputs)
     for year in [*map(str, years), "mean"]:
         rows = results[results["test_year"].astype(str) == year]
         keys = zip(rows["inputs"], rows["model"], rows["horizon"], strict=True)
@@ -178,26 +178,35 @@ def test_verbose_prints_every_epoch(shared_data_home, tmp_path, capsys):
 
 
 def test_committed_results_have_the_full_table():
-    """The table the docs show (``sklstm-beijing --out docs/_static/beijing``,
-    the default run): its structure, not its numbers."""
+    """The table the docs show (``sklstm-beijing --inputs all --out
+    docs/_static/beijing``, every input set): its structure, not its
+    numbers."""
     folder = Path(__file__).resolve().parents[1] / "docs" / "_static" / "beijing"
     results = pd.read_csv(folder / TABLE_CSV)
     # Every hour of each test year (2012 is a leap year).
-    _check_structure(results, FOLDS, lambda year: (366 if year == 2012 else 365) * 24)
+    _check_structure(
+        results,
+        FOLDS,
+        lambda year: (366 if year == 2012 else 365) * 24,
+        tuple(INPUT_SETS),
+    )
     # The LSTM rows give the spread of their seeds around the ensemble.
     lstm = results[results["model"] == "lstm"]
     assert (lstm["rmse_seed_min"] <= lstm["rmse_seed_max"]).all()
     assert results.loc[results["model"] != "lstm", "rmse_seed_min"].isna().all()
     # The study's findings: averaged over the years, the LSTM beats
-    # persistence (a copy of the last input) at every horizon of both input
-    # sets, and the 80 % intervals cover 70-90 % in every cell (measured:
-    # skill 4-18 %, coverage 0.73-0.81).
+    # persistence (a copy of the last input) at every horizon of every input
+    # set, and the 80 % intervals cover 70-90 % in every cell (measured:
+    # skill 4-42 %, coverage 0.74-0.81).
     means = results[results["test_year"] == "mean"]
     assert (means.loc[means["model"] == "lstm", "skill"] > 0).all()
     assert results["coverage"].dropna().between(0.7, 0.9).all()
 
     markdown = (folder / TABLE_MD).read_text(encoding="utf-8")
-    assert "Command: `sklstm-beijing --out docs/_static/beijing`\n" in markdown
+    assert (
+        "Command: `sklstm-beijing --inputs all --out docs/_static/beijing "
+        "--quiet`\n" in markdown
+    )
     assert markdown.startswith("# Beijing PM2.5 forecasts by rolling origin")
     for name in (PLOT_PNG, SKILL_PNG):
         assert (folder / name).stat().st_size > 10_000
@@ -243,7 +252,8 @@ def test_window_option_sets_every_windowed_model_and_the_report(
     shared_data_home, tmp_path, studies
 ):
     argv = [*FAST, "--folds", "2014", "--window", "12", "--horizons", "1",
-            "--quiet", "--out", str(tmp_path)]  # fmt: skip
+            "--inputs", "univariate,multivariate", "--quiet",
+            "--out", str(tmp_path)]  # fmt: skip
     assert main(argv) == 0
 
     (result,) = studies

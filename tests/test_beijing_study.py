@@ -111,6 +111,7 @@ def test_dm_columns_test_the_lstm_against_the_best_baseline(frame):
     settings = StudySettings.quick(
         horizons=(1, 6), epochs=1, hidden=8, hgb_max_iter=5, seeds=(0,),
         folds=(2013, 2014), intervals=None, n_jobs=1,
+        inputs=("univariate", "multivariate"),
     )  # fmt: skip
     result = run_study(settings, frame=frame, log=quiet)
     results = result.results
