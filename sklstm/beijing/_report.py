@@ -309,10 +309,10 @@ def plot_skill(path, results, horizons=(), title=None):
                               fmt="o", capsize=3, **style)  # fmt: skip
             if model != "seasonal naive":  # far below at short horizons
                 shown.extend([low.min(), high.max()])
-        title = f"{inputs} inputs"
+        panel_title = f"{inputs} inputs"
         if INPUT_SETS[inputs].perfect_forecast:
-            title += "\n(observed weather ahead: an upper bound)"
-        axis.set_title(title, fontsize=10)
+            panel_title += "\n(observed weather ahead: an upper bound)"
+        axis.set_title(panel_title, fontsize=10)
         axis.set_xlabel("horizon (hours ahead)")
         if horizons:
             axis.set_xticks(sorted({1, *horizons, *range(6, 25, 6)}))
