@@ -29,11 +29,11 @@ train period only.
 
 How the LSTM pipeline is fitted (``_models``): the ColumnTransformer is
 fitted on the train rows and frozen (:class:`~sklearn.frozen.FrozenEstimator`);
-the pipeline is then fitted once on the time-ordered train and validation
-rows, with ``early_stopping=True`` and ``validation_fraction`` the share of
-the validation rows, so early stopping validates on Y-1 while the scaling
-stays the train period's, and the validation windows read their true past.
-Rows whose target lies outside their own period get ``sample_weight=0``.
+the pipeline is then fitted on the time-ordered train rows, and early
+stopping scores the validation year Y-1, given as ``X_val``/``y_val``
+windowed by the pipeline's own steps from its true past, so the scaling
+stays the train period's. Rows whose target lies outside the train period
+get ``sample_weight=0``. Gradient boosting stops early on Y-1 the same way.
 """
 
 from ._cli import main

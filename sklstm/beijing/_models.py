@@ -7,20 +7,21 @@ from raw hourly rows to forecasts::
       → windows (SequenceWindower: the ``window`` hours ending at each row)
       → model   (LSTMRegressor, or Ridge / HistGradientBoosting on lags)
 
+With a look-ahead (``_input_sets``), the windows also hold ``lead`` hours
+of the known-ahead columns after each row.
+
 Why the column step is frozen: protocol P fits scalers on the train period
-only, while the LSTM is fitted in one call on train *and* validation rows
-(``early_stopping=True`` validates on the last ``validation_fraction`` of
-the rows it is given, in time order, here the 2013 rows). The
-ColumnTransformer is therefore fitted first on the train rows and wrapped
-in :class:`~sklearn.frozen.FrozenEstimator`, whose ``fit`` does nothing: the
-pipeline's ``fit`` then windows the contiguous 2010-2013 rows (so the 2013
-windows read their true past in 2012) and trains the LSTM on them, with the
-train-period scaling. Rows whose target would fall outside their own period
-(the last hours of 2012, whose targets are in 2013) and the warm-up rows that
-only supply history get ``sample_weight=0``: they neither train nor
-validate. The fitted pipeline predicts from raw rows; give it the
-``window - 1`` hours before the first row to predict
-(:func:`._protocol.predict_rows`).
+only, and the same fitted columns must window the validation rows that
+early stopping scores (``X_val`` of the LSTM and of gradient boosting,
+:func:`validation_set`) and the test rows. The ColumnTransformer is
+therefore fitted first on the train rows and wrapped in
+:class:`~sklearn.frozen.FrozenEstimator`, whose ``fit`` does nothing: the
+pipeline's ``fit`` then windows the rows it is given with the train-period
+scaling. Rows whose target would fall outside the train period and the
+warm-up rows that only supply history get ``sample_weight=0``: they do not
+train. The fitted pipeline predicts from raw rows; give it the ``window -
+1`` hours before the first row to predict, and the ``lead`` hours after the
+last (:func:`._protocol.predict_rows`).
 """
 
 import time
