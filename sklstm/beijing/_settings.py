@@ -27,6 +27,9 @@ class StudySettings:
         One LSTM for every horizon from 1 to ``max(24, *horizons)``, scored
         at each of them; False (the default, chosen on the validation years:
         see the Beijing docs page) for one LSTM per horizon of ``horizons``.
+        With a look-ahead, the joint LSTM reads the known-ahead columns up
+        to its longest horizon for every output, so its short horizons see
+        hours after their target.
     window : int
         Hours of input history: the LSTM's sequence length and the lags of
         the Ridge and gradient-boosting baselines.
