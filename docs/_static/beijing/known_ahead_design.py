@@ -26,33 +26,20 @@ Run from the repository root (about 8 minutes on 2 idle cores)::
 
 import sys
 import time
-import warnings
 
 import numpy as np
-import pandas as pd
-from joblib import Parallel, delayed
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import root_mean_squared_error
 from sklearn.preprocessing import FunctionTransformer
-from threadpoolctl import threadpool_limits
 
 from sklstm.beijing import StudySettings
-from sklstm.beijing._input_sets import INPUT_SETS, TARGET
+from sklstm.beijing._input_sets import INPUT_SETS
 from sklstm.beijing._models import (
     fit_columns,
-    fit_lstm,
     known_ahead_positions,
     lstm_columns,
     lstm_pipeline,
 )
-from sklstm.beijing._protocol import (
-    FOLDS,
-    FULL,
-    load_frame,
-    predict_rows,
-    rows_in,
-    targets,
-)
+from sklstm.beijing._protocol import FOLDS, FULL, load_frame
+from sklstm.beijing._validation_years import seeds_averaged, validation_forecast
 
 HORIZONS = (6, 24)
 SEEDS = (0, 1, 2)
@@ -87,47 +74,21 @@ def fit(frame, test_year, inputs, design, horizon, seed):
             kw_args=dict(window=settings.window, known=known_ahead_positions(columns)),
         )
         model.steps.insert(2, ("last step", reshape))
-    y = targets(frame, (horizon,))
-    with threadpool_limits(1), warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        seconds = fit_lstm(model, frame, y, protocol, inputs, (horizon,))
-    rows = rows_in(protocol.validation, frame.index, horizon)
-    return predict_rows(model, frame, rows).ravel(), model[-1].n_iter_, seconds
+    return validation_forecast(model, frame, test_year, inputs, horizon)
 
 
 def main():
     began = time.perf_counter()
     frame = load_frame()
     jobs = [
-        (year, inputs, design, h, seed)
+        dict(test_year=year, inputs=inputs, design=design, horizon=h, seed=seed)
         for year in FOLDS
         for inputs in INPUTS
         for design in (STEPS, FUTURE_SKIP, LAST_STEP)
         for h in HORIZONS
         for seed in SEEDS
     ]
-    fits = Parallel(n_jobs=2, verbose=5)(delayed(fit)(frame, *job) for job in jobs)
-    y = targets(frame, HORIZONS)
-    groups = {}
-    for (year, inputs, design, h, _), result in zip(jobs, fits, strict=True):
-        groups.setdefault((year, inputs, design, h), []).append(result)
-    records = []
-    for (year, inputs, design, h), group in groups.items():
-        rows = rows_in(FULL.fold(year).validation, frame.index, h)
-        truth = y[f"{TARGET}_h{h}"].to_numpy()[rows]
-        mean = np.mean([y_pred for y_pred, _, _ in group], axis=0)
-        records.append(
-            dict(
-                validation_year=year - 1,
-                inputs=inputs,
-                design=design,
-                horizon=h,
-                rmse=root_mean_squared_error(truth, mean),
-                epochs=" ".join(str(epochs) for _, epochs, _ in group),
-                fit_time_s=sum(seconds for _, _, seconds in group),
-            )
-        )
-    table = pd.DataFrame.from_records(records)
+    table = seeds_averaged(frame, fit, jobs)
     out = (
         sys.argv[1]
         if len(sys.argv) > 1
