@@ -97,6 +97,23 @@ _FEATURE_PROBES = {
         """,
         False,
     ),
+    "SKLSTM_HAVE_AVX512_DISPATCH": (
+        """
+        #include <immintrin.h>
+        typedef float v16 __attribute__((vector_size(64), aligned(4)));
+        __attribute__((target("avx512f,avx2,fma"))) static v16 f(v16 x) {
+            return (v16)_mm512_fmadd_ps((__m512)x, (__m512)x, (__m512)x);
+        }
+        int main(void) {
+            v16 x = {0};
+            __builtin_cpu_init();
+            if (__builtin_cpu_supports("avx512f"))
+                x = f(x);
+            return (int)x[0];
+        }
+        """,
+        False,
+    ),
     "SKLSTM_HAVE_TARGET_CLONES": (
         """
         __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))

@@ -44,7 +44,7 @@ def _build_info():
         "OpenMP": openmp,
         "C path": info["c_path"],
         "target clones": "yes" if info["target_clones"] else "no",
-        "FMA GEMM on this CPU": "yes" if info["fma"] else "no",
+        "kernels' instruction set": info["isa"],
     }
 
 

@@ -31,8 +31,10 @@ def build_info():
         (whether the engine runs threads), ``openmp_version`` (the
         ``_OPENMP`` date, 0 in a serial build), ``c_path`` (``"vector"`` or
         ``"plain C"``, see ``_gate_loops.h``), ``target_clones`` (gate loops
-        also compiled for x86-64-v3/v4) and ``fma`` (this CPU runs the GEMM
-        with fused multiply-adds).
+        also compiled for x86-64-v3/v4), ``isa`` (the instruction set the
+        kernels run on this CPU, one of :data:`ISA_NAMES`: the best this
+        build has and the CPU supports, capped by ``SKLSTM_MAX_ISA``) and
+        ``fma`` (whether that set has fused multiply-adds).
     """
     return {
         "compiler": SKLSTM_COMPILER.decode().strip(),
@@ -40,5 +42,6 @@ def build_info():
         "openmp_version": SKLSTM_OPENMP_VERSION,
         "c_path": SKLSTM_C_PATH.decode(),
         "target_clones": bool(SKLSTM_HAS_CLONES),
-        "fma": bool(_USE_FMA),
+        "isa": ISA_NAMES[_ISA],
+        "fma": _ISA > 0,
     }

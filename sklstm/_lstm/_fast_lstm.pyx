@@ -28,6 +28,8 @@ constants (``_build_info.pxi``), training (here) and prediction
 (``_predict.pxi``).
 """
 
+import os
+
 from cython cimport floating
 from cython.parallel cimport prange, threadid
 from libc.stdlib cimport calloc, free, malloc

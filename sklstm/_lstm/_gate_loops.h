@@ -19,12 +19,15 @@
  * - SKLSTM_HAVE_FMA_DISPATCH: ``target("avx2,fma")`` functions with
  *   ``<immintrin.h>`` and ``__builtin_cpu_supports``, for a GEMM with fused
  *   multiply-adds chosen at run time on CPUs that have them;
+ * - SKLSTM_HAVE_AVX512_DISPATCH: ``target("avx512f")`` functions with
+ *   512-bit vectors, for a GEMM chosen at run time on CPUs with AVX-512F
+ *   (the same operations per element as the FMA GEMM, so the same bits);
  * - SKLSTM_HAVE_TARGET_CLONES: ``target_clones`` (an ifunc, so it needs the
  *   loader's support too), compiling the gate loops for x86-64-v3 and v4
  *   beside the baseline.
  *
  * The build macro SKLSTM_PLAIN_C (``SKLSTM_PLAIN_C=1 pip install .``) turns
- * all three off, so that CI tests the plain path on any compiler. Nothing
+ * all four off, so that CI tests the plain path on any compiler. Nothing
  * here names a platform or a compiler; the extension is compiled for the
  * baseline of its target (no -march=native).
  *
@@ -47,9 +50,13 @@
 #undef SKLSTM_HAVE_VECTOR_EXT
 #undef SKLSTM_HAVE_FMA_DISPATCH
 #undef SKLSTM_HAVE_TARGET_CLONES
+#undef SKLSTM_HAVE_AVX512_DISPATCH
 #endif
 #ifndef SKLSTM_HAVE_VECTOR_EXT
 #undef SKLSTM_HAVE_FMA_DISPATCH /* the FMA GEMM is written with vector types */
+#endif
+#ifndef SKLSTM_HAVE_FMA_DISPATCH
+#undef SKLSTM_HAVE_AVX512_DISPATCH /* an AVX-512 CPU is told apart after FMA */
 #endif
 
 #if defined(_MSC_VER)
@@ -94,42 +101,56 @@
 #define SKLSTM_HAS_CLONES 0
 #endif
 
-/* exp(x) for float32 in about 1 ulp, branch-free so that loops vectorise:
- * x = n ln2 + r with |r| <= ln2 / 2, exp(r) from Cephes' polynomial, 2^n
+/* x * y + z: two roundings (the reference's), or one where MULADD is an
+ * fmaf/fma compiled for a CPU with fused multiply-adds. */
+#define SKLSTM_MULADD(x, y, z) ((x) * (y) + (z))
+
+/* The float32 sigmoid and tanh, on 1 + exp(x) with exp in about 1 ulp,
+ * branch-free so that loops vectorise: x = n ln2 + r with |r| <= ln2 / 2, exp(r) from Cephes' polynomial, 2^n
  * from the exponent bits. x is clamped to [-87, 88], where 2^n stays a normal
  * number: exp(-87) = 1.6e-38 and exp(88) = 1.7e38 are as good as 0 and inf
  * for the sigmoid and tanh built on it, and +-inf clamp like any large x.
  * NaN passes through (the comparisons fail and keep x, so r and the result
  * are NaN), and a diverging model still shows NaN; its n is replaced by 0
  * before the conversion to an integer, which would be undefined for NaN.
- * The shift is done on an unsigned integer: n + 127 lies in [1, 254]. */
-static inline float sklstm_expf(float x)
-{
-    x = x < -87.0f ? -87.0f : x;
-    x = x > 88.0f ? 88.0f : x;
-    /* Round x / ln2 to the nearest integer: adding 1.5 * 2^23 leaves no
-     * fraction bits. */
-    float n = x * 1.44269504088896341f + 12582912.0f;
-    n -= 12582912.0f;
-    float r = x - n * 0.693359375f;
-    r = r + n * 2.12194440e-4f;
-    float r2 = r * r;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r2 + r + 1.0f;
-    n = n == n ? n : 0.0f;
-    uint32_t bits = (uint32_t)((int32_t)n + 127) << 23;
-    float scale;
-    memcpy(&scale, &bits, sizeof scale);
-    return p * scale;
-}
+ * The shift is done on an unsigned integer: n + 127 lies in [1, 254].
+ * MULADD is SKLSTM_MULADD or, in the FMA builds, fmaf: the two differ in
+ * the last bits, each within the bound that tests/test_activations.py checks
+ * against float64. */
+#define SKLSTM_ACTIVATIONS_F(PREFIX, ATTR, MULADD)                              \
+    ATTR static inline float PREFIX##_one_plus_exp(float x)                     \
+    {                                                                           \
+        x = x < -87.0f ? -87.0f : x;                                            \
+        x = x > 88.0f ? 88.0f : x;                                              \
+        /* Round x / ln2 to the nearest integer: adding 1.5 * 2^23 leaves no   \
+         * fraction bits. */                                                    \
+        float n = MULADD(x, 1.44269504088896341f, 12582912.0f);                 \
+        n -= 12582912.0f;                                                       \
+        float r = MULADD(n, -0.693359375f, x);                                  \
+        r = MULADD(n, 2.12194440e-4f, r);                                       \
+        float r2 = r * r;                                                       \
+        float p = 1.9875691500e-4f;                                             \
+        p = MULADD(p, r, 1.3981999507e-3f);                                     \
+        p = MULADD(p, r, 8.3334519073e-3f);                                     \
+        p = MULADD(p, r, 4.1665795894e-2f);                                     \
+        p = MULADD(p, r, 1.6666665459e-1f);                                     \
+        p = MULADD(p, r, 5.0000001201e-1f);                                     \
+        p = MULADD(p, r2, r) + 1.0f;                                            \
+        n = n == n ? n : 0.0f;                                                  \
+        uint32_t bits = (uint32_t)((int32_t)n + 127) << 23;                     \
+        float scale;                                                            \
+        memcpy(&scale, &bits, sizeof scale);                                    \
+        return MULADD(p, scale, 1.0f);                                          \
+    }                                                                           \
+    ATTR static inline float PREFIX##_sigmoid(float z)                          \
+    {                                                                           \
+        return 1.0f / PREFIX##_one_plus_exp(-z);                                \
+    }                                                                           \
+    ATTR static inline float PREFIX##_tanh(float z)                             \
+    {                                                                           \
+        return 2.0f / PREFIX##_one_plus_exp(-2.0f * z) - 1.0f;                  \
+    }
 
-static inline float sklstm_sigmoidf(float z) { return 1.0f / (1.0f + sklstm_expf(-z)); }
-static inline float sklstm_tanhf(float z) { return 2.0f / (1.0f + sklstm_expf(-2.0f * z)) - 1.0f; }
 static inline double sklstm_sigmoid(double z) { return 1.0 / (1.0 + exp(-z)); }
 static inline double sklstm_tanh(double z) { return 2.0 / (1.0 + exp(-2.0 * z)) - 1.0; }
 
@@ -140,8 +161,8 @@ static inline double sklstm_tanh(double z) { return 2.0 / (1.0 + exp(-2.0 * z)) 
  * the same array (an in-place update). All row blocks are contiguous; each
  * gate block gets its own restrict pointer so that compilers vectorise over
  * j. */
-#define SKLSTM_FORWARD_ROWS(NAME, T, SIGMOID, TANH)                             \
-    SKLSTM_CLONES static void NAME(                                             \
+#define SKLSTM_FORWARD_ROWS(NAME, ATTR, T, MULADD, SIGMOID, TANH)               \
+    ATTR static void NAME(                                                      \
         size_t rows, size_t hidden, T *SKLSTM_R gates, const T *SKLSTM_R bias,  \
         const T *c_prev, T *c, T *SKLSTM_R tanh_c, T *SKLSTM_R h)               \
     {                                                                           \
@@ -162,7 +183,7 @@ static inline double sklstm_tanh(double z) { return 2.0 / (1.0 + exp(-2.0 * z)) 
                 T fo = SIGMOID(gf[j] + bf[j]);                                  \
                 T ca = TANH(gg[j] + bg[j]);                                     \
                 T ou = SIGMOID(go[j] + bo[j]);                                  \
-                T cell = fo * cp[j] + in * ca;                                  \
+                T cell = MULADD(fo, cp[j], in * ca);                            \
                 T tanh_cell = TANH(cell);                                       \
                 gi[j] = in;                                                     \
                 gf[j] = fo;                                                     \
@@ -174,9 +195,38 @@ static inline double sklstm_tanh(double z) { return 2.0 / (1.0 + exp(-2.0 * z)) 
             }                                                                   \
         }                                                                       \
     }
+#define SKLSTM_FORWARD_ARGS(T)                                                  \
+    size_t rows, size_t hidden, T *SKLSTM_R gates, const T *SKLSTM_R bias,      \
+    const T *c_prev, T *c, T *SKLSTM_R tanh_c, T *SKLSTM_R h
+#define SKLSTM_FORWARD_CALL rows, hidden, gates, bias, c_prev, c, tanh_c, h
 
-SKLSTM_FORWARD_ROWS(sklstm_forward_rows_float, float, sklstm_sigmoidf, sklstm_tanhf)
-SKLSTM_FORWARD_ROWS(sklstm_forward_rows_double, double, sklstm_sigmoid, sklstm_tanh)
+SKLSTM_ACTIVATIONS_F(sklstm_plain, , SKLSTM_MULADD)
+SKLSTM_FORWARD_ROWS(sklstm_forward_rows_plain_float, SKLSTM_CLONES, float,
+                    SKLSTM_MULADD, sklstm_plain_sigmoid, sklstm_plain_tanh)
+SKLSTM_FORWARD_ROWS(sklstm_forward_rows_plain_double, SKLSTM_CLONES, double,
+                    SKLSTM_MULADD, sklstm_sigmoid, sklstm_tanh)
+#define SKLSTM_FORWARD_BASE(T) sklstm_forward_rows_plain_##T
+
+/* The forward loop for CPUs with fused multiply-adds (run-time dispatch,
+ * ``_gemm.h``): the same maths, each x * y + z of the exponential and the
+ * cell update one fused operation, so fewer instructions and one rounding
+ * fewer each. */
+#ifdef SKLSTM_HAVE_FMA_DISPATCH
+#define SKLSTM_FMA_TARGET __attribute__((target("avx2,fma")))
+#define SKLSTM_AVX512_TARGET __attribute__((target("avx512f,avx2,fma")))
+SKLSTM_ACTIVATIONS_F(sklstm_fma, SKLSTM_FMA_TARGET, fmaf)
+SKLSTM_FORWARD_ROWS(sklstm_forward_rows_fma_float, SKLSTM_FMA_TARGET, float, fmaf,
+                    sklstm_fma_sigmoid, sklstm_fma_tanh)
+SKLSTM_FORWARD_ROWS(sklstm_forward_rows_fma_double, SKLSTM_FMA_TARGET, double, fma,
+                    sklstm_sigmoid, sklstm_tanh)
+#endif
+#ifdef SKLSTM_HAVE_AVX512_DISPATCH
+SKLSTM_ACTIVATIONS_F(sklstm_avx512, SKLSTM_AVX512_TARGET, fmaf)
+SKLSTM_FORWARD_ROWS(sklstm_forward_rows_avx512_float, SKLSTM_AVX512_TARGET, float,
+                    fmaf, sklstm_avx512_sigmoid, sklstm_avx512_tanh)
+SKLSTM_FORWARD_ROWS(sklstm_forward_rows_avx512_double, SKLSTM_AVX512_TARGET, double,
+                    fma, sklstm_sigmoid, sklstm_tanh)
+#endif
 
 /* Backward, one step: from ``dh`` (gradient reaching h_t) and ``dc_next``
  * (reaching c_t from step t+1), write ``dz`` (rows x 4H, gradient of the

@@ -83,83 +83,101 @@ SKLSTM_GEMM_PLAIN(sklstm_gemm_plain_float, float, SKLSTM_NB_FLOAT)
 SKLSTM_GEMM_PLAIN(sklstm_gemm_plain_double, double, SKLSTM_NB_DOUBLE)
 #define SKLSTM_GEMM_BASE(T) sklstm_gemm_plain_##T
 #else
-/* The vector GEMM: blocks of 6 rows x 2 vectors keep their sums in
- * registers; the last rows go in blocks of 4, 2 and 1, and the last,
- * partial panel through a scalar loop, with the same operations per
- * element. */
+/* The vector GEMM, one body for each vector width (16 bytes on the
+ * baseline, which SSE2 and NEON hold in registers; 32 with AVX2; 64 with
+ * AVX-512): blocks of 6 rows x 2 vectors keep their sums in registers; the
+ * last rows go in blocks of 4, 2 and 1, the last columns in blocks of one
+ * vector, then through a scalar loop, with the same operations per element.
+ * The packed panels are NB columns wide whatever the vector: a vector of
+ * columns [jj, jj + lanes) lies at SKLSTM_PANEL_AT, so every width reads
+ * the same packing, and widths with the same multiply-adds give the same
+ * bits. */
 typedef float sklstm_vf __attribute__((vector_size(32), aligned(4)));
 typedef double sklstm_vd __attribute__((vector_size(32), aligned(8)));
 
-/* The products of one source (A, LDA, PANEL, K) added into s0, s1. */
-#define SKLSTM_GEMM_SOURCE(V, VMULADD, SPLAT, R, A, LDA, PANEL, K)              \
+/* Row p of the columns from jj (within one panel) of weights packed by
+ * sklstm_pack_* (k rows, panels of NB columns). */
+#define SKLSTM_PANEL_AT(W, K, NB, JJ, P) \
+    ((W) + (JJ) / (NB) * (NB) * (K) + (P) * (NB) + (JJ) % (NB))
+
+/* The products of one source (A, LDA, weights W, K) added into s. */
+#define SKLSTM_GEMM_SOURCE(V, VMULADD, SPLAT, NB, R, P, A, LDA, W, K)           \
     for (size_t p = 0; p < (K); p++) {                                          \
-        V w0 = *(const V *)((PANEL) + p * nb);                                  \
-        V w1 = *(const V *)((PANEL) + p * nb + lanes);                          \
+        V w[P];                                                                 \
+        for (int u = 0; u < P; u++)                                             \
+            w[u] = *(const V *)SKLSTM_PANEL_AT(W, K, NB, j + u * lanes, p);     \
         for (int i = 0; i < R; i++) {                                           \
             V x = SPLAT((A)[(r + i) * (LDA) + p]);                              \
-            s0[i] = VMULADD(x, w0, s0[i]);                                      \
-            s1[i] = VMULADD(x, w1, s1[i]);                                      \
+            for (int u = 0; u < P; u++)                                         \
+                s[i][u] = VMULADD(x, w[u], s[i][u]);                            \
         }                                                                       \
     }
 
-/* One block of R rows by the 2 vectors of a panel. */
-#define SKLSTM_GEMM_BLOCK(T, V, VMULADD, SPLAT, R)                              \
+/* One block of R rows by P vectors of columns, from column j. */
+#define SKLSTM_GEMM_BLOCK(V, VMULADD, SPLAT, NB, R, P)                          \
     {                                                                           \
-        V s0[R], s1[R];                                                         \
-        for (int i = 0; i < R; i++) {                                           \
-            if (accumulate) {                                                   \
-                s0[i] = *(const V *)(c + (r + i) * ldc + j);                    \
-                s1[i] = *(const V *)(c + (r + i) * ldc + j + lanes);            \
-            } else {                                                            \
-                s0[i] = (V){0};                                                 \
-                s1[i] = (V){0};                                                 \
-            }                                                                   \
-        }                                                                       \
-        SKLSTM_GEMM_SOURCE(V, VMULADD, SPLAT, R, a, lda, panel, k)              \
-        SKLSTM_GEMM_SOURCE(V, VMULADD, SPLAT, R, a2, lda2, panel2, k2)          \
-        for (int i = 0; i < R; i++) {                                           \
-            *(V *)(c + (r + i) * ldc + j) = s0[i];                              \
-            *(V *)(c + (r + i) * ldc + j + lanes) = s1[i];                      \
-        }                                                                       \
+        V s[R][P];                                                              \
+        for (int i = 0; i < R; i++)                                             \
+            for (int u = 0; u < P; u++)                                         \
+                s[i][u] = accumulate                                            \
+                    ? *(const V *)(c + (r + i) * ldc + j + u * lanes)           \
+                    : (V){0};                                                   \
+        SKLSTM_GEMM_SOURCE(V, VMULADD, SPLAT, NB, R, P, a, lda, wp, k)          \
+        SKLSTM_GEMM_SOURCE(V, VMULADD, SPLAT, NB, R, P, a2, lda2, wp2, k2)      \
+        for (int i = 0; i < R; i++)                                             \
+            for (int u = 0; u < P; u++)                                         \
+                *(V *)(c + (r + i) * ldc + j + u * lanes) = s[i][u];            \
     }
 
-#define SKLSTM_GEMM_BODY(T, V, MULADD, VMULADD, SPLAT)                          \
-    const size_t lanes = sizeof(V) / sizeof(T), nb = 2 * lanes;                 \
-    /* Column panels outside, so that a panel (contiguous) stays in L1       \
-     * cache while every block of rows passes over it. */                       \
-    for (size_t j = 0; j < n; j += nb) {                                        \
-        const T *SKLSTM_R panel = wp + j * k;                                   \
-        const T *SKLSTM_R panel2 = wp2 + j * k2;                                \
-        if (n - j >= nb) {                                                      \
-            size_t r = 0;                                                       \
-            for (; r + SKLSTM_GEMM_ROWS <= rows; r += SKLSTM_GEMM_ROWS)         \
-                SKLSTM_GEMM_BLOCK(T, V, VMULADD, SPLAT, SKLSTM_GEMM_ROWS)       \
-            for (; r + 4 <= rows; r += 4)                                       \
-                SKLSTM_GEMM_BLOCK(T, V, VMULADD, SPLAT, 4)                      \
-            for (; r + 2 <= rows; r += 2)                                       \
-                SKLSTM_GEMM_BLOCK(T, V, VMULADD, SPLAT, 2)                      \
-            for (; r < rows; r++)                                               \
-                SKLSTM_GEMM_BLOCK(T, V, VMULADD, SPLAT, 1)                      \
-        } else {                                                                \
-            for (size_t r = 0; r < rows; r++)                                   \
-                for (size_t q = 0; q < n - j; q++) {                            \
-                    T total = accumulate ? c[r * ldc + j + q] : 0;              \
-                    for (size_t p = 0; p < k; p++)                              \
-                        total = MULADD(a[r * lda + p], panel[p * nb + q], total); \
-                    for (size_t p = 0; p < k2; p++)                             \
-                        total = MULADD(a2[r * lda2 + p], panel2[p * nb + q], total); \
-                    c[r * ldc + j + q] = total;                                 \
-                }                                                               \
-        }                                                                       \
+/* Every row, for the P vectors of columns from column j. */
+#define SKLSTM_GEMM_ROWS_OF(V, VMULADD, SPLAT, NB, P)                           \
+    {                                                                           \
+        size_t r = 0;                                                           \
+        for (; r + SKLSTM_GEMM_ROWS <= rows; r += SKLSTM_GEMM_ROWS)             \
+            SKLSTM_GEMM_BLOCK(V, VMULADD, SPLAT, NB, SKLSTM_GEMM_ROWS, P)       \
+        for (; r + 4 <= rows; r += 4)                                           \
+            SKLSTM_GEMM_BLOCK(V, VMULADD, SPLAT, NB, 4, P)                      \
+        for (; r + 2 <= rows; r += 2)                                           \
+            SKLSTM_GEMM_BLOCK(V, VMULADD, SPLAT, NB, 2, P)                      \
+        for (; r < rows; r++)                                                   \
+            SKLSTM_GEMM_BLOCK(V, VMULADD, SPLAT, NB, 1, P)                      \
     }
 
-#define SKLSTM_MULADD(x, y, z) ((x) * (y) + (z))
+/* Column blocks outside, so that their weights (contiguous within a panel)
+ * stay in L1 cache while every block of rows passes over them. */
+#define SKLSTM_GEMM_BODY(T, V, MULADD, VMULADD, SPLAT, NB)                      \
+    const size_t lanes = sizeof(V) / sizeof(T);                                 \
+    size_t j = 0;                                                               \
+    for (; j + 2 * lanes <= n; j += 2 * lanes)                                  \
+        SKLSTM_GEMM_ROWS_OF(V, VMULADD, SPLAT, NB, 2)                           \
+    for (; j + lanes <= n; j += lanes)                                          \
+        SKLSTM_GEMM_ROWS_OF(V, VMULADD, SPLAT, NB, 1)                           \
+    for (size_t r = 0; r < rows; r++)                                           \
+        for (size_t q = j; q < n; q++) {                                        \
+            T total = accumulate ? c[r * ldc + q] : 0;                          \
+            for (size_t p = 0; p < k; p++)                                      \
+                total = MULADD(a[r * lda + p], *SKLSTM_PANEL_AT(wp, k, NB, q, p), total); \
+            for (size_t p = 0; p < k2; p++)                                     \
+                total = MULADD(a2[r * lda2 + p], *SKLSTM_PANEL_AT(wp2, k2, NB, q, p), total); \
+            c[r * ldc + q] = total;                                             \
+        }
+
 #define SKLSTM_SPLAT_F(v) ((sklstm_vf){v, v, v, v, v, v, v, v})
 #define SKLSTM_SPLAT_D(v) ((sklstm_vd){v, v, v, v})
+typedef float sklstm_nf __attribute__((vector_size(16), aligned(4)));
+typedef double sklstm_nd __attribute__((vector_size(16), aligned(8)));
+#define SKLSTM_NSPLAT_F(v) ((sklstm_nf){v, v, v, v})
+#define SKLSTM_NSPLAT_D(v) ((sklstm_nd){v, v})
 static void sklstm_gemm_vector_float(SKLSTM_GEMM_ARGS(float))
-{ SKLSTM_GEMM_BODY(float, sklstm_vf, SKLSTM_MULADD, SKLSTM_MULADD, SKLSTM_SPLAT_F) }
+{
+    SKLSTM_GEMM_BODY(float, sklstm_nf, SKLSTM_MULADD, SKLSTM_MULADD, SKLSTM_NSPLAT_F,
+                     SKLSTM_NB_FLOAT)
+}
 static void sklstm_gemm_vector_double(SKLSTM_GEMM_ARGS(double))
-{ SKLSTM_GEMM_BODY(double, sklstm_vd, SKLSTM_MULADD, SKLSTM_MULADD, SKLSTM_SPLAT_D) }
+{
+    SKLSTM_GEMM_BODY(double, sklstm_nd, SKLSTM_MULADD, SKLSTM_MULADD, SKLSTM_NSPLAT_D,
+                     SKLSTM_NB_DOUBLE)
+}
 #define SKLSTM_GEMM_BASE(T) sklstm_gemm_vector_##T
 #endif
 
@@ -167,47 +185,101 @@ static void sklstm_gemm_vector_double(SKLSTM_GEMM_ARGS(double))
 #include <immintrin.h>
 #define SKLSTM_VFMA_F(x, y, z) ((sklstm_vf)_mm256_fmadd_ps((__m256)(x), (__m256)(y), (__m256)(z)))
 #define SKLSTM_VFMA_D(x, y, z) ((sklstm_vd)_mm256_fmadd_pd((__m256d)(x), (__m256d)(y), (__m256d)(z)))
-__attribute__((target("avx2,fma"))) static void
-sklstm_gemm_fma_float(SKLSTM_GEMM_ARGS(float))
-{ SKLSTM_GEMM_BODY(float, sklstm_vf, fmaf, SKLSTM_VFMA_F, SKLSTM_SPLAT_F) }
-__attribute__((target("avx2,fma"))) static void
-sklstm_gemm_fma_double(SKLSTM_GEMM_ARGS(double))
-{ SKLSTM_GEMM_BODY(double, sklstm_vd, fma, SKLSTM_VFMA_D, SKLSTM_SPLAT_D) }
+SKLSTM_FMA_TARGET static void sklstm_gemm_fma_float(SKLSTM_GEMM_ARGS(float))
+{
+    SKLSTM_GEMM_BODY(float, sklstm_vf, fmaf, SKLSTM_VFMA_F, SKLSTM_SPLAT_F,
+                     SKLSTM_NB_FLOAT)
+}
+SKLSTM_FMA_TARGET static void sklstm_gemm_fma_double(SKLSTM_GEMM_ARGS(double))
+{
+    SKLSTM_GEMM_BODY(double, sklstm_vd, fma, SKLSTM_VFMA_D, SKLSTM_SPLAT_D,
+                     SKLSTM_NB_DOUBLE)
+}
 #endif
 
-/* Whether this build has an FMA GEMM and this CPU runs it: read once when
- * the module loads. */
-static int sklstm_cpu_has_fma(void)
+#ifdef SKLSTM_HAVE_AVX512_DISPATCH
+/* 64-byte vectors: one a panel. */
+typedef float sklstm_wf __attribute__((vector_size(64), aligned(4)));
+typedef double sklstm_wd __attribute__((vector_size(64), aligned(8)));
+#define SKLSTM_WFMA_F(x, y, z) ((sklstm_wf)_mm512_fmadd_ps((__m512)(x), (__m512)(y), (__m512)(z)))
+#define SKLSTM_WFMA_D(x, y, z) ((sklstm_wd)_mm512_fmadd_pd((__m512d)(x), (__m512d)(y), (__m512d)(z)))
+#define SKLSTM_WSPLAT_F(v) ((sklstm_wf){v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v})
+#define SKLSTM_WSPLAT_D(v) ((sklstm_wd){v, v, v, v, v, v, v, v})
+SKLSTM_AVX512_TARGET static void sklstm_gemm_avx512_float(SKLSTM_GEMM_ARGS(float))
+{
+    SKLSTM_GEMM_BODY(float, sklstm_wf, fmaf, SKLSTM_WFMA_F, SKLSTM_WSPLAT_F,
+                     SKLSTM_NB_FLOAT)
+}
+SKLSTM_AVX512_TARGET static void sklstm_gemm_avx512_double(SKLSTM_GEMM_ARGS(double))
+{
+    SKLSTM_GEMM_BODY(double, sklstm_wd, fma, SKLSTM_WFMA_D, SKLSTM_WSPLAT_D,
+                     SKLSTM_NB_DOUBLE)
+}
+#endif
+
+/* The instruction sets the kernels are built for, best last: the level
+ * sklstm_cpu_isa() reads from the CPU once, when the module loads, and the
+ * dispatchers below run. */
+#define SKLSTM_ISA_BASE 0   /* the target's baseline (SSE2 on x86-64) */
+#define SKLSTM_ISA_FMA 1    /* AVX2 with fused multiply-adds */
+#define SKLSTM_ISA_AVX512 2 /* AVX-512F */
+
+static int sklstm_cpu_isa(void)
 {
 #ifdef SKLSTM_HAVE_FMA_DISPATCH
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")))
+        return SKLSTM_ISA_BASE;
+#ifdef SKLSTM_HAVE_AVX512_DISPATCH
+    if (__builtin_cpu_supports("avx512f"))
+        return SKLSTM_ISA_AVX512;
+#endif
+    return SKLSTM_ISA_FMA;
 #else
-    return 0;
+    return SKLSTM_ISA_BASE;
 #endif
 }
 
-/* sklstm_NAME_T, the kernel of the build this CPU runs best (``use_fma``
- * from sklstm_cpu_has_fma): sklstm_NAME_fma_T or BASE(T), with the
- * arguments ARGS(T) (passed on as CALL). */
-#ifdef SKLSTM_HAVE_FMA_DISPATCH
-#define SKLSTM_DISPATCH(NAME, T, ARGS, CALL, BASE)                              \
-    static void sklstm_##NAME##_##T(int use_fma, ARGS(T))                       \
+/* sklstm_NAME_T(isa, ARGS(T)): the kernel of the best instruction set up to
+ * ``isa`` that this build has: WIDE (AVX-512), sklstm_NAME_fma_T or BASE(T),
+ * with the arguments ARGS(T) (passed on as CALL). */
+#if defined(SKLSTM_HAVE_AVX512_DISPATCH)
+#define SKLSTM_DISPATCH(NAME, T, ARGS, CALL, BASE, WIDE)                        \
+    static void sklstm_##NAME##_##T(int isa, ARGS(T))                           \
     {                                                                           \
-        if (use_fma)                                                            \
+        if (isa >= SKLSTM_ISA_AVX512)                                           \
+            WIDE(T)(CALL);                                                      \
+        else if (isa >= SKLSTM_ISA_FMA)                                         \
+            sklstm_##NAME##_fma_##T(CALL);                                      \
+        else                                                                    \
+            BASE(T)(CALL);                                                      \
+    }
+#elif defined(SKLSTM_HAVE_FMA_DISPATCH)
+#define SKLSTM_DISPATCH(NAME, T, ARGS, CALL, BASE, WIDE)                        \
+    static void sklstm_##NAME##_##T(int isa, ARGS(T))                           \
+    {                                                                           \
+        if (isa >= SKLSTM_ISA_FMA)                                              \
             sklstm_##NAME##_fma_##T(CALL);                                      \
         else                                                                    \
             BASE(T)(CALL);                                                      \
     }
 #else
-#define SKLSTM_DISPATCH(NAME, T, ARGS, CALL, BASE)                              \
-    static void sklstm_##NAME##_##T(int use_fma, ARGS(T))                       \
+#define SKLSTM_DISPATCH(NAME, T, ARGS, CALL, BASE, WIDE)                        \
+    static void sklstm_##NAME##_##T(int isa, ARGS(T))                           \
     {                                                                           \
-        (void)use_fma;                                                          \
+        (void)isa;                                                              \
         BASE(T)(CALL);                                                          \
     }
 #endif
-SKLSTM_DISPATCH(gemm, float, SKLSTM_GEMM_ARGS, SKLSTM_GEMM_CALL, SKLSTM_GEMM_BASE)
-SKLSTM_DISPATCH(gemm, double, SKLSTM_GEMM_ARGS, SKLSTM_GEMM_CALL, SKLSTM_GEMM_BASE)
+#define SKLSTM_GEMM_WIDE(T) sklstm_gemm_avx512_##T
+#define SKLSTM_FORWARD_WIDE(T) sklstm_forward_rows_avx512_##T
+SKLSTM_DISPATCH(gemm, float, SKLSTM_GEMM_ARGS, SKLSTM_GEMM_CALL, SKLSTM_GEMM_BASE,
+                SKLSTM_GEMM_WIDE)
+SKLSTM_DISPATCH(gemm, double, SKLSTM_GEMM_ARGS, SKLSTM_GEMM_CALL, SKLSTM_GEMM_BASE,
+                SKLSTM_GEMM_WIDE)
+SKLSTM_DISPATCH(forward_rows, float, SKLSTM_FORWARD_ARGS, SKLSTM_FORWARD_CALL,
+                SKLSTM_FORWARD_BASE, SKLSTM_FORWARD_WIDE)
+SKLSTM_DISPATCH(forward_rows, double, SKLSTM_FORWARD_ARGS, SKLSTM_FORWARD_CALL,
+                SKLSTM_FORWARD_BASE, SKLSTM_FORWARD_WIDE)
 
 #endif

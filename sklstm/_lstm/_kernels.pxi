@@ -15,12 +15,6 @@ cdef extern from "_engine_constants.h" nogil:
 
 
 cdef extern from "_gate_loops.h" nogil:
-    void sklstm_forward_rows_float(
-        size_t rows, size_t hidden, float *gates, const float *bias,
-        const float *c_prev, float *c, float *tanh_c, float *h)
-    void sklstm_forward_rows_double(
-        size_t rows, size_t hidden, double *gates, const double *bias,
-        const double *c_prev, double *c, double *tanh_c, double *h)
     void sklstm_backward_rows_float(
         size_t rows, size_t hidden, const float *dh, const float *gates,
         const float *c_prev, const float *tanh_c, float *dc_next, float *dz,
@@ -38,29 +32,58 @@ cdef extern from "_gemm.h" nogil:
         size_t n, size_t k, const float *w, size_t sj, size_t sp, float *wp)
     void sklstm_pack_double(
         size_t n, size_t k, const double *w, size_t sj, size_t sp, double *wp)
+    void sklstm_forward_rows_float(
+        int isa, size_t rows, size_t hidden, float *gates, const float *bias,
+        const float *c_prev, float *c, float *tanh_c, float *h)
+    void sklstm_forward_rows_double(
+        int isa, size_t rows, size_t hidden, double *gates, const double *bias,
+        const double *c_prev, double *c, double *tanh_c, double *h)
     void sklstm_gemm_float(
-        int use_fma, size_t rows, size_t n, size_t k, const float *a,
+        int isa, size_t rows, size_t n, size_t k, const float *a,
         size_t lda, const float *wp, size_t k2, const float *a2, size_t lda2,
         const float *wp2, int accumulate, float *c, size_t ldc)
     void sklstm_gemm_double(
-        int use_fma, size_t rows, size_t n, size_t k, const double *a,
+        int isa, size_t rows, size_t n, size_t k, const double *a,
         size_t lda, const double *wp, size_t k2, const double *a2, size_t lda2,
         const double *wp2, int accumulate, double *c, size_t ldc)
-    int sklstm_cpu_has_fma()
+    int sklstm_cpu_isa()
 
 
 cdef extern from "_wgrad.h" nogil:
     void sklstm_wgrad_float(
-        int use_fma, size_t kc, size_t na, const float *a, size_t lda,
+        int isa, size_t kc, size_t na, const float *a, size_t lda,
         size_t na2, const float *a2, size_t lda2, int ones, const float *b,
         size_t ldb, size_t j0, size_t j1, int first, float *work, float *c)
     void sklstm_wgrad_double(
-        int use_fma, size_t kc, size_t na, const double *a, size_t lda,
+        int isa, size_t kc, size_t na, const double *a, size_t lda,
         size_t na2, const double *a2, size_t lda2, int ones, const double *b,
         size_t ldb, size_t j0, size_t j1, int first, double *work, double *c)
 
 
-cdef int _USE_FMA = sklstm_cpu_has_fma()
+#: The instruction sets the kernels have builds for, by level
+#: (``SKLSTM_ISA_*`` of ``_gemm.h``): the baseline of the target, AVX2 with
+#: fused multiply-adds, AVX-512F.
+ISA_NAMES = ("base", "avx2", "avx512")
+#: The environment variable that caps the instruction set, as
+#: ``OPENBLAS_CORETYPE`` does for OpenBLAS: read once, when the module loads.
+MAX_ISA_ENV = "SKLSTM_MAX_ISA"
+
+
+def _chosen_isa(int cpu_isa):
+    """The level the kernels run: the CPU's best that this build has, at
+    most the one named by ``SKLSTM_MAX_ISA``."""
+    name = os.environ.get(MAX_ISA_ENV, "").strip().lower()
+    if not name:
+        return cpu_isa
+    if name not in ISA_NAMES:
+        raise ValueError(
+            f"{MAX_ISA_ENV}={name!r} is not an instruction set of sklstm's "
+            f"kernels; use one of {', '.join(ISA_NAMES)}, or unset it."
+        )
+    return min(cpu_isa, ISA_NAMES.index(name))
+
+
+cdef int _ISA = _chosen_isa(sklstm_cpu_isa())
 
 
 cdef inline void _gemm(
@@ -87,9 +110,9 @@ cdef inline void _forward_rows(
     const floating *c_prev, floating *c, floating *tanh_c, floating *h,
 ) noexcept nogil:
     if floating is float:
-        sklstm_forward_rows_float(rows, hidden, gates, bias, c_prev, c, tanh_c, h)
+        sklstm_forward_rows_float(_ISA, rows, hidden, gates, bias, c_prev, c, tanh_c, h)
     else:
-        sklstm_forward_rows_double(rows, hidden, gates, bias, c_prev, c, tanh_c, h)
+        sklstm_forward_rows_double(_ISA, rows, hidden, gates, bias, c_prev, c, tanh_c, h)
 
 
 cdef inline void _backward_rows(
@@ -140,10 +163,10 @@ cdef inline void _row_gemm(
     if k2 == 0:  # no second source: point it at the first, never read
         a2, lda2, packed2 = a, lda, packed
     if floating is float:
-        sklstm_gemm_float(_USE_FMA, rows, n, k, a, lda, packed, k2, a2, lda2,
+        sklstm_gemm_float(_ISA, rows, n, k, a, lda, packed, k2, a2, lda2,
                           packed2, accumulate, c, n)
     else:
-        sklstm_gemm_double(_USE_FMA, rows, n, k, a, lda, packed, k2, a2, lda2,
+        sklstm_gemm_double(_ISA, rows, n, k, a, lda, packed, k2, a2, lda2,
                            packed2, accumulate, c, n)
 
 
@@ -216,12 +239,12 @@ cdef void _weight_gradients(
             kc = min(<Py_ssize_t> SKLSTM_WGRAD_ROWS, end - pos)
             if floating is float:
                 sklstm_wgrad_float(
-                    _USE_FMA, kc, n_inputs, inputs + pos * n_inputs, n_inputs,
+                    _ISA, kc, n_inputs, inputs + pos * n_inputs, n_inputs,
                     size, h_prev + pos * size, size, True, dz + pos * four, four,
                     j0, j1, first, work, sums)
             else:
                 sklstm_wgrad_double(
-                    _USE_FMA, kc, n_inputs, inputs + pos * n_inputs, n_inputs,
+                    _ISA, kc, n_inputs, inputs + pos * n_inputs, n_inputs,
                     size, h_prev + pos * size, size, True, dz + pos * four, four,
                     j0, j1, first, work, sums)
             first = False

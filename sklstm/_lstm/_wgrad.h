@@ -8,7 +8,7 @@
  * One product gives them all, c = [a | a2 | 1]^T @ b with a = x, a2 = h and
  * b = dz: c has a row per column of a, then of a2, then (``ones``) one for
  * the bias, and a column per gate unit. c is stored panel after panel (NB
- * gate units, two vectors): the panel of gate units [j, j + NB) at
+ * gate units): the panel of gate units [j, j + NB) at
  * c + j * rows, its row q at + q * NB, so that a block's sums are near each
  * other whatever the number of gate units; the caller transposes it.
  *
@@ -17,8 +17,9 @@
  *   multiple of NB).
  * - Each call packs the chunk of [a | a2] into ``work``, in blocks of 6
  *   columns (4, 2 and 1 for the last ones), a block's values row after row.
- * - Per panel, each block keeps its 12 sums (6 columns by 2 vectors) in
- *   registers over the chunk's rows. The first block reads the chunk of b
+ * - Per panel, each block keeps its sums (6 columns by the panel's vectors:
+ *   2 of 32 bytes, 4 of 16 on the baseline) in registers over the chunk's
+ *   rows. The first block reads the chunk of b
  *   where it is, copies it contiguous into ``work`` for the other blocks to
  *   read from L1, and takes the bias's sums on the way. Gate units past the
  *   last full panel go through a scalar loop with the same operations.
@@ -156,116 +157,127 @@ static inline size_t sklstm_wgrad_block(size_t q0, size_t m)
 SKLSTM_WGRAD_PACK(sklstm_wgrad_pack_float, float)
 SKLSTM_WGRAD_PACK(sklstm_wgrad_pack_double, double)
 
-/* One block of R columns (from q0) of packed [a | a2] by the panel of b. */
-#define SKLSTM_WGRAD_VBLOCK(T, V, VMULADD, SPLAT, R, COPY)                      \
+/* One block of R columns (from q0) of packed [a | a2] by the panel of b,
+ * the panel's NB gate units as P vectors of ``lanes``. */
+#define SKLSTM_WGRAD_VBLOCK(T, V, VMULADD, SPLAT, NB, P, R, COPY)               \
     {                                                                           \
         const T *SKLSTM_R pk = pa + q0 * kc;                                    \
-        V s0[R], s1[R];                                                         \
-        for (int i = 0; i < R; i++) {                                           \
-            const T *out = cp + (q0 + i) * 2 * lanes;                           \
-            s0[i] = first ? (V){0} : *(const V *)out;                           \
-            s1[i] = first ? (V){0} : *(const V *)(out + lanes);                 \
-        }                                                                       \
+        V s[R][P];                                                              \
+        for (int i = 0; i < R; i++)                                             \
+            for (int u = 0; u < P; u++)                                         \
+                s[i][u] = first ? (V){0}                                        \
+                                : *(const V *)(cp + (q0 + i) * NB + u * lanes); \
         for (size_t p = 0; p < kc; p++) {                                       \
-            V b0, b1;                                                           \
-            if (COPY) {                                                         \
-                b0 = *(const V *)(b + p * ldb + j);                             \
-                b1 = *(const V *)(b + p * ldb + j + lanes);                     \
-                *(V *)(pb + p * 2 * lanes) = b0;                                \
-                *(V *)(pb + p * 2 * lanes + lanes) = b1;                        \
-                t0 = t0 + b0;                                                   \
-                t1 = t1 + b1;                                                   \
-            } else {                                                            \
-                b0 = *(const V *)(pb + p * 2 * lanes);                          \
-                b1 = *(const V *)(pb + p * 2 * lanes + lanes);                  \
+            V bv[P];                                                            \
+            for (int u = 0; u < P; u++) {                                       \
+                if (COPY) {                                                     \
+                    bv[u] = *(const V *)(b + p * ldb + j + u * lanes);          \
+                    *(V *)(pb + p * NB + u * lanes) = bv[u];                    \
+                    t[u] = t[u] + bv[u];                                        \
+                } else {                                                        \
+                    bv[u] = *(const V *)(pb + p * NB + u * lanes);              \
+                }                                                               \
             }                                                                   \
             for (int i = 0; i < R; i++) {                                       \
                 V x = SPLAT(pk[p * R + i]);                                     \
-                s0[i] = VMULADD(x, b0, s0[i]);                                  \
-                s1[i] = VMULADD(x, b1, s1[i]);                                  \
+                for (int u = 0; u < P; u++)                                     \
+                    s[i][u] = VMULADD(x, bv[u], s[i][u]);                       \
             }                                                                   \
         }                                                                       \
-        for (int i = 0; i < R; i++) {                                           \
-            T *out = cp + (q0 + i) * 2 * lanes;                                 \
-            *(V *)out = s0[i];                                                  \
-            *(V *)(out + lanes) = s1[i];                                        \
-        }                                                                       \
+        for (int i = 0; i < R; i++)                                             \
+            for (int u = 0; u < P; u++)                                         \
+                *(V *)(cp + (q0 + i) * NB + u * lanes) = s[i][u];               \
     }
 
 /* Per panel: the first block also copies the chunk of b into pb (where
  * the other blocks read it, from L1) and takes the bias's sums on the
  * way. */
 #define SKLSTM_WGRAD_VBODY(T, V, MULADD, VMULADD, SPLAT, NB, PACK)              \
-    const size_t lanes = sizeof(V) / sizeof(T), m = na + na2;                   \
+    enum { lanes = sizeof(V) / sizeof(T), P = NB / lanes };                     \
+    const size_t m = na + na2;                                                  \
     T *SKLSTM_R pa = work, *SKLSTM_R pb = work + m * kc;                        \
     size_t j = j0;                                                              \
     PACK(kc, na, a, lda, na2, a2, lda2, pa);                                    \
-    for (; j + 2 * lanes <= j1; j += 2 * lanes) {                               \
-        V t0 = {0}, t1 = {0};                                                   \
+    for (; j + NB <= j1; j += NB) {                                             \
+        V t[P];                                                                 \
         T *SKLSTM_R cp = c + j * (m + (ones != 0));                             \
-        T *SKLSTM_R bias = cp + m * 2 * lanes;                                  \
-        if (ones && !first) {                                                   \
-            t0 = *(const V *)bias;                                              \
-            t1 = *(const V *)(bias + lanes);                                    \
-        }                                                                       \
+        T *SKLSTM_R bias = cp + m * NB;                                         \
+        for (int u = 0; u < P; u++)                                             \
+            t[u] = ones && !first ? *(const V *)(bias + u * lanes) : (V){0};    \
         size_t q0 = 0, R = m ? sklstm_wgrad_block(0, m) : 0;                    \
         if (R == 4)                                                             \
-            SKLSTM_WGRAD_VBLOCK(T, V, VMULADD, SPLAT, 4, 1)                     \
+            SKLSTM_WGRAD_VBLOCK(T, V, VMULADD, SPLAT, NB, P, 4, 1)              \
         else if (R == 2)                                                        \
-            SKLSTM_WGRAD_VBLOCK(T, V, VMULADD, SPLAT, 2, 1)                     \
+            SKLSTM_WGRAD_VBLOCK(T, V, VMULADD, SPLAT, NB, P, 2, 1)              \
         else if (R == 1)                                                        \
-            SKLSTM_WGRAD_VBLOCK(T, V, VMULADD, SPLAT, 1, 1)                     \
+            SKLSTM_WGRAD_VBLOCK(T, V, VMULADD, SPLAT, NB, P, 1, 1)              \
         else                                                                    \
-            for (size_t p = 0; p < kc; p++) {                                   \
-                t0 = t0 + *(const V *)(b + p * ldb + j);                        \
-                t1 = t1 + *(const V *)(b + p * ldb + j + lanes);                \
-            }                                                                   \
-        if (ones) {                                                             \
-            *(V *)bias = t0;                                                    \
-            *(V *)(bias + lanes) = t1;                                          \
-        }                                                                       \
+            for (size_t p = 0; p < kc; p++)                                     \
+                for (int u = 0; u < P; u++)                                     \
+                    t[u] = t[u] + *(const V *)(b + p * ldb + j + u * lanes);    \
+        if (ones)                                                               \
+            for (int u = 0; u < P; u++)                                         \
+                *(V *)(bias + u * lanes) = t[u];                                \
         for (q0 = R; q0 < m; q0 += R) {                                         \
             R = sklstm_wgrad_block(q0, m);                                      \
             if (R == 6)                                                         \
-                SKLSTM_WGRAD_VBLOCK(T, V, VMULADD, SPLAT, 6, 0)                 \
+                SKLSTM_WGRAD_VBLOCK(T, V, VMULADD, SPLAT, NB, P, 6, 0)          \
             else if (R == 4)                                                    \
-                SKLSTM_WGRAD_VBLOCK(T, V, VMULADD, SPLAT, 4, 0)                 \
+                SKLSTM_WGRAD_VBLOCK(T, V, VMULADD, SPLAT, NB, P, 4, 0)          \
             else if (R == 2)                                                    \
-                SKLSTM_WGRAD_VBLOCK(T, V, VMULADD, SPLAT, 2, 0)                 \
+                SKLSTM_WGRAD_VBLOCK(T, V, VMULADD, SPLAT, NB, P, 2, 0)          \
             else                                                                \
-                SKLSTM_WGRAD_VBLOCK(T, V, VMULADD, SPLAT, 1, 0)                 \
+                SKLSTM_WGRAD_VBLOCK(T, V, VMULADD, SPLAT, NB, P, 1, 0)          \
         }                                                                       \
     }                                                                           \
     SKLSTM_WGRAD_SCALAR(T, MULADD, NB)
 
+/* The baseline's vectors (``_gemm.h``): 16 bytes. */
 static void sklstm_wgrad_vector_float(SKLSTM_WGRAD_ARGS(float))
 {
-    SKLSTM_WGRAD_VBODY(float, sklstm_vf, SKLSTM_MULADD, SKLSTM_MULADD,
-                       SKLSTM_SPLAT_F, SKLSTM_NB_FLOAT, sklstm_wgrad_pack_float)
+    SKLSTM_WGRAD_VBODY(float, sklstm_nf, SKLSTM_MULADD, SKLSTM_MULADD,
+                       SKLSTM_NSPLAT_F, SKLSTM_NB_FLOAT, sklstm_wgrad_pack_float)
 }
 static void sklstm_wgrad_vector_double(SKLSTM_WGRAD_ARGS(double))
 {
-    SKLSTM_WGRAD_VBODY(double, sklstm_vd, SKLSTM_MULADD, SKLSTM_MULADD,
-                       SKLSTM_SPLAT_D, SKLSTM_NB_DOUBLE, sklstm_wgrad_pack_double)
+    SKLSTM_WGRAD_VBODY(double, sklstm_nd, SKLSTM_MULADD, SKLSTM_MULADD,
+                       SKLSTM_NSPLAT_D, SKLSTM_NB_DOUBLE, sklstm_wgrad_pack_double)
 }
 #define SKLSTM_WGRAD_BASE(T) sklstm_wgrad_vector_##T
 #endif
 
 #ifdef SKLSTM_HAVE_FMA_DISPATCH
-__attribute__((target("avx2,fma"))) static void
+SKLSTM_FMA_TARGET static void
 sklstm_wgrad_fma_float(SKLSTM_WGRAD_ARGS(float))
 {
     SKLSTM_WGRAD_VBODY(float, sklstm_vf, fmaf, SKLSTM_VFMA_F, SKLSTM_SPLAT_F,
                        SKLSTM_NB_FLOAT, sklstm_wgrad_pack_float)
 }
-__attribute__((target("avx2,fma"))) static void
+SKLSTM_FMA_TARGET static void
 sklstm_wgrad_fma_double(SKLSTM_WGRAD_ARGS(double))
 {
     SKLSTM_WGRAD_VBODY(double, sklstm_vd, fma, SKLSTM_VFMA_D, SKLSTM_SPLAT_D,
                        SKLSTM_NB_DOUBLE, sklstm_wgrad_pack_double)
 }
 #endif
-SKLSTM_DISPATCH(wgrad, float, SKLSTM_WGRAD_ARGS, SKLSTM_WGRAD_CALL, SKLSTM_WGRAD_BASE)
-SKLSTM_DISPATCH(wgrad, double, SKLSTM_WGRAD_ARGS, SKLSTM_WGRAD_CALL, SKLSTM_WGRAD_BASE)
+#ifdef SKLSTM_HAVE_AVX512_DISPATCH
+SKLSTM_AVX512_TARGET static void
+sklstm_wgrad_avx512_float(SKLSTM_WGRAD_ARGS(float))
+{
+    SKLSTM_WGRAD_VBODY(float, sklstm_wf, fmaf, SKLSTM_WFMA_F, SKLSTM_WSPLAT_F,
+                       SKLSTM_NB_FLOAT, sklstm_wgrad_pack_float)
+}
+SKLSTM_AVX512_TARGET static void
+sklstm_wgrad_avx512_double(SKLSTM_WGRAD_ARGS(double))
+{
+    SKLSTM_WGRAD_VBODY(double, sklstm_wd, fma, SKLSTM_WFMA_D, SKLSTM_WSPLAT_D,
+                       SKLSTM_NB_DOUBLE, sklstm_wgrad_pack_double)
+}
+#endif
+#define SKLSTM_WGRAD_FMA(T) sklstm_wgrad_avx512_##T
+SKLSTM_DISPATCH(wgrad, float, SKLSTM_WGRAD_ARGS, SKLSTM_WGRAD_CALL, SKLSTM_WGRAD_BASE,
+                SKLSTM_WGRAD_FMA)
+SKLSTM_DISPATCH(wgrad, double, SKLSTM_WGRAD_ARGS, SKLSTM_WGRAD_CALL, SKLSTM_WGRAD_BASE,
+                SKLSTM_WGRAD_FMA)
 
 #endif
