@@ -80,18 +80,21 @@ _FEATURE_PROBES = {
         """,
         False,
     ),
+    # The vectors go by pointer, as in the kernels: clang refuses a vector
+    # argument between functions of different targets (it changes the ABI).
     "SKLSTM_HAVE_FMA_DISPATCH": (
         """
         #include <immintrin.h>
         typedef float v8 __attribute__((vector_size(32), aligned(4)));
-        __attribute__((target("avx2,fma"))) static v8 f(v8 x) {
-            return (v8)_mm256_fmadd_ps((__m256)x, (__m256)x, (__m256)x);
+        __attribute__((target("avx2,fma"))) static void f(float *x) {
+            v8 v = *(v8 *)x;
+            *(v8 *)x = (v8)_mm256_fmadd_ps((__m256)v, (__m256)v, (__m256)v);
         }
         int main(void) {
-            v8 x = {0};
+            float x[8] = {0};
             __builtin_cpu_init();
             if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-                x = f(x);
+                f(x);
             return (int)x[0];
         }
         """,
@@ -101,14 +104,15 @@ _FEATURE_PROBES = {
         """
         #include <immintrin.h>
         typedef float v16 __attribute__((vector_size(64), aligned(4)));
-        __attribute__((target("avx512f,avx2,fma"))) static v16 f(v16 x) {
-            return (v16)_mm512_fmadd_ps((__m512)x, (__m512)x, (__m512)x);
+        __attribute__((target("avx512f,avx2,fma"))) static void f(float *x) {
+            v16 v = *(v16 *)x;
+            *(v16 *)x = (v16)_mm512_fmadd_ps((__m512)v, (__m512)v, (__m512)v);
         }
         int main(void) {
-            v16 x = {0};
+            float x[16] = {0};
             __builtin_cpu_init();
             if (__builtin_cpu_supports("avx512f"))
-                x = f(x);
+                f(x);
             return (int)x[0];
         }
         """,

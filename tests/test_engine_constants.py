@@ -37,8 +37,9 @@ def test_panels_hold_two_vectors_of_32_bytes():
     assert _fast_lstm.PANEL_DOUBLE * np.dtype(np.float64).itemsize == 64
 
 
-def test_predict_keeps_the_gates_and_three_states_per_unit():
-    assert _fast_lstm.PREDICT_VALUES == _fast_lstm.N_GATES + 3
+def test_predict_keeps_the_gates_and_four_states_per_unit():
+    # Two cell states by turns, the tanh of the cell state, the hidden state.
+    assert _fast_lstm.PREDICT_VALUES == _fast_lstm.N_GATES + 4
 
 
 def test_phase_timers_are_refused_where_not_built():

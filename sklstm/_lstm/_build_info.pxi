@@ -16,8 +16,8 @@ PANEL_FLOAT = SKLSTM_NB_FLOAT
 PANEL_DOUBLE = SKLSTM_NB_DOUBLE
 #: Rows per call of the weight-gradient kernel.
 WGRAD_ROWS = SKLSTM_WGRAD_ROWS
-#: Values predict keeps per row and hidden unit of a layer (gates, cell, its
-#: tanh, hidden state).
+#: Values predict keeps per row and hidden unit of a layer (gates, two cell
+#: states by turns, the tanh of the cell state, hidden state).
 PREDICT_VALUES = SKLSTM_PREDICT_VALUES
 
 

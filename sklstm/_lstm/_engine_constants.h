@@ -30,8 +30,9 @@
 #define SKLSTM_WGRAD_WORK(NA, NA2, NB) (SKLSTM_WGRAD_ROWS * ((NA) + (NA2) + (NB)))
 
 /* Predict's state of one layer, per row and hidden unit: the gates
- * (SKLSTM_N_GATES values), then the cell state, its tanh and the hidden
- * state, each block ``hidden * chunk`` values long, in this order. */
-#define SKLSTM_PREDICT_VALUES (SKLSTM_N_GATES + 3)
+ * (SKLSTM_N_GATES values), then two cell states (the previous step's and
+ * the new one, by turns), the tanh of the cell state and the hidden state,
+ * each block ``hidden * chunk`` values long, in this order. */
+#define SKLSTM_PREDICT_VALUES (SKLSTM_N_GATES + 4)
 
 #endif

@@ -58,6 +58,7 @@ def last_hidden_states(
     cdef floating *layer_input
     cdef floating *g
     cdef floating *c
+    cdef floating *c_next
     cdef floating *tc
     cdef floating *h
     if n_samples == 0:
@@ -95,7 +96,8 @@ def last_hidden_states(
             sizes[l] = size
             n_in[l] = width
             width = size
-            # The layout of _engine_constants.h: gates, cell, its tanh, hidden.
+            # The layout of _engine_constants.h: gates, two cell states, the
+            # tanh of the cell, hidden.
             state_size += SKLSTM_PREDICT_VALUES * size * chunk
         if out.shape[0] != n_samples or out.shape[1] != width:
             raise ValueError("out must have one row per row of X and one "
@@ -125,13 +127,20 @@ def last_hidden_states(
                     g = state
                     for l in range(n_layers):
                         size = sizes[l]
+                        # Two cell states, read and written by turns: the gate
+                        # loop then writes no array it reads, which compilers
+                        # vectorise without a run-time overlap check.
                         c = g + SKLSTM_N_GATES * size * chunk
-                        tc = c + size * chunk
+                        c_next = c + size * chunk
+                        if t % 2:
+                            c, c_next = c_next, c
+                        tc = g + (SKLSTM_N_GATES + 2) * size * chunk
                         h = tc + size * chunk
-                        # In place: c and h hold the previous step's states.
+                        # h in place: the products read it before the gate
+                        # loop writes it.
                         _forward_step(n, size, n_in[l], layer_input, ld_input,
                                       h, packed_ih[l], packed_hh[l], bias_p[l],
-                                      t == 0, g, c, c, tc, h)
+                                      t == 0, g, c, c_next, tc, h)
                         layer_input = h
                         ld_input = size
                         g = h + size * chunk
