@@ -207,11 +207,22 @@ def test_matches_pytorch(engine):
     np.testing.assert_allclose(grads.head_bias, head.bias.grad, atol=1e-12)
 
 
-def test_workspace_reuses_buffers():
+def test_workspace_reuses_its_storage_for_every_shape():
     workspace = Workspace(np)
     first = workspace.empty("a", (2, 3), np.float32)
-    assert workspace.empty("a", (2, 3), np.float32) is first
-    assert workspace.empty("a", (3, 3), np.float32) is not first
+    first[...] = 7
+    # Another shape of the same name and dtype: the same memory, no new one.
+    smaller = workspace.empty("a", (5,), np.float32)
+    assert np.shares_memory(smaller, first) and np.all(smaller == 7)
+    assert smaller.shape == (5,) and smaller.flags.c_contiguous
+    # Larger: new storage, kept for the smaller shapes after it.
+    larger = workspace.empty("a", (4, 3), np.float32)
+    assert not np.shares_memory(larger, first)
+    assert np.shares_memory(workspace.empty("a", (2, 3), np.float32), larger)
+    # Other names and dtypes have storage of their own.
+    assert not np.shares_memory(workspace.empty("b", (2, 3), np.float32), larger)
+    assert not np.shares_memory(workspace.empty("a", (2, 3), np.float64), larger)
+    assert workspace.empty("a", (0, 3), np.float32).shape == (0, 3)
     assert np.all(workspace.zeros("a", (2, 3), np.float32) == 0)
 
 

@@ -15,6 +15,7 @@ longest first (``_masking.py``): step ``t`` updates rows ``[:active[t]]``
 only, the others keep their states and get no gradient.
 """
 
+import math
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -48,7 +49,12 @@ class LayerCache(NamedTuple):
 
 
 class Workspace:
-    """Reusable buffers, keyed by name, shape and dtype.
+    """Reusable buffers, keyed by name and dtype.
+
+    A buffer is a view of storage kept under its name and dtype, grown when
+    a larger one is asked for: batches of another shape (the last, shorter
+    one; padded ones, whose steps are their longest sequence's) reuse the
+    storage instead of allocating, and touching, memory of their own.
 
     Parameters
     ----------
@@ -58,15 +64,18 @@ class Workspace:
 
     def __init__(self, xp):
         self.xp = xp
-        self._buffers = {}
+        self._storage = {}
 
     def empty(self, name, shape, dtype):
-        """Return a buffer of this shape, the same one on every call."""
-        key = (name, shape, dtype)
-        buffer = self._buffers.get(key)
-        if buffer is None:
-            buffer = self._buffers[key] = self.xp.empty(shape, dtype=dtype)
-        return buffer
+        """Return a C-contiguous buffer of this shape, the storage of
+        ``name`` and ``dtype`` on every call: what an earlier buffer of the
+        name held may be overwritten."""
+        size = math.prod(shape)
+        key = (name, np.dtype(dtype))
+        storage = self._storage.get(key)
+        if storage is None or storage.size < size:
+            storage = self._storage[key] = self.xp.empty(size, dtype=dtype)
+        return storage[:size].reshape(shape)
 
     def zeros(self, name, shape, dtype):
         """Return a zero-filled buffer of this shape."""
