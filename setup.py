@@ -36,7 +36,8 @@ _BUILD_ERRORS = (CCompilerError, ExecError, PlatformError, OSError)
 # stops GCC from vectorising loops with signed counters; -fno-math-errno and
 # -fno-trapping-math let it inline exp and turn the clamps of the float32 exp
 # into vector min/max (NaN still propagates); -ffp-contract=off keeps a
-# multiply and an add two roundings, as the reference computes them. No
+# multiply and an add two roundings, as the reference computes them (the
+# kernels' FMA builds fuse them where they say so, with fmaf). No
 # fast-math: it would change the results and, in a shared library, the
 # floating-point mode of the whole process.
 _GCC_STYLE_FLAGS = [
