@@ -35,4 +35,12 @@
  * each block ``hidden * chunk`` values long, in this order. */
 #define SKLSTM_PREDICT_VALUES (SKLSTM_N_GATES + 4)
 
+/* The instruction sets the kernels have builds for, by level, best last
+ * (``_gate_loops.h`` chooses one at run time; ``_fast_lstm.ISA_NAMES``
+ * names them). */
+#define SKLSTM_ISA_BASE 0   /* the target's baseline (SSE2 on x86-64) */
+#define SKLSTM_ISA_FMA 1    /* AVX2 with fused multiply-adds */
+#define SKLSTM_ISA_AVX512 2 /* AVX-512F */
+
+
 #endif

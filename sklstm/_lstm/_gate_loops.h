@@ -101,21 +101,72 @@
 #define SKLSTM_HAS_CLONES 0
 #endif
 
+/* The level of SKLSTM_ISA_* (``_engine_constants.h``) that this CPU runs
+ * and this build has, read once when the module loads. */
+static int sklstm_cpu_isa(void)
+{
+#ifdef SKLSTM_HAVE_FMA_DISPATCH
+    __builtin_cpu_init();
+    if (!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")))
+        return SKLSTM_ISA_BASE;
+#ifdef SKLSTM_HAVE_AVX512_DISPATCH
+    if (__builtin_cpu_supports("avx512f"))
+        return SKLSTM_ISA_AVX512;
+#endif
+    return SKLSTM_ISA_FMA;
+#else
+    return SKLSTM_ISA_BASE;
+#endif
+}
+
+/* sklstm_NAME_T(isa, ARGS(T)): the kernel of the best instruction set up to
+ * ``isa`` that this build has: sklstm_NAME_avx512_T, sklstm_NAME_fma_T or
+ * BASE(T), with the arguments ARGS(T) (passed on as CALL). */
+#if defined(SKLSTM_HAVE_AVX512_DISPATCH)
+#define SKLSTM_DISPATCH(NAME, T, ARGS, CALL, BASE)                              \
+    static void sklstm_##NAME##_##T(int isa, ARGS(T))                           \
+    {                                                                           \
+        if (isa >= SKLSTM_ISA_AVX512)                                           \
+            sklstm_##NAME##_avx512_##T(CALL);                                   \
+        else if (isa >= SKLSTM_ISA_FMA)                                         \
+            sklstm_##NAME##_fma_##T(CALL);                                      \
+        else                                                                    \
+            BASE(T)(CALL);                                                      \
+    }
+#elif defined(SKLSTM_HAVE_FMA_DISPATCH)
+#define SKLSTM_DISPATCH(NAME, T, ARGS, CALL, BASE)                              \
+    static void sklstm_##NAME##_##T(int isa, ARGS(T))                           \
+    {                                                                           \
+        if (isa >= SKLSTM_ISA_FMA)                                              \
+            sklstm_##NAME##_fma_##T(CALL);                                      \
+        else                                                                    \
+            BASE(T)(CALL);                                                      \
+    }
+#else
+#define SKLSTM_DISPATCH(NAME, T, ARGS, CALL, BASE)                              \
+    static void sklstm_##NAME##_##T(int isa, ARGS(T))                           \
+    {                                                                           \
+        (void)isa;                                                              \
+        BASE(T)(CALL);                                                          \
+    }
+#endif
+
 /* x * y + z: two roundings (the reference's), or one where MULADD is an
  * fmaf/fma compiled for a CPU with fused multiply-adds. */
 #define SKLSTM_MULADD(x, y, z) ((x) * (y) + (z))
 
 /* The float32 sigmoid and tanh, on 1 + exp(x) with exp in about 1 ulp,
- * branch-free so that loops vectorise: x = n ln2 + r with |r| <= ln2 / 2, exp(r) from Cephes' polynomial, 2^n
- * from the exponent bits. x is clamped to [-87, 88], where 2^n stays a normal
- * number: exp(-87) = 1.6e-38 and exp(88) = 1.7e38 are as good as 0 and inf
- * for the sigmoid and tanh built on it, and +-inf clamp like any large x.
- * NaN passes through (the comparisons fail and keep x, so r and the result
- * are NaN), and a diverging model still shows NaN; its n is replaced by 0
- * before the conversion to an integer, which would be undefined for NaN.
- * The shift is done on an unsigned integer: n + 127 lies in [1, 254].
- * MULADD is SKLSTM_MULADD or, in the FMA builds, fmaf: the two differ in
- * the last bits, each within the bound that tests/test_activations.py checks
+ * branch-free so that loops vectorise: x = n ln2 + r with |r| <= ln2 / 2,
+ * exp(r) from Cephes' polynomial, 2^n from the exponent bits. x is clamped
+ * to [-87, 88], where 2^n stays a normal number: exp(-87) = 1.6e-38 and
+ * exp(88) = 1.7e38 are as good as 0 and inf for the sigmoid and tanh built
+ * on it, and +-inf clamp like any large x. NaN passes through (the
+ * comparisons fail and keep x, so r and the result are NaN), and a
+ * diverging model still shows NaN; its n is replaced by 0 before the
+ * conversion to an integer, which would be undefined for NaN. The shift is
+ * done on an unsigned integer: n + 127 lies in [1, 254]. MULADD is
+ * SKLSTM_MULADD or, in the FMA builds, fmaf: the two differ in the last
+ * bits, each within the bound that tests/test_instruction_sets.py checks
  * against float64. */
 #define SKLSTM_ACTIVATIONS_F(PREFIX, ATTR, MULADD)                              \
     ATTR static inline float PREFIX##_one_plus_exp(float x)                     \
@@ -207,8 +258,8 @@ SKLSTM_FORWARD_ROWS(sklstm_forward_rows_plain_double, SKLSTM_CLONES, double,
                     SKLSTM_MULADD, sklstm_sigmoid, sklstm_tanh)
 #define SKLSTM_FORWARD_BASE(T) sklstm_forward_rows_plain_##T
 
-/* The forward loop for CPUs with fused multiply-adds (run-time dispatch,
- * ``_gemm.h``): the same maths, each x * y + z of the exponential and the
+/* The forward loop for CPUs with fused multiply-adds (chosen at run time by
+ * SKLSTM_DISPATCH): the same maths, each x * y + z of the exponential and the
  * cell update one fused operation, so fewer instructions and one rounding
  * fewer each. */
 #ifdef SKLSTM_HAVE_FMA_DISPATCH
@@ -227,6 +278,10 @@ SKLSTM_FORWARD_ROWS(sklstm_forward_rows_avx512_float, SKLSTM_AVX512_TARGET, floa
 SKLSTM_FORWARD_ROWS(sklstm_forward_rows_avx512_double, SKLSTM_AVX512_TARGET, double,
                     fma, sklstm_sigmoid, sklstm_tanh)
 #endif
+SKLSTM_DISPATCH(forward_rows, float, SKLSTM_FORWARD_ARGS, SKLSTM_FORWARD_CALL,
+                SKLSTM_FORWARD_BASE)
+SKLSTM_DISPATCH(forward_rows, double, SKLSTM_FORWARD_ARGS, SKLSTM_FORWARD_CALL,
+                SKLSTM_FORWARD_BASE)
 
 /* Backward, one step: from ``dh`` (gradient reaching h_t) and ``dc_next``
  * (reaching c_t from step t+1), write ``dz`` (rows x 4H, gradient of the

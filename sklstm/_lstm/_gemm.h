@@ -217,69 +217,7 @@ SKLSTM_AVX512_TARGET static void sklstm_gemm_avx512_double(SKLSTM_GEMM_ARGS(doub
 }
 #endif
 
-/* The instruction sets the kernels are built for, best last: the level
- * sklstm_cpu_isa() reads from the CPU once, when the module loads, and the
- * dispatchers below run. */
-#define SKLSTM_ISA_BASE 0   /* the target's baseline (SSE2 on x86-64) */
-#define SKLSTM_ISA_FMA 1    /* AVX2 with fused multiply-adds */
-#define SKLSTM_ISA_AVX512 2 /* AVX-512F */
-
-static int sklstm_cpu_isa(void)
-{
-#ifdef SKLSTM_HAVE_FMA_DISPATCH
-    __builtin_cpu_init();
-    if (!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")))
-        return SKLSTM_ISA_BASE;
-#ifdef SKLSTM_HAVE_AVX512_DISPATCH
-    if (__builtin_cpu_supports("avx512f"))
-        return SKLSTM_ISA_AVX512;
-#endif
-    return SKLSTM_ISA_FMA;
-#else
-    return SKLSTM_ISA_BASE;
-#endif
-}
-
-/* sklstm_NAME_T(isa, ARGS(T)): the kernel of the best instruction set up to
- * ``isa`` that this build has: WIDE (AVX-512), sklstm_NAME_fma_T or BASE(T),
- * with the arguments ARGS(T) (passed on as CALL). */
-#if defined(SKLSTM_HAVE_AVX512_DISPATCH)
-#define SKLSTM_DISPATCH(NAME, T, ARGS, CALL, BASE, WIDE)                        \
-    static void sklstm_##NAME##_##T(int isa, ARGS(T))                           \
-    {                                                                           \
-        if (isa >= SKLSTM_ISA_AVX512)                                           \
-            WIDE(T)(CALL);                                                      \
-        else if (isa >= SKLSTM_ISA_FMA)                                         \
-            sklstm_##NAME##_fma_##T(CALL);                                      \
-        else                                                                    \
-            BASE(T)(CALL);                                                      \
-    }
-#elif defined(SKLSTM_HAVE_FMA_DISPATCH)
-#define SKLSTM_DISPATCH(NAME, T, ARGS, CALL, BASE, WIDE)                        \
-    static void sklstm_##NAME##_##T(int isa, ARGS(T))                           \
-    {                                                                           \
-        if (isa >= SKLSTM_ISA_FMA)                                              \
-            sklstm_##NAME##_fma_##T(CALL);                                      \
-        else                                                                    \
-            BASE(T)(CALL);                                                      \
-    }
-#else
-#define SKLSTM_DISPATCH(NAME, T, ARGS, CALL, BASE, WIDE)                        \
-    static void sklstm_##NAME##_##T(int isa, ARGS(T))                           \
-    {                                                                           \
-        (void)isa;                                                              \
-        BASE(T)(CALL);                                                          \
-    }
-#endif
-#define SKLSTM_GEMM_WIDE(T) sklstm_gemm_avx512_##T
-#define SKLSTM_FORWARD_WIDE(T) sklstm_forward_rows_avx512_##T
-SKLSTM_DISPATCH(gemm, float, SKLSTM_GEMM_ARGS, SKLSTM_GEMM_CALL, SKLSTM_GEMM_BASE,
-                SKLSTM_GEMM_WIDE)
-SKLSTM_DISPATCH(gemm, double, SKLSTM_GEMM_ARGS, SKLSTM_GEMM_CALL, SKLSTM_GEMM_BASE,
-                SKLSTM_GEMM_WIDE)
-SKLSTM_DISPATCH(forward_rows, float, SKLSTM_FORWARD_ARGS, SKLSTM_FORWARD_CALL,
-                SKLSTM_FORWARD_BASE, SKLSTM_FORWARD_WIDE)
-SKLSTM_DISPATCH(forward_rows, double, SKLSTM_FORWARD_ARGS, SKLSTM_FORWARD_CALL,
-                SKLSTM_FORWARD_BASE, SKLSTM_FORWARD_WIDE)
+SKLSTM_DISPATCH(gemm, float, SKLSTM_GEMM_ARGS, SKLSTM_GEMM_CALL, SKLSTM_GEMM_BASE)
+SKLSTM_DISPATCH(gemm, double, SKLSTM_GEMM_ARGS, SKLSTM_GEMM_CALL, SKLSTM_GEMM_BASE)
 
 #endif

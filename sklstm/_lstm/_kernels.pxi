@@ -11,10 +11,20 @@ cdef extern from "_engine_constants.h" nogil:
         SKLSTM_GEMM_ROWS
         SKLSTM_WGRAD_ROWS
         SKLSTM_PREDICT_VALUES
+        SKLSTM_ISA_BASE
+        SKLSTM_ISA_FMA
+        SKLSTM_ISA_AVX512
     size_t SKLSTM_WGRAD_WORK(size_t na, size_t na2, size_t nb)
 
 
 cdef extern from "_gate_loops.h" nogil:
+    int sklstm_cpu_isa()
+    void sklstm_forward_rows_float(
+        int isa, size_t rows, size_t hidden, float *gates, const float *bias,
+        const float *c_prev, float *c, float *tanh_c, float *h)
+    void sklstm_forward_rows_double(
+        int isa, size_t rows, size_t hidden, double *gates, const double *bias,
+        const double *c_prev, double *c, double *tanh_c, double *h)
     void sklstm_backward_rows_float(
         size_t rows, size_t hidden, const float *dh, const float *gates,
         const float *c_prev, const float *tanh_c, float *dc_next, float *dz,
@@ -32,12 +42,6 @@ cdef extern from "_gemm.h" nogil:
         size_t n, size_t k, const float *w, size_t sj, size_t sp, float *wp)
     void sklstm_pack_double(
         size_t n, size_t k, const double *w, size_t sj, size_t sp, double *wp)
-    void sklstm_forward_rows_float(
-        int isa, size_t rows, size_t hidden, float *gates, const float *bias,
-        const float *c_prev, float *c, float *tanh_c, float *h)
-    void sklstm_forward_rows_double(
-        int isa, size_t rows, size_t hidden, double *gates, const double *bias,
-        const double *c_prev, double *c, double *tanh_c, double *h)
     void sklstm_gemm_float(
         int isa, size_t rows, size_t n, size_t k, const float *a,
         size_t lda, const float *wp, size_t k2, const float *a2, size_t lda2,
@@ -46,7 +50,6 @@ cdef extern from "_gemm.h" nogil:
         int isa, size_t rows, size_t n, size_t k, const double *a,
         size_t lda, const double *wp, size_t k2, const double *a2, size_t lda2,
         const double *wp2, int accumulate, double *c, size_t ldc)
-    int sklstm_cpu_isa()
 
 
 cdef extern from "_wgrad.h" nogil:
@@ -60,10 +63,14 @@ cdef extern from "_wgrad.h" nogil:
         size_t ldb, size_t j0, size_t j1, int first, double *work, double *c)
 
 
-#: The instruction sets the kernels have builds for, by level
-#: (``SKLSTM_ISA_*`` of ``_gemm.h``): the baseline of the target, AVX2 with
-#: fused multiply-adds, AVX-512F.
-ISA_NAMES = ("base", "avx2", "avx512")
+#: The instruction sets the kernels have builds for, indexed by their level
+#: (``SKLSTM_ISA_*`` of ``_engine_constants.h``): the baseline of the
+#: target, AVX2 with fused multiply-adds, AVX-512F.
+ISA_NAMES = tuple(
+    name for _, name in sorted(
+        {SKLSTM_ISA_BASE: "base", SKLSTM_ISA_FMA: "avx2", SKLSTM_ISA_AVX512: "avx512"}.items()
+    )
+)
 #: The environment variable that caps the instruction set, as
 #: ``OPENBLAS_CORETYPE`` does for OpenBLAS: read once, when the module loads.
 MAX_ISA_ENV = "SKLSTM_MAX_ISA"
