@@ -80,10 +80,12 @@ np.savez(sys.argv[1], **out)
 
 
 def _run_with_isa(name, script, path):
-    """Run ``script`` (writing ``path``) under ``SKLSTM_MAX_ISA=name``."""
+    """Run ``script`` (writing ``path``) under ``SKLSTM_MAX_ISA=name``, on
+    the compiled engine whatever ``SKLSTM_ENGINE`` the tests run under."""
     env = {
         **os.environ,
         MAX_ISA_ENV: name,
+        "SKLSTM_ENGINE": "compiled",
         "PYTHONPATH": os.pathsep.join(
             [str(Path(sklstm.__file__).parents[1]), os.environ.get("PYTHONPATH", "")]
         ),
