@@ -119,6 +119,16 @@ def pad(sequences, length, mode):
     return out
 
 
+def padded_training_split(name):
+    """The training split of ``name``, NaN-padded to the longest sequence of
+    both splits (the only thing read from the test split), and its labels:
+    what the design scripts cross-validate on."""
+    train, y_train = load(name, "train")
+    test, _ = load(name, "test")
+    length = max(len(sequence) for sequence in train + test)
+    return pad(train, length, "nan"), y_train
+
+
 class ChannelScaler(TransformerMixin, BaseEstimator):
     """Standardise each channel of (n, steps, channels) over its non-NaN steps.
 

@@ -75,13 +75,6 @@ ROUNDS = {
 }
 
 
-def _training_split(name):
-    train, y_train = bench_uea.load(name, "train")
-    test, _ = bench_uea.load(name, "test")
-    length = max(len(sequence) for sequence in train + test)
-    return bench_uea.pad(train, length, "nan"), np.asarray(y_train)
-
-
 def _fold(X, y, candidate, seed, fold):
     """Held-out accuracy, epochs and fit seconds of one fit."""
     train_rows, held_out = list(bench_uea.CV.split(X, y))[fold]
@@ -137,7 +130,7 @@ def main(argv=None):
     start = time.perf_counter()
     candidates = [c for r in args.rounds for c in ROUNDS[r]]
     for name in args.datasets:
-        X, y = _training_split(name)
+        X, y = bench_uea.padded_training_split(name)
         results = Parallel(n_jobs=args.n_jobs)(
             delayed(_fold)(X, y, candidate, seed, fold)
             for candidate in candidates

@@ -90,13 +90,6 @@ ROUNDS = [
 ]  # fmt: skip
 
 
-def _training_split(name):
-    train, y_train = bench_uea.load(name, "train")
-    test, _ = bench_uea.load(name, "test")
-    length = max(len(sequence) for sequence in train + test)
-    return bench_uea.pad(train, length, "nan"), y_train
-
-
 def _fold(name, design, seed, fold, X, y, cache):
     """Probabilities of one seed's network on one fold's held-out part."""
     key = json.dumps([name, design, seed, fold], sort_keys=True)
@@ -134,7 +127,7 @@ def _accuracy(result, proba, y):
 
 
 def _round_lines(name, n_seeds, designs, cache, n_jobs):
-    X, y = _training_split(name)
+    X, y = bench_uea.padded_training_split(name)
     n_folds = bench_uea.CV.get_n_splits()
     jobs = [
         (d, s, f) for d in range(len(designs)) for s in range(n_seeds)

@@ -158,14 +158,14 @@ HGB = "hist gradient boosting"
 #: boosting's settings were chosen on the validation years 2011-2013 alone
 #: (``docs/_static/beijing/hgb_settings.py``): its step and leaves, and, in
 #: each fold, its iterations, by early stopping on the fold's validation
-#: year as the LSTM's epochs are (:func:`fit_lags`); ``max_iter`` is the
-#: study's ``hgb_max_iter``, a cap.
+#: year as the LSTM's epochs are (:func:`fit_lags`), up to the study's
+#: ``hgb_max_iter``, which the fit sets (``StudySettings``, the one place of
+#: that cap).
 LAG_REGRESSORS = {
     "ridge": lambda: Ridge(alpha=1.0),
     HGB: lambda: HistGradientBoostingRegressor(
         learning_rate=0.05,
         max_leaf_nodes=15,
-        max_iter=2000,
         early_stopping=True,
         n_iter_no_change=20,
         random_state=0,
