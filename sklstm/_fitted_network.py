@@ -20,6 +20,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from ._lstm._engines import prediction_dtype
 from ._lstm._gates import GATE_NAMES
 from ._lstm._network import (
     NetworkShape,
@@ -167,10 +168,13 @@ class FittedNetworkMixin:
         (self.layers_, self.head_weight_, self.head_bias_, self.skip_weight_) = (
             unpack_parameters(flat, shape)
         )
-        # On a GPU, predict reuses one float64 copy of the weights there.
+        # On a GPU, predict reuses one copy of the weights there, in the
+        # dtype it computes in.
         self._device_weights = None
         if backend.name == "cupy":
-            self._device_weights = backend.asarray(flat, dtype=np.float64)
+            self._device_weights = backend.asarray(
+                flat, dtype=prediction_dtype(engine, flat.dtype)
+            )
         self._training_state = state
         progress = state.progress
         self.loss_curve_ = progress.loss_curve

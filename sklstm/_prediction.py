@@ -108,7 +108,11 @@ class PredictionMixin:
         reused by every ``predict``; pickles leave that copy behind.
         """
         device_weights = getattr(self, "_device_weights", None)
-        if backend.name == "cupy" and device_weights is not None:
+        if (
+            backend.name == "cupy"
+            and device_weights is not None
+            and device_weights.dtype == dtype
+        ):
             return device_weights
         return backend.asarray(network.flat(dtype))
 
