@@ -77,6 +77,27 @@ def test_rule_goes_on_while_the_loss_hovers_above_its_best():
     assert _stop_epoch(curve, StoppingRule(1e-4, PATIENCE, validation=False)) is None
 
 
+def test_rule_does_not_stop_just_after_a_jump():
+    """A plateau at 0.04; at the epoch where the rule would stop, one unlucky
+    step sends the loss back to 0.7 (ItalyPowerDemand at Adam 1e-2, seed 47,
+    did this at epoch 155). The windows' medians still read the plateau;
+    the rule waits until an epoch is back at that level, so the weights
+    kept are not the jump's."""
+    rng = np.random.default_rng(0)
+    falling = np.linspace(0.7, 0.05, 40)
+    plateau = 0.04 * (1 + 0.02 * rng.standard_normal(200))
+    calm = _stop_epoch(
+        np.r_[falling, plateau], StoppingRule(1e-4, PATIENCE, validation=False)
+    )
+    assert calm is not None
+    recovery = np.geomspace(0.7, 0.04, 15)
+    curve = np.r_[falling, plateau][: calm - 1]
+    curve = np.r_[curve, recovery, plateau[calm - 41 :]]
+    stop = _stop_epoch(curve, StoppingRule(1e-4, PATIENCE, validation=False))
+    assert stop is not None and stop > calm, (calm, stop)
+    assert curve[stop - 1] <= 0.04 * (1 + 2 * PLATEAU_BAND), curve[stop - 1]
+
+
 def test_plateau_needs_two_windows_and_the_best_level():
     flat = [1.0] * 7
     assert not loss_has_plateaued(flat, window=4, tol=1e-4, best_median=1.0)
@@ -88,6 +109,9 @@ def test_plateau_needs_two_windows_and_the_best_level():
     above = 1.0 + 1.5 * PLATEAU_BAND
     assert not loss_has_plateaued([above] * 8, 4, tol=1e-4, best_median=1.0)
     assert loss_has_plateaued([above] * 8, 4, tol=1e-4, best_median=above)
+    # The last epoch must be on the plateau, not a jump above it.
+    jumped = [*flat, 1.0 + 1.5 * PLATEAU_BAND]
+    assert not loss_has_plateaued(jumped, window=4, tol=1e-4, best_median=1.0)
 
 
 def test_a_lucky_epoch_does_not_set_the_level():

@@ -28,6 +28,13 @@ training loss only when all three hold:
    plateau the best epoch is a lucky one, several noise widths below the
    typical loss.
 
+And it never stops at an epoch whose loss sits above that last median by
+more than :data:`PLATEAU_BAND`: a median reads through a jump that has
+just happened (at a large learning rate, one bad step can send a loss of
+0.04 back to 0.7), and stopping there would keep the weights of the jump.
+Training goes on until an epoch is back at the plateau's level, or to
+``max_iter``.
+
 The rule needs ``2 * n_iter_no_change`` epochs of the current fit before it
 can stop; with ``n_iter_no_change >= max_iter`` it never stops, and a fit
 runs exactly ``max_iter`` epochs.
@@ -128,7 +135,8 @@ class StoppingRule:
 
 
 def loss_has_plateaued(losses, window, tol, best_median):
-    """Whether the windowed loss has stopped falling, at its best level.
+    """Whether the windowed loss has stopped falling, at its best level,
+    and the last epoch is on that level.
 
     Parameters
     ----------
@@ -152,4 +160,5 @@ def loss_has_plateaued(losses, window, tol, best_median):
     before = float(np.median(losses[-2 * window : -window]))
     still_falling = before - recent > tol * abs(before)
     near_best = recent <= best_median + PLATEAU_BAND * abs(best_median)
-    return not still_falling and near_best
+    last_on_plateau = losses[-1] <= recent + PLATEAU_BAND * abs(recent)
+    return not still_falling and near_best and last_on_plateau
