@@ -6,9 +6,10 @@ archive's own train/test splits of UCR/UEA data sets (sktime's offline
 copies):
 
 1. ``LSTMClassifier(hidden_layer_sizes=(32,), max_iter=200, batch_size=32,
-   learning_rate_init=0.01)`` with its default stopping rule
-   (``"sklstm default"``), and optionally with every epoch run
-   (``n_iter_no_change=max_iter``, ``"sklstm 200 epochs"``);
+   learning_rate_init=0.01)`` with its defaults (``"sklstm default"``:
+   the cosine schedule, 200 epochs), and optionally with the constant step
+   and the stopping rule (``"sklstm constant"``, the default before issue
+   36), or the constant step for every epoch;
 2. a plain PyTorch loop: ``nn.LSTM`` of 32 units, the last (real) hidden
    state, ``nn.Linear``, cross-entropy, Adam at 1e-2, batch 32, shuffled,
    200 epochs, PyTorch's own initialisation.
@@ -69,9 +70,12 @@ def data_set(name):
 #: The sklstm rows: the plain settings with its defaults, and variants.
 SKLSTM_VARIANTS = {
     "sklstm default": {},
-    "sklstm 200 epochs": {"n_iter_no_change": SETTINGS["epochs"]},
+    "sklstm constant": {"learning_rate": "constant"},
+    "sklstm constant, 200 epochs": {
+        "learning_rate": "constant",
+        "n_iter_no_change": SETTINGS["epochs"],
+    },
     "sklstm alpha=0": {"alpha": 0.0},
-    "sklstm cosine": {"learning_rate": "cosine"},
 }
 
 

@@ -113,7 +113,7 @@ class LSTMClassifier(ClassifierMixin, BaseLSTM):
         alpha=0.0001,
         dropout=0.0,
         batch_size="auto",
-        learning_rate="constant",
+        learning_rate="cosine",
         learning_rate_init=0.001,
         power_t=0.5,
         warmup_fraction=None,

@@ -73,8 +73,13 @@ OPTIMISER_PARAMETERS = """\
     batch_size : int or "auto", default="auto"
         Minibatch size; ``"auto"`` is ``min(128, n_samples)``.
     learning_rate : {"constant", "adaptive", "invscaling", "cosine", \
-            "one_cycle"}, default="constant"
-        Step-size schedule (:doc:`/training`). ``"constant"`` keeps
+            "one_cycle"}, default="cosine"
+        Step-size schedule (:doc:`/training`). The default differs from
+        ``MLPRegressor``'s ``"constant"``: a cosine decay scored better on
+        every data set of the design study, and lets quantile models reach
+        their coverage (:ref:`default-schedule`); pass ``"constant"`` for
+        ``MLPRegressor``'s behaviour, and for ``partial_fit`` on a stream.
+        ``"constant"`` keeps
         ``learning_rate_init``. ``"adaptive"`` is ``MLPRegressor``'s: each
         time training would stop on the training loss (or, with
         ``early_stopping``, on the validation score), the step size is
@@ -103,9 +108,11 @@ OPTIMISER_PARAMETERS = """\
         0 for ``"cosine"`` (no warm-up), 0.3 for ``"one_cycle"``. Other
         schedules ignore it.
     max_iter : int, default=200
-        Maximum number of epochs. A fit that reaches it before the stopping
-        rule fires warns with a ``ConvergenceWarning`` (not with
-        ``"cosine"`` or ``"one_cycle"``, which end there by design).
+        Number of epochs of a planned schedule (``"cosine"``, the default,
+        and ``"one_cycle"``), which runs them all unless early stopping ends
+        it; for the other schedules, the most epochs, and a fit that reaches
+        it before the stopping rule fires warns with a
+        ``ConvergenceWarning``.
     shuffle : bool, default=True
         Whether to shuffle the training sequences every epoch. Shuffling
         whole sequences is safe for time series: each carries its own past.
@@ -113,13 +120,16 @@ OPTIMISER_PARAMETERS = """\
         Seeds weight initialisation and shuffling.
     tol : float, default=1e-4
         Improvement below which an epoch does not count. Without
-        ``early_stopping``, training stops once no epoch in the last
+        ``early_stopping``, and with a schedule that is not planned
+        (``"constant"``, ``"adaptive"``, ``"invscaling"``), training stops
+        once no epoch in the last
         ``n_iter_no_change + 1`` beat the best training loss by ``tol``
         (``MLPRegressor``'s counter) **and** the median loss of the last
         ``n_iter_no_change`` epochs is no more than ``tol`` (relative) below
         the median of the ``n_iter_no_change`` before, within 10 % of the
-        best loss (:doc:`/training`). With ``early_stopping``, the
-        validation score decides, as in ``MLPRegressor``.
+        best loss, and the last epoch is at that level (:doc:`/training`).
+        With ``early_stopping``, the validation score decides, as in
+        ``MLPRegressor``, whatever the schedule.
     verbose : bool, default=False
         Print the loss, validation score and time of each epoch.
     warm_start : bool, default=False

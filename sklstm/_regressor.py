@@ -119,7 +119,7 @@ class LSTMRegressor(RegressorMixin, BaseLSTM):
         alpha=0.0001,
         dropout=0.0,
         batch_size="auto",
-        learning_rate="constant",
+        learning_rate="cosine",
         learning_rate_init=0.001,
         power_t=0.5,
         warmup_fraction=None,

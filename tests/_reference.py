@@ -92,6 +92,7 @@ def central_difference(function, x, step=1e-3):
 ONE_GRADIENT_STEP = dict(
     solver="sgd",
     momentum=0.0,
+    learning_rate="constant",
     shuffle=False,
     max_iter=1,
     warm_start=True,

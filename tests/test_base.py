@@ -32,7 +32,11 @@ def _caught(call):
 
 def test_convergence_warning_points_at_the_line_that_called_fit():
     X, y = _data()
-    caught = _caught(lambda: LSTMRegressor(hidden_layer_sizes=2, max_iter=1).fit(X, y))
+    caught = _caught(
+        lambda: LSTMRegressor(
+            hidden_layer_sizes=2, max_iter=1, learning_rate="constant"
+        ).fit(X, y)
+    )
     (warning,) = [w for w in caught if w.category is ConvergenceWarning]
     assert warning.filename == __file__
 
@@ -41,7 +45,8 @@ def test_convergence_warning_points_at_the_line_that_called_a_pipeline():
     # Through Pipeline.fit and _fit_context, however deep they wrap the call.
     X, y = _data()
     model = make_pipeline(
-        FunctionTransformer(), LSTMRegressor(hidden_layer_sizes=2, max_iter=1)
+        FunctionTransformer(),
+        LSTMRegressor(hidden_layer_sizes=2, max_iter=1, learning_rate="constant"),
     )
     caught = _caught(lambda: model.fit(X, y))
     (warning,) = [w for w in caught if w.category is ConvergenceWarning]

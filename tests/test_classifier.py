@@ -94,6 +94,7 @@ def test_sgd_steps_match_pytorch_on_every_host_engine(
         hidden_layer_sizes=4,
         solver="sgd",
         momentum=0.0,
+        learning_rate="constant",
         learning_rate_init=0.5,
         alpha=0.0,
         batch_size=len(X),
@@ -121,6 +122,7 @@ def test_sgd_steps_match_pytorch_on_every_host_engine(
 
 SETTINGS = dict(
     hidden_layer_sizes=8,
+    learning_rate="constant",  # as the PyTorch reference
     learning_rate_init=0.02,
     alpha=1e-4,
     batch_size=180,  # full batch, as the PyTorch reference
@@ -227,7 +229,9 @@ def test_class_weight_is_a_sample_weight_per_class():
 def test_balanced_class_weight_lifts_the_rare_class():
     X = _sequences(n_samples=300, steps=6, n_features=2, seed=4)
     y = (X[:, :, 0].sum(axis=1) > 2.0).astype(int)  # about 20 % positive
-    params = dict(hidden_layer_sizes=6, max_iter=30, random_state=0)
+    params = dict(
+        hidden_layer_sizes=6, max_iter=30, learning_rate="constant", random_state=0
+    )
     plain = LSTMClassifier(**params).fit(X, y)
     balanced = LSTMClassifier(class_weight="balanced", **params).fit(X, y)
     assert balanced.predict(X).mean() > plain.predict(X).mean()
@@ -240,6 +244,7 @@ def test_early_stopping_holds_out_a_stratified_sample_and_keeps_the_best():
         hidden_layer_sizes=6,
         early_stopping=True,
         validation_fraction=0.2,
+        learning_rate="constant",
         learning_rate_init=0.02,
         max_iter=40,
         n_iter_no_change=5,
@@ -328,7 +333,9 @@ def test_clone_and_a_refit_give_the_same_model():
 def test_a_convergence_warning_as_for_the_regressor():
     X = _sequences(n_samples=30)
     with pytest.warns(ConvergenceWarning, match="Maximum iterations \\(1\\)"):
-        LSTMClassifier(hidden_layer_sizes=2, max_iter=1).fit(X, np.arange(30) % 2)
+        LSTMClassifier(hidden_layer_sizes=2, max_iter=1, learning_rate="constant").fit(
+            X, np.arange(30) % 2
+        )
 
 
 def test_sample_weight_equivalence_holds_in_float64():

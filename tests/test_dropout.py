@@ -120,6 +120,7 @@ def test_dropout_trains_differently_and_predicts_without_dropping():
     np.testing.assert_allclose(dropped.predict(X), expected, rtol=0, atol=1e-10)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("skip_steps", [0, 2])
 def test_a_training_step_descends_the_loss_with_the_drawn_masks(
     monkeypatch, skip_steps

@@ -84,6 +84,7 @@ def test_the_adaptive_schedule_divides_the_step_by_five_down_to_a_floor():
 # adds it to sqrt(v_hat) and scikit-learn to sqrt(v): the same algorithm.
 ADAM = dict(
     solver="adam",
+    learning_rate="constant",
     batch_size=10_000,
     shuffle=False,
     epsilon=1e-16,

@@ -59,6 +59,7 @@ def test_padded_training_matches_pytorch_packed_sequences(host_engine_name):
         hidden_layer_sizes=hidden,
         solver="sgd",
         momentum=0.0,
+        learning_rate="constant",
         learning_rate_init=lr,
         alpha=0.0,
         batch_size=len(y),

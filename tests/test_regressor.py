@@ -162,7 +162,12 @@ def test_scale_target_trains_an_unscaled_target():
     y_big = 300 + 150 * y  # like PM2.5 in µg/m³
     settings = dict(learning_rate_init=0.01, alpha=1e-4)
     model = LSTMRegressor(
-        hidden_layer_sizes=16, max_iter=100, batch_size=200, random_state=0, **settings
+        hidden_layer_sizes=16,
+        learning_rate="constant",  # as the PyTorch reference
+        max_iter=100,
+        batch_size=200,
+        random_state=0,
+        **settings,
     )
     model.fit(X, y_big)
     assert model.target_mean_ == pytest.approx(y_big.mean())
@@ -195,6 +200,7 @@ def test_early_stopping_validates_on_the_last_rows_and_restores_the_best():
         hidden_layer_sizes=8,
         early_stopping=True,
         validation_fraction=0.2,
+        learning_rate="constant",
         learning_rate_init=0.1,  # overfits: the best epoch is not the last
         max_iter=40,
         n_iter_no_change=3,
@@ -247,7 +253,12 @@ def test_early_stopping_stops_before_max_iter():
 def test_training_stops_when_the_loss_stops_improving():
     X, y = sequences(n_samples=60)
     model = LSTMRegressor(
-        hidden_layer_sizes=4, max_iter=500, n_iter_no_change=2, tol=10.0, random_state=0
+        hidden_layer_sizes=4,
+        learning_rate="constant",  # a planned schedule is not stopped by the loss
+        max_iter=500,
+        n_iter_no_change=2,
+        tol=10.0,
+        random_state=0,
     ).fit(X, y)
     assert model.n_iter_ == 4
     assert model.best_loss_ == min(model.loss_curve_)
@@ -256,7 +267,9 @@ def test_training_stops_when_the_loss_stops_improving():
 def test_max_iter_without_convergence_warns():
     X, y = sequences()
     with pytest.warns(ConvergenceWarning, match="Maximum iterations \\(2\\)"):
-        LSTMRegressor(hidden_layer_sizes=4, max_iter=2, tol=0.0).fit(X, y)
+        LSTMRegressor(
+            hidden_layer_sizes=4, learning_rate="constant", max_iter=2, tol=0.0
+        ).fit(X, y)
 
 
 def test_divergence_raises_and_keeps_no_nan_model():
@@ -303,6 +316,7 @@ def test_gradient_clip_bounds_the_step():
         max_iter=1,
         warm_start=True,
         alpha=0.0,
+        learning_rate="constant",
         learning_rate_init=1.0,
         random_state=0,
     )
@@ -339,7 +353,12 @@ def test_a_batch_of_zero_weights_is_skipped():
     X, y = sequences()
     weights = np.r_[np.zeros(10), np.ones(30)]
     params = dict(
-        hidden_layer_sizes=3, batch_size=10, shuffle=False, max_iter=2, random_state=0
+        hidden_layer_sizes=3,
+        batch_size=10,
+        shuffle=False,
+        learning_rate="constant",  # a cosine's steps would count the skipped batch
+        max_iter=2,
+        random_state=0,
     )
     model = LSTMRegressor(**params).fit(X, y, sample_weight=weights)
     assert np.all(np.isfinite(model.loss_curve_))
@@ -383,7 +402,12 @@ def test_pipeline_in_a_time_series_grid_search_learns(sine_series):
             ("win", SequenceWindower(window=12)),
             (
                 "lstm",
-                LSTMRegressor(max_iter=20, learning_rate_init=0.01, random_state=0),
+                LSTMRegressor(
+                    learning_rate="constant",  # as the PyTorch reference
+                    learning_rate_init=0.01,
+                    max_iter=20,
+                    random_state=0,
+                ),
             ),
         ]
     )
@@ -499,6 +523,7 @@ def test_ctrl_c_keeps_what_was_learnt_and_warns(monkeypatch, early_stopping):
         random_state=0,
         dtype="float64",
         early_stopping=early_stopping,
+        learning_rate="constant",  # a cosine over 3 or 50 epochs differs
         learning_rate_init=0.01,
     )
     # Three whole epochs, as a fit that stops there by itself keeps them.
@@ -619,6 +644,7 @@ def test_optimisers_and_losses_through_the_estimator_match_pytorch(
         loss=loss,
         quantile=quantile,
         solver=solver,
+        learning_rate="constant",
         learning_rate_init=lr,
         batch_size=len(X),
         shuffle=False,
@@ -705,12 +731,14 @@ def test_adaptive_learning_rate_divides_the_step_by_five_on_each_plateau():
         shuffle=False, dtype="float64", random_state=0,
     )  # fmt: skip
     plateau = dict(tol=1e9, n_iter_no_change=1, max_iter=100)
-    constant = LSTMRegressor(**common, **plateau).fit(X, y)
+    constant = LSTMRegressor(learning_rate="constant", **common, **plateau).fit(X, y)
     adaptive = LSTMRegressor(learning_rate="adaptive", **common, **plateau).fit(X, y)
     assert constant.n_iter_ == 3
     assert adaptive.n_iter_ == 13
 
-    by_hand = LSTMRegressor(**common, tol=0, n_iter_no_change=100, max_iter=3)
+    by_hand = LSTMRegressor(
+        learning_rate="constant", **common, tol=0, n_iter_no_change=100, max_iter=3
+    )
     by_hand.fit(X, y)
     step = by_hand.learning_rate_init
     for _ in range(5):

@@ -79,7 +79,7 @@ def _data():
 def _by_hand(step_sizes):
     """Weights after one constant-step epoch per step size, warm-started."""
     X, y = _data()
-    model = LSTMRegressor(**COMMON)
+    model = LSTMRegressor(**COMMON, learning_rate="constant")
     for index, step in enumerate(step_sizes):
         model.set_params(warm_start=index > 0, learning_rate_init=step, max_iter=1)
         model.fit(X, y)
@@ -148,8 +148,8 @@ def test_warm_start_continues_the_schedule():
 
 def test_a_new_schedule_starts_at_its_beginning():
     X, y = _data()
-    model = LSTMRegressor(**COMMON, max_iter=4)
-    model.partial_fit(X, y).partial_fit(X, y)  # constant
+    model = LSTMRegressor(**COMMON, learning_rate="constant", max_iter=4)
+    model.partial_fit(X, y).partial_fit(X, y)
     model.set_params(learning_rate="cosine").partial_fit(X, y)
     expected = _by_hand([LR, LR, _cosine(0.5)])
     np.testing.assert_allclose(fitted_weights(model), expected, rtol=1e-12)
@@ -197,7 +197,7 @@ def test_saved_schedule_must_be_a_name_and_a_count():
 def test_schedules_apply_to_adam():
     X, y = _data()
     adam = {**COMMON, "solver": "adam"}
-    constant = LSTMRegressor(**adam, max_iter=3).fit(X, y)
+    constant = LSTMRegressor(**adam, learning_rate="constant", max_iter=3).fit(X, y)
     cosine = LSTMRegressor(**adam, learning_rate="cosine", max_iter=3).fit(X, y)
     assert not np.allclose(fitted_weights(constant), fitted_weights(cosine))
     with warnings.catch_warnings():

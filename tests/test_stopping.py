@@ -137,7 +137,10 @@ def test_planned_schedule_is_not_stopped_by_the_loss():
 
 
 def _small(**params):
-    defaults = dict(hidden_layer_sizes=3, random_state=0, batch_size=40)
+    # "constant": the training loss stops only a schedule that is not planned.
+    defaults = dict(
+        hidden_layer_sizes=3, learning_rate="constant", random_state=0, batch_size=40
+    )
     return LSTMRegressor(**{**defaults, **params})
 
 
@@ -163,11 +166,32 @@ def test_planned_schedule_runs_max_iter_without_a_convergence_warning(schedule):
         assert model.fit(X, y).n_iter_ == 7
 
 
+@pytest.mark.parametrize("estimator", [LSTMRegressor, LSTMClassifier])
+def test_the_default_schedule_is_cosine_and_runs_max_iter(estimator):
+    """The default (chosen in benchmarks/README.md, issue 36) is the planned
+    cosine: every max_iter epoch runs, whatever the loss does."""
+    X, y = sequences()
+    if estimator is LSTMClassifier:
+        y = y > np.median(y)
+    params = dict(hidden_layer_sizes=3, tol=1e9, n_iter_no_change=1, max_iter=7)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        default = estimator(random_state=0, **params).fit(X, y)
+    assert default.n_iter_ == 7
+    cosine = estimator(learning_rate="cosine", random_state=0, **params).fit(X, y)
+    np.testing.assert_array_equal(default.predict(X), cosine.predict(X))
+
+
 def test_classifier_stops_by_the_same_rule():
     X, _ = sequences(n_samples=60)
     y = X[:, -1, 0] > 0
     model = LSTMClassifier(
-        hidden_layer_sizes=3, tol=1e9, n_iter_no_change=3, max_iter=50, random_state=0
+        hidden_layer_sizes=3,
+        learning_rate="constant",
+        tol=1e9,
+        n_iter_no_change=3,
+        max_iter=50,
+        random_state=0,
     ).fit(X, y)
     assert model.n_iter_ == 6
 
