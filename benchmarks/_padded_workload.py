@@ -60,6 +60,7 @@ def _model(workload, threads):
     return LSTMRegressor(
         hidden_layer_sizes=workload.hidden,
         batch_size=workload.batch_size,
+        learning_rate="constant",
         max_iter=EPOCHS,
         warm_start=True,
         dtype="float32",

@@ -38,6 +38,7 @@ def sklstm_times(X, y, hidden, batch, backend, repeats):
     model = LSTMRegressor(
         hidden_layer_sizes=hidden,
         batch_size=batch,
+        learning_rate="constant",  # as the PyTorch loop
         max_iter=1,
         warm_start=True,
         alpha=0.0,

@@ -173,6 +173,7 @@ class SklstmRunner:
             n_threads=workload.threads,
             hidden_layer_sizes=workload.hidden,
             batch_size=workload.batch_size,
+            learning_rate="constant",  # as the PyTorch loop
             max_iter=1,
             shuffle=True,
             random_state=0,

@@ -86,6 +86,9 @@ def make_model(epochs):
         n_timesteps=WINDOW,
         max_iter=epochs,
         batch_size=128,
+        # partial_fit on a stream: a planned schedule would count each block
+        # as an epoch.
+        learning_rate="constant",
         learning_rate_init=0.003,
         random_state=0,
         n_threads=1,

@@ -78,6 +78,7 @@ LSTM_GRID = {
 # n_iter_no_change=max_iter: every epoch runs (the dropout loss is noisy, and
 # stopping when it stalls for 10 epochs ended training after about 40).
 LSTM_FIXED = {
+    "learning_rate": "constant",  # the default when this design was chosen
     "max_iter": 100,
     "n_iter_no_change": 100,
     "batch_size": 16,

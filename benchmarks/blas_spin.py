@@ -35,6 +35,7 @@ def epoch_times(X, y, product_before):
     model = LSTMRegressor(
         hidden_layer_sizes=32,
         batch_size=128,
+        learning_rate="constant",
         max_iter=1,
         warm_start=True,
         dtype="float32",

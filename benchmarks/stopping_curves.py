@@ -71,6 +71,7 @@ def curves(name, seed, dropout=0.0):
     model = LSTMClassifier(
         hidden_layer_sizes=(SETTINGS["hidden_size"],),
         batch_size=SETTINGS["batch_size"],
+        learning_rate="constant",  # the stopping rule reads a constant step's loss
         learning_rate_init=SETTINGS["learning_rate"],
         dropout=dropout,
         random_state=seed,

@@ -37,7 +37,13 @@ import bench_uea
 
 from sklstm import LSTMClassifier
 
-_BASE = {"batch_size": 16, "alpha": 1e-4, "dropout": 0.3, "learning_rate_init": 1e-2}
+_BASE = {
+    "batch_size": 16,
+    "alpha": 1e-4,
+    "dropout": 0.3,
+    "learning_rate": "constant",  # the default when these rounds ran
+    "learning_rate_init": 1e-2,
+}
 _ALL = {"max_iter": 100, "n_iter_no_change": 1000}  # every epoch runs
 
 

@@ -67,14 +67,7 @@ param_grid = {
 cv = TimeSeriesSplit(n_splits=3)
 search = GridSearchCV(pipeline, param_grid, cv=cv, n_jobs=2)
 
-import warnings
-
-from sklearn.exceptions import ConvergenceWarning
-
-with warnings.catch_warnings():
-    # 15 epochs are enough to rank the candidates, not to converge.
-    warnings.simplefilter("ignore", ConvergenceWarning)
-    search.fit(X_train, y_train)
+search.fit(X_train, y_train)  # 15 epochs are enough to rank the candidates
 
 # %%
 # The results table

@@ -65,6 +65,7 @@ lstm = TransformedTargetRegressor(
         hidden_layer_sizes=50,
         loss="absolute_error",
         batch_size=72,
+        learning_rate="constant",  # Keras's Adam takes a constant step
         max_iter=EPOCHS,
         shuffle=False,
         tol=0.0,

@@ -29,12 +29,10 @@ exports it, forecasts every hour of 2014 with ONNX Runtime and with
 # at most 6 epochs, to keep the example short: its forecasts are not the
 # study's. The data set is read from ``SKLSTM_DATA_HOME`` (or downloaded
 # into ``~/sklstm_data``).
-import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
 import onnxruntime
-from sklearn.exceptions import ConvergenceWarning
 
 from sklstm.beijing import (
     FEATURES,
@@ -69,10 +67,7 @@ pipeline = lstm_pipeline(
     random_state=0,
     n_threads=1,
 )
-with warnings.catch_warnings():
-    # Six epochs to keep the example short, not to converge.
-    warnings.simplefilter("ignore", ConvergenceWarning)
-    fit_lstm(pipeline, frame, y, QUICK, FEATURES, (HORIZON,))
+fit_lstm(pipeline, frame, y, QUICK, FEATURES, (HORIZON,))  # six epochs, to be short
 lstm = pipeline[-1]
 print(f"{lstm.n_iter_} epochs, best January 2013 R² {lstm.best_validation_score_:.3f}")
 

@@ -70,6 +70,9 @@ pipeline = lstm_pipeline(
     window=WINDOW,
     hidden_layer_sizes=32,
     batch_size=32,
+    # The study's constant step: each partial_fit update below takes the
+    # same step (a cosine schedule would count each update as an epoch).
+    learning_rate="constant",
     learning_rate_init=0.003,
     max_iter=10,
     random_state=0,

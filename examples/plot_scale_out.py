@@ -111,6 +111,9 @@ def make_lstm():
     return LSTMRegressor(
         hidden_layer_sizes=(16,),
         n_timesteps=window,
+        # Each partial_fit call on a block would be an epoch of the default
+        # cosine schedule: a stream takes a constant step.
+        learning_rate="constant",
         learning_rate_init=0.01,
         random_state=0,
     )

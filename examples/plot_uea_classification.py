@@ -76,6 +76,7 @@ probabilities = []
 for seed in range(5):
     model = LSTMClassifier(
         hidden_layer_sizes=(32,),
+        learning_rate="constant",  # as when the benchmark chose the design
         learning_rate_init=3e-3,
         dropout=0.3,
         batch_size=16,

@@ -80,7 +80,7 @@ def test_rule_goes_on_while_the_loss_hovers_above_its_best():
 def test_rule_does_not_stop_just_after_a_jump():
     """A plateau at 0.04; at the epoch where the rule would stop, one unlucky
     step sends the loss back to 0.7 (ItalyPowerDemand at Adam 1e-2, seed 47,
-    did this at epoch 155). The windows' medians still read the plateau;
+    did this at epoch 152). The windows' medians still read the plateau;
     the rule waits until an epoch is back at that level, so the weights
     kept are not the jump's."""
     rng = np.random.default_rng(0)
