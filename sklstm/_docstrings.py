@@ -79,8 +79,7 @@ OPTIMISER_PARAMETERS = """\
         every data set of the design study, and lets quantile models reach
         their coverage (:ref:`default-schedule`); pass ``"constant"`` for
         ``MLPRegressor``'s behaviour, and for ``partial_fit`` on a stream.
-        ``"constant"`` keeps
-        ``learning_rate_init``. ``"adaptive"`` is ``MLPRegressor``'s: each
+        ``"constant"`` keeps ``learning_rate_init``. ``"adaptive"`` is ``MLPRegressor``'s: each
         time training would stop on the training loss (or, with
         ``early_stopping``, on the validation score), the step size is
         divided by 5 and training goes on; it stops when the step size is
@@ -122,8 +121,8 @@ OPTIMISER_PARAMETERS = """\
         Improvement below which an epoch does not count. Without
         ``early_stopping``, and with a schedule that is not planned
         (``"constant"``, ``"adaptive"``, ``"invscaling"``), training stops
-        once no epoch in the last
-        ``n_iter_no_change + 1`` beat the best training loss by ``tol``
+        once no epoch in the last ``n_iter_no_change + 1`` beat the best
+        training loss by ``tol``
         (``MLPRegressor``'s counter) **and** the median loss of the last
         ``n_iter_no_change`` epochs is no more than ``tol`` (relative) below
         the median of the ``n_iter_no_change`` before, within 10 % of the
