@@ -79,8 +79,9 @@ OPTIMISER_PARAMETERS = """\
         every data set of the design study, and lets quantile models reach
         their coverage (:ref:`default-schedule`); pass ``"constant"`` for
         ``MLPRegressor``'s behaviour, and for ``partial_fit`` on a stream.
-        ``"constant"`` keeps ``learning_rate_init``. ``"adaptive"`` is ``MLPRegressor``'s: each
-        time training would stop on the training loss (or, with
+        ``"constant"`` keeps ``learning_rate_init``. ``"adaptive"`` is
+        ``MLPRegressor``'s: each time training would stop on the training
+        loss (or, with
         ``early_stopping``, on the validation score), the step size is
         divided by 5 and training goes on; it stops when the step size is
         1e-6 or less. ``"invscaling"`` is ``MLPRegressor``'s,
